@@ -1,0 +1,65 @@
+// Encryption at rest for every secret and token the service keeps (DESIGN §3).
+// AES-256-GCM through WebCrypto, so the same code runs on Node and Deno.
+// Sealed form: "v1.<iv base64url>.<ciphertext+tag base64url>" — a string that is safe in JSON.
+
+export interface SecretBox {
+  seal(plain: string): Promise<string>;
+  open(sealed: string): Promise<string>;
+}
+
+const VERSION = "v1";
+
+export function toBase64Url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Decodes a standard base64 key (as `openssl rand -base64 32` prints) and checks its length. */
+export function decodeKey(base64: string): Uint8Array<ArrayBuffer> {
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = fromBase64Url(base64.trim());
+  } catch {
+    throw new Error("is not base64");
+  }
+  if (bytes.length !== 32) throw new Error(`must be 32 bytes in base64, got ${bytes.length} bytes`);
+  return bytes;
+}
+
+export function generateKeyBytes(): Uint8Array<ArrayBuffer> {
+  return crypto.getRandomValues(new Uint8Array(32));
+}
+
+export async function createSecretBox(rawKey: Uint8Array<ArrayBuffer>): Promise<SecretBox> {
+  const key = await crypto.subtle.importKey("raw", rawKey, "AES-GCM", false, ["encrypt", "decrypt"]);
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  return {
+    async seal(plain) {
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, encoder.encode(plain)));
+      return `${VERSION}.${toBase64Url(iv)}.${toBase64Url(ct)}`;
+    },
+    async open(sealed) {
+      const [version, iv, ct] = sealed.split(".");
+      if (version !== VERSION || !iv || !ct) throw new Error("not a sealed value");
+      const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64Url(iv) }, key, fromBase64Url(ct));
+      return decoder.decode(plain);
+    },
+  };
+}
+
+/** SHA-256 of a value, hex: for lookups by a secret without storing the secret. */
+export async function sha256Hex(value: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
