@@ -1,0 +1,319 @@
+// The authorization machine (DESIGN §2): idle → awaitingCode → exchanging → idportenAuthorized →
+// altinnAuthorized → expired. Pure: every piece of I/O is a named actor that the service supplies
+// with machine.provide(); time arrives on events (`at`) and from the injected clock in the timer actor.
+//
+// Deadlines live in context as absolute times and are armed by the invoked `deadline` actor, which
+// restarts with the remaining time whenever a snapshot is restored (xstate does not persist `after`
+// timers, statelyai/xstate#5331) and chunks waits beyond setTimeout's 24.8-day limit (see clock.ts).
+import { assign, fromCallback, fromPromise, setup, and, not } from "xstate";
+import type {
+  AltinnExchangeInput,
+  AltinnToken,
+  Attempt,
+  AuthorizationContext,
+  AuthorizationEvent,
+  AuthorizationInput,
+  CodeExchangeInput,
+  DeadlineInput,
+  RefreshInput,
+  TokenSet,
+} from "./authorization-types.ts";
+import { checkRedirectUrl, holdsBinding, startedAttempt } from "./authorization-rules.ts";
+import { toFlowError } from "./flow-error.ts";
+
+export const AUTHORIZATION_MACHINE = { name: "authorization", version: 1 } as const;
+
+const notProvided = (name: string) => () => {
+  throw new Error(`The actor "${name}" has no implementation: supply it with machine.provide({ actors })`);
+};
+
+type DoneTokens = { output: TokenSet };
+
+function idportenFrom(tokens: TokenSet, previousRefresh: string | null = null) {
+  return {
+    accessToken: tokens.accessToken,
+    // A provider that does not rotate may omit the refresh token on refresh: keep the one we had.
+    refreshToken: tokens.refreshToken ?? previousRefresh,
+    idToken: tokens.idToken,
+    grantedScope: tokens.scope,
+    accessTokenExpiresAt: tokens.receivedAt + tokens.expiresIn * 1000,
+    pid: tokens.pid,
+    acr: tokens.acr,
+    refreshedAt: tokens.receivedAt,
+  };
+}
+
+/** When to renew so the refresh token never dies of inactivity: at 80% of its window. */
+export function keepAliveAt(context: AuthorizationContext): number | null {
+  const auth = context.authorization;
+  const window = auth?.settings.keepAliveSeconds;
+  if (!auth || !window || !auth.idporten.refreshToken) return null;
+  const at = auth.idporten.refreshedAt + window * 800;
+  return at < auth.expiresAt ? at : null;
+}
+
+/**
+ * A failed or abandoned attempt goes back to the authorized state it came from when an earlier
+ * authorization still holds (a colleague's abandoned login never costs the bound user), else to idle.
+ */
+function failAttempt(action: "recordCallbackError" | "recordLoginTimeout" | "recordAttemptFailure", when: Array<"callbackForThisAttempt" | "callbackHasError"> = []) {
+  return [
+    { guard: and([...when, "hasValidAuthorization", "altinnHeld"]), target: "#authorization.altinnAuthorized", actions: action },
+    { guard: and([...when, "hasValidAuthorization"]), target: "#authorization.idportenAuthorized.ready", actions: action },
+    { guard: and([...when]), target: "#authorization.idle", actions: action },
+  ] as const;
+}
+
+export const authorizationMachine = setup({
+  types: {
+    context: {} as AuthorizationContext,
+    events: {} as AuthorizationEvent,
+    input: {} as AuthorizationInput,
+  },
+  actors: {
+    exchangeCode: fromPromise<TokenSet, CodeExchangeInput>(notProvided("exchangeCode")),
+    refreshIdporten: fromPromise<TokenSet, RefreshInput>(notProvided("refreshIdporten")),
+    exchangeAltinn: fromPromise<AltinnToken, AltinnExchangeInput>(notProvided("exchangeAltinn")),
+    deadline: fromCallback<AuthorizationEvent, DeadlineInput>(notProvided("deadline")),
+  },
+  guards: {
+    redirectUrlRegistered: ({ event }) => event.type === "AUTHORIZE" && checkRedirectUrl(event.redirect).ok,
+    boundUser: ({ context, event }) => "user" in event && typeof event.user === "string" && holdsBinding(context, event.user),
+    attemptUser: ({ context, event }) => "user" in event && typeof event.user === "string" && startedAttempt(context, event.user),
+    callbackForThisAttempt: ({ context, event }) =>
+      event.type === "CALLBACK" &&
+      context.attempt !== null &&
+      !context.attempt.callbackConsumed &&
+      event.state === context.attempt.request.state &&
+      event.callbackUrl === context.attempt.request.redirectUri,
+    callbackHasError: ({ event }) => event.type === "CALLBACK" && typeof event.error === "string",
+    callbackHasCode: ({ event }) => event.type === "CALLBACK" && typeof event.code === "string" && event.code.length > 0,
+    autoExchange: ({ context }) => context.attempt?.settings.exchangeMode === "auto",
+    autoAltinn: ({ context }) => context.authorization?.settings.exchangeMode === "auto",
+    codeHeld: ({ context }) => context.attempt?.response != null,
+    hasValidAuthorization: ({ context }) => context.authorization !== null,
+    altinnHeld: ({ context }) => context.authorization?.altinn != null,
+    refreshable: ({ context }) => context.authorization?.idporten.refreshToken != null,
+    refusedGrant: ({ event }) => toFlowError((event as { error?: unknown }).error).error === "invalid_grant",
+  },
+  actions: {
+    startAttempt: assign(({ event }) => {
+      if (event.type !== "AUTHORIZE") return {};
+      const attempt: Attempt = {
+        user: event.user,
+        request: event.request,
+        settings: event.settings,
+        startedAt: event.at,
+        loginDeadline: event.at + event.settings.loginTimeoutSeconds * 1000,
+        response: null,
+        callbackConsumed: false,
+      };
+      return { attempt, lastError: null };
+    }),
+    keepCode: assign(({ context, event }) => {
+      if (event.type !== "CALLBACK" || !context.attempt || !event.code) return {};
+      const response = { code: event.code, state: event.state, ...(event.iss ? { iss: event.iss } : {}) };
+      return { attempt: { ...context.attempt, response, callbackConsumed: true } };
+    }),
+    recordCallbackError: assign(({ event }) => {
+      if (event.type !== "CALLBACK") return {};
+      return {
+        attempt: null,
+        lastError: toFlowError({ error: event.error, error_description: event.error_description ?? event.error }),
+      };
+    }),
+    recordLoginTimeout: assign({
+      attempt: null,
+      lastError: toFlowError({ error: "login_timeout", error_description: "The ID-porten login was not completed before the login timeout." }),
+    }),
+    bindAuthorization: assign(({ context, event }) => {
+      const tokens = (event as unknown as DoneTokens).output;
+      const attempt = context.attempt!;
+      return {
+        boundUser: attempt.user,
+        attempt: null,
+        authorization: {
+          idporten: idportenFrom(tokens),
+          altinn: null,
+          expiresAt: tokens.receivedAt + attempt.settings.authorizationLifetimeSeconds * 1000,
+          settings: attempt.settings,
+        },
+        lastError: null,
+      };
+    }),
+    recordAttemptFailure: assign(({ event }) => ({ attempt: null, lastError: toFlowError((event as { error?: unknown }).error) })),
+    recordRenewed: assign(({ context, event }) => {
+      const tokens = (event as unknown as DoneTokens).output;
+      const auth = context.authorization!;
+      return {
+        authorization: { ...auth, idporten: idportenFrom(tokens, auth.idporten.refreshToken) },
+        lastError: null,
+      };
+    }),
+    recordAltinn: assign(({ context, event }) => {
+      const altinn = (event as unknown as { output: AltinnToken }).output;
+      return { authorization: { ...context.authorization!, altinn }, lastError: null };
+    }),
+    recordError: assign(({ event }) => ({ lastError: toFlowError((event as { error?: unknown }).error) })),
+    dropAuthorization: assign({ authorization: null }),
+    expireAuthorization: assign(() => ({
+      authorization: null,
+      attempt: null,
+      lastError: {
+        error: "authorization_expired",
+        error_description: "The authorization lifetime is over or the provider refused to renew it.",
+        hint: "Authorize again: send AUTHORIZE and log in with ID-porten.",
+      },
+    })),
+    revoke: assign({ boundUser: null, attempt: null, authorization: null, lastError: null }),
+  },
+}).createMachine({
+  id: "authorization",
+  context: ({ input }) => ({
+    legalEntity: input.legalEntity,
+    integration: input.integration,
+    boundUser: null,
+    attempt: null,
+    authorization: null,
+    lastError: null,
+  }),
+  initial: "idle",
+  on: {
+    REVOKE: { guard: "boundUser", target: ".idle", actions: "revoke" },
+  },
+  states: {
+    idle: {
+      on: { AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", actions: "startAttempt" } },
+    },
+    awaitingCode: {
+      invoke: [
+        { src: "deadline", input: ({ context }) => ({ at: context.attempt?.loginDeadline ?? null, event: "LOGIN_TIMEOUT" }) },
+        // An earlier authorization keeps serving its user while someone logs in; it can still run out.
+        { src: "deadline", input: ({ context }) => ({ at: context.authorization?.expiresAt ?? null, event: "AUTHORIZATION_EXPIRED" }) },
+      ],
+      on: {
+        AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", reenter: true, actions: "startAttempt" },
+        CALLBACK: [
+          ...failAttempt("recordCallbackError", ["callbackForThisAttempt", "callbackHasError"]),
+          { guard: and(["callbackForThisAttempt", "callbackHasCode", "autoExchange"]), target: "exchanging", actions: "keepCode" },
+          { guard: and(["callbackForThisAttempt", "callbackHasCode", not("autoExchange")]), actions: "keepCode" },
+        ],
+        EXCHANGE_CODE: { guard: and(["codeHeld", "attemptUser"]), target: "exchanging" },
+        LOGIN_TIMEOUT: failAttempt("recordLoginTimeout"),
+        AUTHORIZATION_EXPIRED: { actions: "dropAuthorization" },
+      },
+    },
+    exchanging: {
+      invoke: [
+        {
+          src: "exchangeCode",
+          input: ({ context }) => {
+            const attempt = context.attempt!;
+            const response = attempt.response!;
+            return {
+              callbackParams: { code: response.code, state: response.state, ...(response.iss ? { iss: response.iss } : {}) },
+              codeVerifier: attempt.request.codeVerifier,
+              state: attempt.request.state,
+              nonce: attempt.request.nonce,
+              redirectUri: attempt.request.redirectUri,
+            };
+          },
+          onDone: { target: "idportenAuthorized", actions: "bindAuthorization" },
+          onError: failAttempt("recordAttemptFailure"),
+        },
+        { src: "deadline", input: ({ context }) => ({ at: context.authorization?.expiresAt ?? null, event: "AUTHORIZATION_EXPIRED" }) },
+      ],
+      on: { AUTHORIZATION_EXPIRED: { actions: "dropAuthorization" } },
+    },
+    idportenAuthorized: {
+      initial: "deciding",
+      invoke: [
+        { src: "deadline", input: ({ context }) => ({ at: context.authorization?.expiresAt ?? null, event: "AUTHORIZATION_EXPIRED" }) },
+      ],
+      on: {
+        AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", actions: "startAttempt" },
+        AUTHORIZATION_EXPIRED: { target: "expired", actions: "expireAuthorization" },
+      },
+      states: {
+        deciding: { always: [{ guard: "autoAltinn", target: "exchangingAltinn" }, { target: "ready" }] },
+        ready: {
+          invoke: { src: "deadline", input: ({ context }) => ({ at: keepAliveAt(context), event: "KEEP_ALIVE" }) },
+          on: {
+            EXCHANGE_ALTINN: { guard: "boundUser", target: "exchangingAltinn" },
+            RENEW: { guard: "boundUser", target: "renewing" },
+            KEEP_ALIVE: { target: "renewing" },
+          },
+        },
+        renewing: {
+          invoke: {
+            src: "refreshIdporten",
+            input: ({ context }) => ({ refreshToken: context.authorization!.idporten.refreshToken! }),
+            onDone: { target: "ready", actions: "recordRenewed" },
+            onError: [
+              { guard: "refusedGrant", target: "#authorization.expired", actions: "expireAuthorization" },
+              { target: "ready", actions: "recordError" },
+            ],
+          },
+        },
+        exchangingAltinn: {
+          invoke: {
+            src: "exchangeAltinn",
+            input: ({ context }) => ({
+              accessToken: context.authorization!.idporten.accessToken,
+              accessTokenExpiresAt: context.authorization!.idporten.accessTokenExpiresAt,
+            }),
+            onDone: { target: "#authorization.altinnAuthorized", actions: "recordAltinn" },
+            onError: { target: "ready", actions: "recordError" },
+          },
+        },
+      },
+    },
+    altinnAuthorized: {
+      initial: "ready",
+      invoke: [
+        { src: "deadline", input: ({ context }) => ({ at: context.authorization?.expiresAt ?? null, event: "AUTHORIZATION_EXPIRED" }) },
+      ],
+      on: {
+        AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", actions: "startAttempt" },
+        AUTHORIZATION_EXPIRED: { target: "expired", actions: "expireAuthorization" },
+      },
+      states: {
+        ready: {
+          invoke: { src: "deadline", input: ({ context }) => ({ at: keepAliveAt(context), event: "KEEP_ALIVE" }) },
+          on: {
+            RENEW: { guard: "boundUser", target: "renewing" },
+            KEEP_ALIVE: { target: "renewing" },
+          },
+        },
+        // A renewal is ID-porten refresh (one-time refresh token: rotate) and then a new Altinn token.
+        renewing: {
+          invoke: {
+            src: "refreshIdporten",
+            input: ({ context }) => ({ refreshToken: context.authorization!.idporten.refreshToken! }),
+            onDone: { target: "exchangingAltinn", actions: "recordRenewed" },
+            onError: [
+              { guard: "refusedGrant", target: "#authorization.expired", actions: "expireAuthorization" },
+              { target: "ready", actions: "recordError" },
+            ],
+          },
+        },
+        exchangingAltinn: {
+          invoke: {
+            src: "exchangeAltinn",
+            input: ({ context }) => ({
+              accessToken: context.authorization!.idporten.accessToken,
+              accessTokenExpiresAt: context.authorization!.idporten.accessTokenExpiresAt,
+            }),
+            onDone: { target: "ready", actions: "recordAltinn" },
+            onError: { target: "ready", actions: "recordError" },
+          },
+        },
+      },
+    },
+    expired: {
+      on: { AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", actions: "startAttempt" } },
+    },
+  },
+});
+
+export type AuthorizationMachine = typeof authorizationMachine;

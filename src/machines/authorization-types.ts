@@ -1,0 +1,132 @@
+// The vocabulary of the authorization machine: its context, events and actor contracts.
+// Everything here is plain JSON, so a snapshot survives a JSON round-trip (DESIGN §2).
+
+export const TOP_STATES = ["idle", "awaitingCode", "exchanging", "idportenAuthorized", "altinnAuthorized", "expired"] as const;
+export type TopState = (typeof TOP_STATES)[number];
+
+/** An OAuth/OIDC error as the provider said it, verbatim, plus our hint for the person reading it. */
+export interface FlowError {
+  error: string;
+  error_description: string;
+  hint?: string;
+}
+
+/** What the service prepared for one login: the URL to send the browser to and its one-time values. */
+export interface AuthorizationRequest {
+  url: string;
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  redirectUri: string;
+}
+
+/** The redirect URL set-up that the redirect-URL guard checks (the most common real set-up error). */
+export interface RedirectSetup {
+  redirectUri: string;
+  registeredRedirectUris: string[];
+  callbackUrl: string;
+}
+
+export interface AttemptSettings {
+  exchangeMode: "auto" | "manual";
+  loginTimeoutSeconds: number;
+  authorizationLifetimeSeconds: number;
+  /** Refresh-token inactivity lifetime at the provider; the flow renews before it lapses. */
+  keepAliveSeconds?: number;
+}
+
+export interface Attempt {
+  user: string;
+  request: AuthorizationRequest;
+  settings: AttemptSettings;
+  startedAt: number;
+  loginDeadline: number;
+  /** The authorization response, once the browser came back with a code. */
+  response: { code: string; state: string; iss?: string } | null;
+  callbackConsumed: boolean;
+}
+
+export interface IdportenTokens {
+  accessToken: string;
+  refreshToken: string | null;
+  idToken: string | null;
+  grantedScope: string;
+  accessTokenExpiresAt: number;
+  pid: string | null;
+  acr: string | null;
+  refreshedAt: number;
+}
+
+export interface Authorization {
+  idporten: IdportenTokens;
+  altinn: { token: string; expiresAt: number } | null;
+  /** The hard end of the authorization (its lifetime), not moved by renewals. */
+  expiresAt: number;
+  settings: AttemptSettings;
+}
+
+export interface AuthorizationContext {
+  legalEntity: string;
+  integration: string;
+  boundUser: string | null;
+  attempt: Attempt | null;
+  authorization: Authorization | null;
+  lastError: FlowError | null;
+}
+
+export interface AuthorizationInput {
+  legalEntity: string;
+  integration: string;
+  createdAt: number;
+}
+
+// Every event carries `at`: the engine stamps it from the clock, so the machine itself stays pure.
+export type AuthorizationEvent =
+  | { type: "AUTHORIZE"; at: number; user: string; request: AuthorizationRequest; redirect: RedirectSetup; settings: AttemptSettings }
+  | { type: "CALLBACK"; at: number; state: string; callbackUrl: string; code?: string; iss?: string; error?: string; error_description?: string }
+  | { type: "EXCHANGE_CODE"; at: number; user: string }
+  | { type: "EXCHANGE_ALTINN"; at: number; user: string }
+  | { type: "RENEW"; at: number; user?: string }
+  | { type: "REVOKE"; at: number; user: string }
+  | { type: "LOGIN_TIMEOUT"; at: number }
+  | { type: "AUTHORIZATION_EXPIRED"; at: number }
+  | { type: "KEEP_ALIVE"; at: number };
+
+export type AuthorizationEventType = AuthorizationEvent["type"];
+
+/** Events a service may send over HTTP; the others come from the callback page or from timers. */
+export const PUBLIC_EVENTS = ["AUTHORIZE", "EXCHANGE_CODE", "EXCHANGE_ALTINN", "RENEW", "REVOKE"] as const;
+
+// Actor contracts: the machine's only I/O.
+export interface CodeExchangeInput {
+  callbackParams: Record<string, string>;
+  codeVerifier: string;
+  state: string;
+  nonce: string;
+  redirectUri: string;
+}
+export interface TokenSet {
+  accessToken: string;
+  refreshToken: string | null;
+  idToken: string | null;
+  scope: string;
+  expiresIn: number;
+  pid: string | null;
+  acr: string | null;
+  receivedAt: number;
+}
+export interface RefreshInput {
+  refreshToken: string;
+}
+export interface AltinnExchangeInput {
+  accessToken: string;
+  accessTokenExpiresAt: number;
+}
+export interface AltinnToken {
+  token: string;
+  expiresAt: number;
+}
+export interface DeadlineInput {
+  at: number | null;
+  event: "LOGIN_TIMEOUT" | "AUTHORIZATION_EXPIRED" | "KEEP_ALIVE";
+}

@@ -1,0 +1,355 @@
+import { describe, expect, it } from "vitest";
+import { CALLBACK_URL, flush, harness, top } from "./helpers.ts";
+import type { AnyActorRef } from "xstate";
+
+type Actor = ReturnType<ReturnType<typeof harness>["start"]>;
+
+function callback(actor: Actor, extra: Record<string, string> = {}) {
+  const ctx = actor.getSnapshot().context;
+  actor.send({ type: "CALLBACK", at: Date.now(), state: ctx.attempt!.request.state, callbackUrl: CALLBACK_URL, code: "the-code", iss: "https://op", ...extra });
+}
+
+async function authorized(h: ReturnType<typeof harness>, user = "alice") {
+  const actor = h.start();
+  actor.send(h.authorize(user));
+  callback(actor);
+  await flush();
+  await flush();
+  return actor;
+}
+
+const roundTrip = (actor: AnyActorRef) => JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
+
+describe("authorization machine: transition table (DESIGN §2)", () => {
+  it("idle + AUTHORIZE with a registered redirect URL → awaitingCode with the authorization URL", () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(h.authorize("alice"));
+    const s = actor.getSnapshot();
+    expect(s.value).toBe("awaitingCode");
+    expect(s.context.attempt?.request.url).toBe("https://op/authorize?x");
+    expect(s.context.attempt?.user).toBe("alice");
+  });
+
+  it("redirect-URL guard: an unregistered redirect URL refuses AUTHORIZE", () => {
+    const h = harness();
+    const actor = h.start();
+    const event = h.authorize("alice", { redirect: { redirectUri: "https://other/cb", registeredRedirectUris: [CALLBACK_URL], callbackUrl: CALLBACK_URL } });
+    expect(actor.getSnapshot().can(event)).toBe(false);
+    actor.send(event);
+    expect(actor.getSnapshot().value).toBe("idle");
+  });
+
+  it("redirect-URL guard: a registered URL that is not this server's callback URL refuses AUTHORIZE", () => {
+    const h = harness();
+    const actor = h.start();
+    const event = h.authorize("alice", { redirect: { redirectUri: CALLBACK_URL, registeredRedirectUris: [CALLBACK_URL], callbackUrl: "https://erp.example/callback/" } });
+    actor.send(event);
+    expect(actor.getSnapshot().value).toBe("idle");
+  });
+
+  it("a second AUTHORIZE while awaiting the code starts over with new one-time values", () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(h.authorize("alice"));
+    const first = actor.getSnapshot().context.attempt!.request.state;
+    h.clock.advance(1000);
+    actor.send(h.authorize("bob"));
+    const s = actor.getSnapshot();
+    expect(s.value).toBe("awaitingCode");
+    expect(s.context.attempt!.request.state).not.toBe(first);
+    expect(s.context.attempt!.user).toBe("bob");
+  });
+
+  it("callback with a code (auto) → exchanging → idportenAuthorized → altinnAuthorized, user bound", async () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(h.authorize("alice"));
+    callback(actor);
+    expect(top(actor.getSnapshot().value)).toBe("exchanging");
+    await flush();
+    await flush();
+    const s = actor.getSnapshot();
+    expect(s.value).toEqual({ altinnAuthorized: "ready" });
+    expect(s.context.boundUser).toBe("alice");
+    expect(s.context.authorization?.idporten.grantedScope).toContain("openid");
+    expect(s.context.authorization?.altinn?.token).toBe("altinn-1");
+    expect(s.context.authorization?.expiresAt).toBe(h.clock.now() + 31536000_000);
+  });
+
+  it("a callback whose state is foreign changes nothing", () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(h.authorize("alice"));
+    actor.send({ type: "CALLBACK", at: 0, state: "someone-else", callbackUrl: CALLBACK_URL, code: "c" });
+    expect(actor.getSnapshot().value).toBe("awaitingCode");
+    expect(actor.getSnapshot().context.attempt!.response).toBeNull();
+  });
+
+  it("a callback on another URL than the redirect URI used changes nothing", () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(h.authorize("alice"));
+    callback(actor, { callbackUrl: "https://evil.example/callback" });
+    expect(actor.getSnapshot().value).toBe("awaitingCode");
+  });
+
+  it("manual mode: the callback keeps the code, stays awaitingCode; a replay changes nothing; EXCHANGE_CODE by the same user exchanges", async () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(h.authorize("alice", {}, { exchangeMode: "manual" }));
+    callback(actor);
+    expect(actor.getSnapshot().value).toBe("awaitingCode");
+    expect(actor.getSnapshot().context.attempt!.response?.code).toBe("the-code");
+    callback(actor, { code: "replayed" });
+    expect(actor.getSnapshot().context.attempt!.response?.code).toBe("the-code");
+    const bob = { type: "EXCHANGE_CODE", at: 0, user: "bob" } as const;
+    expect(actor.getSnapshot().can(bob)).toBe(false);
+    actor.send({ type: "EXCHANGE_CODE", at: 0, user: "alice" });
+    expect(top(actor.getSnapshot().value)).toBe("exchanging");
+    await flush();
+    expect(actor.getSnapshot().value).toEqual({ idportenAuthorized: "ready" });
+    expect(h.calls.altinn).toBe(0);
+    actor.send({ type: "EXCHANGE_ALTINN", at: 0, user: "bob" });
+    expect(actor.getSnapshot().value).toEqual({ idportenAuthorized: "ready" });
+    actor.send({ type: "EXCHANGE_ALTINN", at: 0, user: "alice" });
+    await flush();
+    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "ready" });
+  });
+
+  it("EXCHANGE_CODE before a code is held is not accepted", () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(h.authorize("alice", {}, { exchangeMode: "manual" }));
+    expect(actor.getSnapshot().can({ type: "EXCHANGE_CODE", at: 0, user: "alice" })).toBe(false);
+  });
+
+  it("callback with an error → idle with the provider's error", () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(h.authorize("alice"));
+    callback(actor, { error: "access_denied", error_description: "User cancelled" });
+    const s = actor.getSnapshot();
+    expect(s.value).toBe("idle");
+    expect(s.context.lastError).toMatchObject({ error: "access_denied", error_description: "User cancelled" });
+  });
+
+  it("login timeout → idle with lastError login_timeout", () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(h.authorize("alice"));
+    h.clock.advance(599_000);
+    expect(actor.getSnapshot().value).toBe("awaitingCode");
+    h.clock.advance(1_000);
+    expect(actor.getSnapshot().value).toBe("idle");
+    expect(actor.getSnapshot().context.lastError?.error).toBe("login_timeout");
+  });
+
+  it("token error → idle with error and error_description verbatim, and a hint", async () => {
+    const description = "invalid_grant (correlation id: 5b0e3b8c-8a0e-4bd0-9d57-4f8e1f2a9c11)";
+    const h = harness(undefined, { exchange: async () => Promise.reject({ error: "invalid_grant", error_description: description }) });
+    const actor = h.start();
+    actor.send(h.authorize("alice"));
+    callback(actor);
+    await flush();
+    const s = actor.getSnapshot();
+    expect(s.value).toBe("idle");
+    expect(s.context.lastError).toMatchObject({ error: "invalid_grant", error_description: description });
+    expect(s.context.lastError?.hint).toMatch(/new code/);
+  });
+
+  it("authorization lifetime reached → expired, tokens dropped", async () => {
+    const h = harness();
+    const actor = await authorized(h);
+    h.clock.advance(31536000_000 - 1);
+    expect(top(actor.getSnapshot().value)).toBe("altinnAuthorized");
+    h.clock.advance(1);
+    expect(actor.getSnapshot().value).toBe("expired");
+    expect(actor.getSnapshot().context.authorization).toBeNull();
+  });
+
+  it("refresh answering invalid_grant → expired", async () => {
+    const h = harness(undefined, { refresh: async () => Promise.reject({ error: "invalid_grant", error_description: "invalid_grant (correlation id: x)" }) });
+    const actor = await authorized(h);
+    actor.send({ type: "RENEW", at: 0, user: "alice" });
+    await flush();
+    expect(actor.getSnapshot().value).toBe("expired");
+  });
+
+  it("renewal rotates the refresh token and fetches a new Altinn token", async () => {
+    const h = harness();
+    const actor = await authorized(h);
+    const before = actor.getSnapshot().context.authorization!;
+    actor.send({ type: "RENEW", at: 0, user: "alice" });
+    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "renewing" });
+    await flush();
+    await flush();
+    const after = actor.getSnapshot().context.authorization!;
+    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "ready" });
+    expect(after.idporten.refreshToken).not.toBe(before.idporten.refreshToken);
+    expect(after.altinn!.token).toBe("altinn-2");
+    expect(after.expiresAt).toBe(before.expiresAt);
+  });
+
+  it("a renewal that fails for another reason keeps the authorization, with lastError", async () => {
+    const h = harness(undefined, { refresh: async () => Promise.reject(new Error("connect ECONNREFUSED")) });
+    const actor = await authorized(h);
+    actor.send({ type: "RENEW", at: 0, user: "alice" });
+    await flush();
+    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "ready" });
+    expect(actor.getSnapshot().context.lastError?.error).toBe("temporarily_unavailable");
+  });
+
+  it("an Altinn failure leaves the flow idportenAuthorized with the reason", async () => {
+    const h = harness(undefined, { altinn: async () => Promise.reject({ error: "altinn_forbidden", error_description: "403 from Altinn" }) });
+    const actor = await authorized(h);
+    expect(actor.getSnapshot().value).toEqual({ idportenAuthorized: "ready" });
+    expect(actor.getSnapshot().context.lastError?.error).toBe("altinn_forbidden");
+  });
+
+  it("REVOKE by the bound user → idle, tokens dropped; by anyone else → refused", async () => {
+    const h = harness();
+    const actor = await authorized(h);
+    expect(actor.getSnapshot().can({ type: "REVOKE", at: 0, user: "bob" })).toBe(false);
+    actor.send({ type: "REVOKE", at: 0, user: "alice" });
+    expect(actor.getSnapshot().value).toBe("idle");
+    expect(actor.getSnapshot().context.authorization).toBeNull();
+    expect(actor.getSnapshot().context.boundUser).toBeNull();
+  });
+
+  it("expired + AUTHORIZE → awaitingCode", async () => {
+    const h = harness();
+    const actor = await authorized(h);
+    h.clock.advance(31536000_000);
+    actor.send(h.authorize("alice"));
+    expect(actor.getSnapshot().value).toBe("awaitingCode");
+  });
+});
+
+describe("user binding (DESIGN §2)", () => {
+  it("another user may AUTHORIZE; the earlier authorization keeps serving until the new one succeeds", async () => {
+    const h = harness();
+    const actor = await authorized(h, "alice");
+    actor.send(h.authorize("bob"));
+    const s = actor.getSnapshot();
+    expect(s.value).toBe("awaitingCode");
+    expect(s.context.boundUser).toBe("alice");
+    expect(s.context.authorization?.altinn?.token).toBeTruthy();
+    callback(actor);
+    await flush();
+    await flush();
+    expect(actor.getSnapshot().context.boundUser).toBe("bob");
+  });
+
+  it("a colleague's abandoned login returns the flow to the bound user's authorized state", async () => {
+    const h = harness();
+    const actor = await authorized(h, "alice");
+    actor.send(h.authorize("bob"));
+    h.clock.advance(600_000);
+    const s = actor.getSnapshot();
+    expect(s.value).toEqual({ altinnAuthorized: "ready" });
+    expect(s.context.boundUser).toBe("alice");
+    expect(s.context.lastError?.error).toBe("login_timeout");
+  });
+
+  it("a colleague's failed exchange returns to the authorized state too", async () => {
+    let n = 0;
+    const h = harness(undefined, { exchange: async () => (++n === 1 ? {} : Promise.reject({ error: "invalid_grant", error_description: "late" })) });
+    const actor = await authorized(h, "alice");
+    actor.send(h.authorize("bob"));
+    callback(actor);
+    await flush();
+    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "ready" });
+    expect(actor.getSnapshot().context.boundUser).toBe("alice");
+    expect(actor.getSnapshot().context.lastError?.error).toBe("invalid_grant");
+  });
+
+  it("only the bound user may renew", async () => {
+    const h = harness();
+    const actor = await authorized(h, "alice");
+    expect(actor.getSnapshot().can({ type: "RENEW", at: 0, user: "bob" })).toBe(false);
+    expect(actor.getSnapshot().can({ type: "RENEW", at: 0, user: "alice" })).toBe(true);
+  });
+});
+
+describe("keep-alive renewal", () => {
+  it("renews before the refresh token's inactivity window closes", async () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
+    callback(actor);
+    await flush();
+    await flush();
+    expect(h.calls.refresh).toBe(0);
+    h.clock.advance(480_000);
+    await flush();
+    await flush();
+    expect(h.calls.refresh).toBe(1);
+    h.clock.advance(480_000);
+    await flush();
+    await flush();
+    expect(h.calls.refresh).toBe(2);
+    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "ready" });
+  });
+});
+
+describe("persistence: JSON round-trip restore in every state", () => {
+  it("idle, awaitingCode, idportenAuthorized, altinnAuthorized and expired restore to the same state and context", async () => {
+    const h = harness();
+    const samples: unknown[] = [];
+    const actor = h.start();
+    samples.push(roundTrip(actor));
+    actor.send(h.authorize("alice", {}, { exchangeMode: "manual" }));
+    samples.push(roundTrip(actor));
+    callback(actor);
+    samples.push(roundTrip(actor));
+    actor.send({ type: "EXCHANGE_CODE", at: 0, user: "alice" });
+    await flush();
+    samples.push(roundTrip(actor));
+    actor.send({ type: "EXCHANGE_ALTINN", at: 0, user: "alice" });
+    await flush();
+    samples.push(roundTrip(actor));
+    h.clock.advance(31536000_000);
+    samples.push(roundTrip(actor));
+    const states = samples.map((s) => top((s as { value: unknown }).value));
+    expect(states).toEqual(["idle", "awaitingCode", "awaitingCode", "idportenAuthorized", "altinnAuthorized", "expired"]);
+    for (const sample of samples) {
+      const restored = h.start(sample as never);
+      expect(restored.getSnapshot().value).toEqual((sample as { value: unknown }).value);
+      expect(restored.getSnapshot().context).toEqual((sample as { context: unknown }).context);
+    }
+  });
+
+  it("exchanging restores and re-runs the exchange (which may honestly end in invalid_grant)", async () => {
+    let n = 0;
+    const h = harness(undefined, { exchange: () => (++n === 1 ? new Promise(() => {}) : Promise.reject({ error: "invalid_grant", error_description: "used" })) });
+    const actor = h.start();
+    actor.send(h.authorize("alice"));
+    callback(actor);
+    const persisted = roundTrip(actor);
+    expect(top(persisted.value)).toBe("exchanging");
+    actor.stop();
+    const restored = h.start(persisted);
+    await flush();
+    expect(restored.getSnapshot().value).toBe("idle");
+    expect(restored.getSnapshot().context.lastError?.error).toBe("invalid_grant");
+  });
+});
+
+describe("a one-year deadline", () => {
+  it("does not fire early on a real timer limit and is not lost across a restore", async () => {
+    const h = harness();
+    const actor = await authorized(h);
+    // Past setTimeout's 24.8-day limit: a naive `after` would have fired at once.
+    h.clock.advance(25 * 24 * 3600_000);
+    expect(top(actor.getSnapshot().value)).toBe("altinnAuthorized");
+    const persisted = roundTrip(actor);
+    actor.stop();
+    expect(h.clock.pendingTimers).toBe(0);
+    const restored = h.start(persisted);
+    h.clock.advance(300 * 24 * 3600_000);
+    expect(top(restored.getSnapshot().value)).toBe("altinnAuthorized");
+    h.clock.advance(40 * 24 * 3600_000);
+    expect(restored.getSnapshot().value).toBe("expired");
+  });
+});
