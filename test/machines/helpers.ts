@@ -43,8 +43,8 @@ export function harness(clock = new SimulatedClock(Date.UTC(2026, 0, 1)), script
     return actor;
   };
   const at = () => clock.now();
-  const authorize = (user: string, overrides: Partial<Extract<AuthorizationEvent, { type: "AUTHORIZE" }>> = {}, settings: Partial<AttemptSettings> = {}) =>
-    ({
+  type Authorize = Extract<AuthorizationEvent, { type: "AUTHORIZE" }>;
+  const authorize = (user: string, overrides: Partial<Authorize> = {}, settings: Partial<AttemptSettings> = {}): Authorize => ({
       type: "AUTHORIZE",
       at: at(),
       user,
@@ -52,7 +52,7 @@ export function harness(clock = new SimulatedClock(Date.UTC(2026, 0, 1)), script
       redirect: { redirectUri: CALLBACK_URL, registeredRedirectUris: [CALLBACK_URL], callbackUrl: CALLBACK_URL },
       settings: { ...SETTINGS, ...settings },
       ...overrides,
-    }) as const;
+    });
   return { machine, clock, calls, start, authorize, at };
 }
 

@@ -1,0 +1,43 @@
+// Machines the engine can host, by name and version. A stored flow names the version it was
+// created with, so a newer machine can be registered beside the old one without breaking it.
+import type { AnyMachineSnapshot, AnyStateMachine } from "xstate";
+import type { AuthflowError } from "../errors.ts";
+import { notFound } from "../errors.ts";
+
+export interface RegisteredMachine {
+  name: string;
+  version: number;
+  /** The machine with its actors provided: ready to run. */
+  logic: AnyStateMachine;
+  /** The public state name of a snapshot (its top-level state). */
+  stateName(snapshot: AnyMachineSnapshot): string;
+  /** Public, secret-free facts of a snapshot: what the API and lists show. */
+  summarize(snapshot: AnyMachineSnapshot): Record<string, unknown>;
+  /** Why `event` is not accepted in `snapshot`, as an error for the person who sent it. */
+  refusal(snapshot: AnyMachineSnapshot, event: { type: string; [key: string]: unknown }): AuthflowError;
+}
+
+export class MachineRegistry {
+  #machines = new Map<string, RegisteredMachine>();
+
+  register(machine: RegisteredMachine): this {
+    this.#machines.set(`${machine.name}@${machine.version}`, machine);
+    return this;
+  }
+
+  get(name: string, version: number): RegisteredMachine {
+    const machine = this.#machines.get(`${name}@${version}`);
+    if (!machine) throw notFound(`No machine "${name}" version ${version} is registered.`);
+    return machine;
+  }
+
+  latest(name: string): RegisteredMachine {
+    const versions = [...this.#machines.values()].filter((m) => m.name === name).sort((a, b) => b.version - a.version);
+    if (!versions[0]) throw notFound(`No machine "${name}" is registered.`);
+    return versions[0];
+  }
+
+  all(): RegisteredMachine[] {
+    return [...this.#machines.values()];
+  }
+}

@@ -1,0 +1,109 @@
+// The authorization machine as the engine hosts it: its actors wired to the real clients, its
+// public view (never a token or secret), and its refusals explained in words (409/403/422).
+import type { AnyMachineSnapshot } from "xstate";
+import type { Clock } from "../clock.ts";
+import { AuthflowError } from "../errors.ts";
+import type { RegisteredMachine } from "../engine/machine-registry.ts";
+import { AUTHORIZATION_MACHINE, authorizationMachine } from "../machines/authorization-machine.ts";
+import { createDeadlineActor } from "../machines/deadline-actor.ts";
+import { bindingRefusal, checkRedirectUrl, holdsBinding, maskPid, startedAttempt } from "../machines/authorization-rules.ts";
+import { PUBLIC_EVENTS, type AuthorizationContext, type RedirectSetup } from "../machines/authorization-types.ts";
+import { fromPromise } from "xstate";
+import type { IdportenClient } from "../idporten/idporten-client.ts";
+import type { AltinnExchangeInput, AltinnToken } from "../machines/authorization-types.ts";
+
+export interface AuthorizationFlowDeps {
+  clock: Clock;
+  idporten: IdportenClient;
+  altinn: { exchange(input: AltinnExchangeInput): Promise<AltinnToken> };
+}
+
+export function topState(snapshot: AnyMachineSnapshot): string {
+  const value = snapshot.value;
+  return typeof value === "string" ? value : Object.keys(value)[0]!;
+}
+
+function subState(snapshot: AnyMachineSnapshot): string | null {
+  const value = snapshot.value;
+  if (typeof value === "string") return null;
+  const inner = Object.values(value)[0];
+  return typeof inner === "string" ? inner : null;
+}
+
+const iso = (ms: number | null | undefined) => (typeof ms === "number" ? new Date(ms).toISOString() : null);
+
+/** The flow view of DESIGN §4, without id and times (the record adds those). */
+export function summarize(snapshot: AnyMachineSnapshot): Record<string, unknown> {
+  const ctx = snapshot.context as AuthorizationContext;
+  const auth = ctx.authorization;
+  const awaiting = ctx.attempt !== null && ctx.attempt.response === null;
+  return {
+    legalEntity: ctx.legalEntity,
+    integration: ctx.integration,
+    state: topState(snapshot),
+    substate: subState(snapshot),
+    boundUser: ctx.boundUser,
+    pendingUser: ctx.attempt?.user ?? null,
+    authorizationUrl: awaiting ? ctx.attempt!.request.url : null,
+    codeReceived: ctx.attempt?.response != null,
+    idporten: auth
+      ? { grantedScope: auth.idporten.grantedScope, accessTokenExpiresAt: iso(auth.idporten.accessTokenExpiresAt), pid: maskPid(auth.idporten.pid), acr: auth.idporten.acr }
+      : null,
+    altinn: auth?.altinn ? { expiresAt: iso(auth.altinn.expiresAt) } : null,
+    authorizationExpiresAt: iso(auth?.expiresAt),
+    loginDeadline: awaiting ? iso(ctx.attempt!.loginDeadline) : null,
+    lastError: ctx.lastError,
+  };
+}
+
+/** Why the machine did not take `event`: the same guards, asked again, in words. */
+export function explainRefusal(snapshot: AnyMachineSnapshot, event: { type: string; [key: string]: unknown }): AuthflowError {
+  const ctx = snapshot.context as AuthorizationContext;
+  const state = topState(snapshot);
+  const sub = subState(snapshot);
+  const where = sub ? `${state} (${sub})` : state;
+  const accepted = new Set<string>(snapshot._nodes.flatMap((node) => node.ownEvents as string[]));
+  const acceptedNow = PUBLIC_EVENTS.filter((e) => accepted.has(e));
+  const user = typeof event.user === "string" ? event.user : "";
+
+  if (!accepted.has(event.type)) {
+    return new AuthflowError("event_not_accepted", 409, `${event.type} is not accepted while the flow is ${where}. Accepted now: ${acceptedNow.join(", ") || "none"}.`, {
+      extra: { state, acceptedEvents: acceptedNow },
+    });
+  }
+  if (event.type === "AUTHORIZE") {
+    const check = checkRedirectUrl(event.redirect as RedirectSetup);
+    if (!check.ok) return new AuthflowError("guard_refused", 422, check.detail, { extra: { guard: "redirectUrlRegistered" } });
+  }
+  if (event.type === "EXCHANGE_CODE") {
+    if (ctx.attempt?.response == null) {
+      return new AuthflowError("event_not_accepted", 409, "No authorization code is held yet: the person must complete the ID-porten login first (open authorizationUrl).", { extra: { state } });
+    }
+    if (!startedAttempt(ctx, user)) {
+      return new AuthflowError("forbidden_user", 403, `The login was started by "${ctx.attempt.user}"; only that user may exchange its code.`, { extra: { guard: "userBinding" } });
+    }
+  }
+  if (["EXCHANGE_ALTINN", "RENEW", "REVOKE"].includes(event.type) && !holdsBinding(ctx, user)) {
+    return new AuthflowError("forbidden_user", 403, bindingRefusal(ctx, user), { extra: { guard: "userBinding" } });
+  }
+  return new AuthflowError("event_not_accepted", 409, `${event.type} is not accepted while the flow is ${where}.`, { extra: { state, acceptedEvents: acceptedNow } });
+}
+
+export function authorizationFlowMachine(deps: AuthorizationFlowDeps): RegisteredMachine {
+  const logic = authorizationMachine.provide({
+    actors: {
+      deadline: createDeadlineActor(deps.clock),
+      exchangeCode: fromPromise(({ input }) => deps.idporten.exchangeCode(input)),
+      refreshIdporten: fromPromise(({ input }) => deps.idporten.refresh(input.refreshToken)),
+      exchangeAltinn: fromPromise(({ input }) => deps.altinn.exchange(input)),
+    },
+  });
+  return {
+    name: AUTHORIZATION_MACHINE.name,
+    version: AUTHORIZATION_MACHINE.version,
+    logic,
+    stateName: topState,
+    summarize,
+    refusal: explainRefusal,
+  };
+}
