@@ -173,8 +173,9 @@ export class FlowEngine {
   async stop(): Promise<void> {
     this.#stopped = true;
     await Promise.all([...this.#flows.values()].map((f) => f.writes));
-    for (const live of this.#flows.values()) live.actor.stop();
+    const flows = [...this.#flows.values()];
     this.#flows.clear();
+    for (const live of flows) live.actor.stop();
   }
 
   // --- internals
@@ -219,7 +220,7 @@ export class FlowEngine {
 
   /** Each snapshot of the root actor: note the transition and queue a write. */
   #observe(live: LiveFlow, snapshot: AnyMachineSnapshot, event: EngineEvent) {
-    if (this.#stopped || event.type === "xstate.init") return;
+    if (this.#stopped || event.type === "xstate.init" || this.#flows.get(live.id) !== live) return;
     const to = live.def.stateName(snapshot);
     const user = typeof event.user === "string" ? event.user : null;
     live.pendingAudit.push({ flowId: live.id, at: this.#iso(), from: live.lastState, to, event: event.type, user });
@@ -248,7 +249,8 @@ export class FlowEngine {
         live.writeError = undefined;
       } catch (error) {
         live.writeError = error;
-        this.#log(`flow ${live.id}: write failed (${(error as Error).message})`);
+        this.#log(`flow ${live.id}: write failed (${(error as Error).message}); the change is rolled back`);
+        await this.#rollback(live, creating);
         throw error;
       }
       try {
@@ -261,6 +263,18 @@ export class FlowEngine {
     const result = live.writes.then(run, run);
     live.writes = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * What is in memory must be what is in the store: after a failed or stale write, the live actor
+   * is replaced by one restored from the newest stored record (another writer's, if it moved first).
+   */
+  async #rollback(live: LiveFlow, creating: boolean): Promise<void> {
+    if (this.#flows.get(live.id) === live) this.#flows.delete(live.id);
+    live.actor.stop();
+    if (creating || this.#stopped) return;
+    const latest = (await this.#opts.store.get(live.id).catch(() => undefined)) ?? live.record;
+    await this.#revive(latest).catch((error) => this.#log(`flow ${live.id}: could not be restored after a failed write (${(error as Error).message})`));
   }
 
   async #flushed(live: LiveFlow): Promise<void> {

@@ -1,0 +1,50 @@
+// The HTTP face of the service (DESIGN §4): createApp(deps) with sub-apps mounted by app.route(),
+// so tests call app.request() with no port. Only onError turns errors into HTTP.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { SimulatedClock } from "../clock.ts";
+import type { AuthorizationService } from "../flows/authorization-service.ts";
+import { bearerAuth } from "./bearer-auth.ts";
+import { callbackRoutes } from "./callback-page.ts";
+import { clockRoutes } from "./clock-routes.ts";
+import { flowsRoutes } from "./flows-routes.ts";
+import { docsPage, openApiDocument } from "./openapi.ts";
+import { errorHandler, problem } from "./problem.ts";
+
+export interface AppDeps {
+  service: AuthorizationService;
+  apiToken: string;
+  /** Path of the redirect URI on this server (from configuration, e.g. "/callback"). */
+  callbackPath: string;
+  /** The simulated clock, or null when time is real. */
+  clock: SimulatedClock | null;
+  settled: () => Promise<void>;
+  log: (line: string) => void;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+export function createApp(deps: AppDeps) {
+  const app = new Hono();
+  app.onError(errorHandler(deps.log));
+  app.notFound((c) => problem(404, `Nothing here: ${c.req.method} ${new URL(c.req.url).pathname}. The API is described at /docs.`));
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/openapi.json", (c) => c.json(openApiDocument));
+  app.get("/docs", (c) => c.html(docsPage()));
+  app.get("/", (c) => c.redirect("/docs"));
+  app.route(deps.callbackPath, callbackRoutes(deps.service));
+
+  const api = new Hono();
+  api.use(bearerAuth(deps.apiToken));
+  api.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => problem(413, `The request body is larger than ${MAX_BODY_BYTES / 1024} KiB.`),
+    }),
+  );
+  api.route("/flows", flowsRoutes(deps.service));
+  api.route("/clock", clockRoutes(deps.clock, deps.settled));
+  app.route("/api", api);
+  return app;
+}

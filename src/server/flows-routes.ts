@@ -1,0 +1,68 @@
+// /api/flows: create, list, view, drive a flow, and ask it for an Altinn token (DESIGN §4).
+import { Hono } from "hono";
+import { badRequest } from "../errors.ts";
+import type { AuthorizationService, ClientEvent } from "../flows/authorization-service.ts";
+import { PUBLIC_EVENTS, TOP_STATES } from "../machines/authorization-types.ts";
+import { checkUser, isOrganisationNumber, jsonObject, optionalString } from "./validate.ts";
+
+const UI_LOCALES = ["nb", "nn", "en", "se"] as const;
+const ACR_VALUES = ["idporten-loa-substantial", "idporten-loa-high"] as const;
+const FLOW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function flowId(id: string): string {
+  if (!FLOW_ID.test(id)) throw badRequest(`"${id.slice(0, 64)}" is not a flow id (a UUID).`);
+  return id;
+}
+
+export function flowsRoutes(service: AuthorizationService) {
+  const app = new Hono();
+
+  app.post("/", async (c) => {
+    const body = await jsonObject(c);
+    const legalEntity = body.legalEntity;
+    if (typeof legalEntity !== "string" || !isOrganisationNumber(legalEntity)) {
+      throw badRequest(
+        `"legalEntity" must be a Norwegian organisation number: 9 digits with a valid MOD11 check digit (got ${JSON.stringify(legalEntity ?? null)?.slice(0, 40)}).`,
+      );
+    }
+    const integration = optionalString(body, "integration");
+    const view = await service.create(legalEntity, integration);
+    return c.json(view, 201, { location: `/api/flows/${view.id}` });
+  });
+
+  app.get("/", async (c) => {
+    const legalEntity = c.req.query("legalEntity");
+    const state = c.req.query("state");
+    if (state !== undefined && !(TOP_STATES as readonly string[]).includes(state)) {
+      throw badRequest(`"state" must be one of ${TOP_STATES.join(", ")}; got "${state.slice(0, 40)}".`);
+    }
+    return c.json({ flows: await service.list({ legalEntity, state }) });
+  });
+
+  app.get("/:id", async (c) => c.json(await service.get(flowId(c.req.param("id")))));
+
+  app.post("/:id/events", async (c) => {
+    const id = flowId(c.req.param("id"));
+    const body = await jsonObject(c);
+    const type = body.type;
+    if (typeof type !== "string" || !(PUBLIC_EVENTS as readonly string[]).includes(type)) {
+      throw badRequest(`"type" must be one of ${PUBLIC_EVENTS.join(", ")}; got ${JSON.stringify(type ?? null)?.slice(0, 40)}.`);
+    }
+    const user = checkUser(body.user);
+    const event: ClientEvent =
+      type === "AUTHORIZE"
+        ? { type, user, uiLocale: optionalString(body, "uiLocale", UI_LOCALES), acr: optionalString(body, "acr", ACR_VALUES) }
+        : { type: type as Exclude<ClientEvent["type"], "AUTHORIZE">, user };
+    return c.json(await service.send(id, event));
+  });
+
+  app.post("/:id/token", async (c) => {
+    const id = flowId(c.req.param("id"));
+    const body = await jsonObject(c);
+    const token = await service.token(id, checkUser(body.user));
+    c.header("cache-control", "no-store");
+    return c.json(token);
+  });
+
+  return app;
+}

@@ -1,0 +1,117 @@
+// Wires the service together from a read-only Config: store, engine, clients, simulator, app.
+// Shared by the Node and Deno entries; they add only the listening socket and signals.
+import { realClock, SimulatedClock, type Clock } from "./clock.ts";
+import type { Config } from "./config.ts";
+import { createSecretBox } from "./crypto/secrets.ts";
+import { FlowEngine } from "./engine/flow-engine.ts";
+import { MachineRegistry } from "./engine/machine-registry.ts";
+import { authorizationFlowMachine } from "./flows/authorization-flow.ts";
+import { AuthorizationService } from "./flows/authorization-service.ts";
+import { createIdportenClient } from "./idporten/idporten-client.ts";
+import { createAltinnClient } from "./altinn/altinn-client.ts";
+import { createApp } from "./server/app.ts";
+import { loadEncryptionKey } from "./store/encryption-key.ts";
+import { LowdbFlowStore } from "./store/lowdb-store.ts";
+import { startSimulator, type RunningSimulator } from "./simulator/index.ts";
+import { DEFAULT_INTEGRATION } from "./config.ts";
+
+export interface Service {
+  app: ReturnType<typeof createApp>;
+  engine: FlowEngine;
+  service: AuthorizationService;
+  clock: Clock;
+  simulator: RunningSimulator | undefined;
+  keySource: string;
+  restored: number;
+  close(): Promise<void>;
+}
+
+export async function startService(config: Readonly<Config>, log: (line: string) => void = () => {}): Promise<Service> {
+  const { key, source: keySource } = await loadEncryptionKey(config.encryptionKey, config.dataDir);
+  const box = await createSecretBox(key);
+  const simulatedClock = config.simulatedClock ? new SimulatedClock() : null;
+  const clock: Clock = simulatedClock ?? realClock;
+
+  const callbackPath = new URL(config.idporten.redirectUri).pathname;
+  const simulator = config.simulator
+    ? await startSimulator({
+        host: config.host,
+        port: config.simulator.port,
+        publicUrl: config.simulator.publicUrl,
+        dataDir: config.dataDir,
+        encryptionKey: key,
+        clients: [{ clientId: config.idporten.clientId, clientSecret: config.idporten.clientSecret, redirectUris: config.idporten.registeredRedirectUris }],
+        lifetimes: config.simulator.lifetimes,
+        log: (line) => log(`simulator: ${line}`),
+      })
+    : undefined;
+
+  const idporten = createIdportenClient(
+    {
+      issuer: simulator?.issuer ?? config.idporten.issuer,
+      clientId: config.idporten.clientId,
+      clientSecret: config.idporten.clientSecret,
+      scope: config.idporten.scope,
+      redirectUri: config.idporten.redirectUri,
+      timeoutMs: config.outboundTimeoutMs,
+    },
+    clock,
+  );
+  const altinn = createAltinnClient({ exchangeUrl: simulator?.altinnExchangeUrl ?? config.altinnExchangeUrl, timeoutMs: config.outboundTimeoutMs });
+
+  const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten, altinn }));
+  const store = await LowdbFlowStore.open(config.dataDir);
+  const engine = new FlowEngine({ store, box, clock, registry, log });
+  const restored = await engine.restoreAll();
+
+  const service = new AuthorizationService({
+    engine,
+    idporten,
+    clock,
+    integration: DEFAULT_INTEGRATION,
+    redirect: {
+      redirectUri: config.idporten.redirectUri,
+      registeredRedirectUris: config.idporten.registeredRedirectUris,
+      callbackUrl: `${config.publicUrl}${callbackPath}`,
+    },
+    settings: {
+      exchangeMode: config.exchangeMode,
+      loginTimeoutSeconds: config.loginTimeoutSeconds,
+      authorizationLifetimeSeconds: config.authorizationLifetimeSeconds,
+      ...(config.idporten.refreshTokenLifetimeSeconds ? { keepAliveSeconds: config.idporten.refreshTokenLifetimeSeconds } : {}),
+    },
+    settleTimeoutMs: config.outboundTimeoutMs * 2 + 1000,
+  });
+
+  const app = createApp({ service, apiToken: config.apiToken, callbackPath, clock: simulatedClock, settled: () => engine.settled(), log });
+
+  return {
+    app,
+    engine,
+    service,
+    clock,
+    simulator,
+    keySource,
+    restored,
+    async close() {
+      await engine.stop();
+      await store.close();
+      await simulator?.close();
+    },
+  };
+}
+
+/** The lines a newcomer needs at start-up: where everything is, and a first command. */
+export function startupLines(config: Readonly<Config>, running: Service, listeningUrl: string): string[] {
+  const lines = [`authflow listening on ${listeningUrl} (public URL ${config.publicUrl}); ${running.restored} flow(s) restored from ${config.dataDir}`];
+  if (config.apiTokenGenerated) lines.push(`API token (generated for this run; set API_TOKEN to keep one): ${config.apiToken}`);
+  if (running.simulator) {
+    lines.push(`ID-porten simulator: issuer ${running.simulator.issuer}  ·  Altinn exchange ${running.simulator.altinnExchangeUrl}  ·  control ${running.simulator.controlUrl}`);
+    lines.push(`Test persons: ${running.simulator.persons.map((p) => `${p.name} ${p.pid}`).join(", ")}`);
+  }
+  lines.push(`API docs: ${config.publicUrl}/docs   exchange mode: ${config.exchangeMode}   clock: ${config.simulatedClock ? "simulated (/api/clock)" : "real"}`);
+  lines.push(
+    `Try: curl -s -X POST ${config.publicUrl}/api/flows -H "authorization: Bearer ${config.apiTokenGenerated ? config.apiToken : "$API_TOKEN"}" -H "content-type: application/json" -d '{"legalEntity":"999999999"}'`,
+  );
+  return lines;
+}
