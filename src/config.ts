@@ -9,7 +9,8 @@ export const DEFAULT_INTEGRATION = "default";
 
 export interface SimulatorSettings {
   port: number;
-  publicUrl: string;
+  /** Unset with port 0: the simulator then names itself after the port it got. */
+  publicUrl: string | undefined;
   clientSecret: string;
   lifetimes: {
     authorizationSeconds?: number;
@@ -136,7 +137,8 @@ export function readConfig(env: Env): Readonly<Config> {
   let refreshTokenLifetimeSeconds = optionalInteger(env, "IDPORTEN_REFRESH_TOKEN_LIFETIME_SECONDS");
   if (embedded) {
     const simulatorPort = integer(env, "SIMULATOR_PORT", port === 0 ? 0 : port + 1, 0, 65535);
-    const simulatorUrl = baseUrl(env, "SIMULATOR_PUBLIC_URL", `http://localhost:${simulatorPort}`);
+    const simulatorUrl =
+      env.SIMULATOR_PUBLIC_URL || simulatorPort !== 0 ? baseUrl(env, "SIMULATOR_PUBLIC_URL", `http://localhost:${simulatorPort}`) : undefined;
     const lifetimes = {
       authorizationSeconds: optionalInteger(env, "SIMULATOR_AUTHORIZATION_LIFETIME_SECONDS"),
       accessTokenSeconds: optionalInteger(env, "SIMULATOR_ACCESS_TOKEN_LIFETIME_SECONDS"),
@@ -144,10 +146,11 @@ export function readConfig(env: Env): Readonly<Config> {
       codeSeconds: optionalInteger(env, "SIMULATOR_CODE_TTL_SECONDS"),
     };
     simulator = { port: simulatorPort, publicUrl: simulatorUrl, clientSecret: randomToken(), lifetimes };
-    issuer = simulatorUrl;
+    // The simulator's own addresses are known once it listens (service.ts takes them from it).
+    issuer = simulatorUrl ?? "";
     clientId = env.IDPORTEN_CLIENT_ID || "authflow-local";
     clientSecret = simulator.clientSecret;
-    altinnExchangeUrl = `${simulatorUrl}/altinn/authentication/api/v1/exchange/id-porten`;
+    altinnExchangeUrl = "";
     // The engine must renew before the simulator's refresh tokens die of inactivity.
     refreshTokenLifetimeSeconds ??= lifetimes.refreshTokenSeconds;
   } else {
