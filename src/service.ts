@@ -16,6 +16,7 @@ import { startSimulator, type RunningSimulator } from "./simulator/index.ts";
 import { DEFAULT_INTEGRATION } from "./config.ts";
 
 export interface Service {
+  config: Readonly<Config>;
   app: ReturnType<typeof createApp>;
   engine: FlowEngine;
   service: AuthorizationService;
@@ -86,6 +87,7 @@ export async function startService(config: Readonly<Config>, log: (line: string)
   const app = createApp({ service, apiToken: config.apiToken, callbackPath, clock: simulatedClock, settled: () => engine.settled(), log });
 
   return {
+    config,
     app,
     engine,
     service,
