@@ -1,0 +1,36 @@
+// One walk through the simulator's login page in headless Chromium, as a person would do it:
+// open the authorization URL, pick a test person, land on the Success page.
+import { mkdir } from "node:fs/promises";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startTestService, type TestService } from "../support/test-service.ts";
+import { launchChromium } from "../support/chromium.ts";
+
+let t: TestService;
+let browser: Browser;
+
+beforeAll(async () => {
+  [t, browser] = await Promise.all([startTestService(), launchChromium()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+it("a person logs in through the login page and the flow reaches altinnAuthorized", async () => {
+  const id = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id;
+  const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice", uiLocale: "en" });
+  const page = await browser.newPage();
+  await page.goto(authorize.json.authorizationUrl);
+  const person = t.service.simulator!.persons[0]!;
+  const button = page.getByRole("button", { name: new RegExp(person.name) });
+  await expect(button.count()).resolves.toBe(1);
+  await expect(page.content()).resolves.toContain(person.pid);
+  await mkdir("test-output", { recursive: true });
+  await page.screenshot({ path: "test-output/login-page.png", fullPage: true });
+  await Promise.all([page.waitForURL(/\/callback\?/), button.click()]);
+  await expect(page.locator("h1").textContent()).resolves.toBe("Success");
+  await page.screenshot({ path: "test-output/callback-success.png" });
+  const view = await t.waitForState(id, ["altinnAuthorized"]);
+  expect(view).toMatchObject({ state: "altinnAuthorized", boundUser: "alice", idporten: { pid: `${person.pid.slice(0, 6)}*****` } });
+}, 30_000);
