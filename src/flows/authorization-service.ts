@@ -135,7 +135,12 @@ export class AuthorizationService {
     if (error) {
       return { status: 200, title: "Login not completed", message: `ID-porten answered "${error}"${params.get("error_description") ? `: ${params.get("error_description")}` : ""}. No authorization was given.`, flowId };
     }
-    const settled = await this.#settle(flowId);
+    let settled: AnyMachineSnapshot;
+    try {
+      settled = await this.#settle(flowId);
+    } catch {
+      return { status: 202, title: "Code received", message: "The authorization code was received and is being exchanged; ID-porten is slow to answer. Your system will show the result.", flowId };
+    }
     const ctx = settled.context as AuthorizationContext;
     const now = topState(settled);
     if (now === "awaitingCode") {

@@ -206,7 +206,7 @@ export const SCENARIOS: Scenario[] = [
   altinnRefusal(403, "altinn_forbidden"),
   altinnRefusal(429, "altinn_locked_out"),
   altinnRefusal(503, "temporarily_unavailable"),
-  altinnRefusal(0, "temporarily_unavailable", { delayMs: 3000, status: 200 }),
+  altinnRefusal(0, "temporarily_unavailable", { delayMs: 3000 }),
   {
     name: "idporten-token-down",
     summary: "ID-porten's token endpoint drops the connection: the exchange fails, the flow returns to idle with the reason",

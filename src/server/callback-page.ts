@@ -17,7 +17,7 @@ export function callbackRoutes(service: AuthorizationService) {
         `<main><h1 class="${ok ? "ok" : "bad"}">${escapeHtml(outcome.title)}</h1>
 <p>${escapeHtml(outcome.message)}</p></main>`,
       ),
-      outcome.status as 200 | 400,
+      outcome.status as 200 | 202 | 400,
     );
   });
   return app;
