@@ -1,0 +1,85 @@
+// The simulator's public vocabulary: what callers pass in and get back (re-exported by index.ts).
+
+import type { TestPerson } from "./persons.ts";
+
+export type { TestPerson };
+
+export interface SimulatorClient {
+  clientId: string;
+  clientSecret: string;
+  redirectUris: string[];
+}
+
+export interface SimulatorLifetimes {
+  /** Hard maximum of a grant, counted from the login; after it refresh answers invalid_grant. */
+  authorizationSeconds: number;
+  accessTokenSeconds: number;
+  /** Inactivity lifetime of a refresh token, never beyond the grant's authorization lifetime. */
+  refreshTokenSeconds: number;
+  /** Authorization code TTL. */
+  codeSeconds: number;
+}
+
+export interface SimulatorOptions {
+  /** Bind address, e.g. "127.0.0.1". */
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Base URL it is reached at, and so the issuer; default `http://${host}:${actualPort}`. */
+  publicUrl?: string;
+  /** Grants, sessions and keys persist under `${dataDir}/simulator`; undefined keeps them in memory. */
+  dataDir?: string;
+  /** 32 raw bytes sealing what is kept under dataDir; default a key file there (mode 0600). */
+  encryptionKey?: Uint8Array;
+  clients: SimulatorClient[];
+  lifetimes?: Partial<SimulatorLifetimes>;
+  /** One line per notable event; never a token, code, secret or full pid. */
+  log?: (line: string) => void;
+}
+
+export type FaultEndpoint = "token" | "altinn";
+
+/** What the next `count` calls to an endpoint answer instead of the real thing. */
+export interface FaultSpec {
+  endpoint: FaultEndpoint;
+  count: number;
+  /** HTTP status to answer with; without it (and without drop) the call is only delayed. */
+  status?: number;
+  /** JSON body (object) or text body (string); a default error body goes with a status. */
+  body?: string | Record<string, unknown>;
+  delayMs?: number;
+  /** Destroy the connection without an answer (after the delay). */
+  drop?: boolean;
+}
+
+export interface PendingFault extends FaultSpec {
+  /** Calls this fault still answers. */
+  remaining: number;
+}
+
+export interface SimulatorState {
+  lifetimes: SimulatorLifetimes;
+  faults: PendingFault[];
+}
+
+/** The testers' controls; the HTTP control API under /control calls exactly these. */
+export interface SimulatorControl {
+  state(): SimulatorState;
+  /** Applies to what is issued afterwards; returns the lifetimes now in force. */
+  setLifetimes(lifetimes: Partial<SimulatorLifetimes>): SimulatorLifetimes;
+  /** Every authorization code issued so far is expired; returns how many there were. */
+  expireCodes(): Promise<number>;
+  /** Revokes every grant of that person (their refresh tokens then answer invalid_grant); returns how many. */
+  revoke(pid: string): Promise<number>;
+  addFault(fault: FaultSpec): SimulatorState;
+  clearFaults(): SimulatorState;
+}
+
+export interface RunningSimulator {
+  issuer: string;
+  altinnExchangeUrl: string;
+  controlUrl: string;
+  persons: TestPerson[];
+  control: SimulatorControl;
+  close(): Promise<void>;
+}
