@@ -32,6 +32,9 @@ interface StoredFile {
  */
 const GRACE_MS = 60_000;
 
+/** Every this many writes, entries past their expiry leave memory and disk. */
+const SWEEP_EVERY = 100;
+
 const epochSeconds = () => Math.floor(Date.now() / 1000);
 
 export class SimulatorStore {
@@ -39,6 +42,7 @@ export class SimulatorStore {
   readonly #writes = new Map<string, Promise<void>>();
   readonly #dir: string | undefined;
   readonly #box: SecretBox | undefined;
+  #writesSinceSweep = 0;
 
   private constructor(dir: string | undefined, box: SecretBox | undefined) {
     this.#dir = dir;
@@ -143,7 +147,19 @@ export class SimulatorStore {
   async #set(entry: Entry): Promise<void> {
     const key = keyOf(entry.model, entry.id);
     this.#entries.set(key, entry);
+    if (++this.#writesSinceSweep >= SWEEP_EVERY) this.#sweep();
     await this.#persist(key, entry);
+  }
+
+  /** Drops expired entries nobody asked for again (finished logins, spent codes, old sessions). */
+  #sweep(): void {
+    this.#writesSinceSweep = 0;
+    const now = Date.now();
+    for (const [key, entry] of this.#entries) {
+      if (entry.expiresAt > now) continue;
+      this.#entries.delete(key);
+      void this.#persist(key, undefined).catch(() => {}); // a leftover file is skipped at the next start
+    }
   }
 
   async #delete(model: string, id: string): Promise<void> {

@@ -6,7 +6,7 @@
 // and APIs (a small Hono app), and everything else to oidc-provider.
 
 import { mkdir } from "node:fs/promises";
-import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
@@ -62,10 +62,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
 
   // Listen first: with port 0 the issuer holds the port we get. Until the provider is ready, a
   // request gets 503.
-  let ready: RequestListener | undefined;
+  let ready: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   const server = createServer((req, res) => {
-    if (ready) return ready(req, res);
-    res.writeHead(503, { "retry-after": "1" }).end();
+    if (!ready) return void res.writeHead(503, { "retry-after": "1" }).end();
+    ready(req, res).catch((error: unknown) => {
+      log(`server error on ${req.method} ${req.url?.split("?")[0]}: ${(error as Error).message}`);
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -100,7 +104,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     const handleWeb = getRequestListener(web.fetch, { overrideGlobalObjects: false });
     const handleOidc = provider.callback();
 
-    ready = async (req: IncomingMessage, res: ServerResponse) => {
+    ready = async (req, res) => {
       const path = (req.url ?? "/").split("?")[0];
       const endpoint = path === ROUTES.token ? "token" : path === ALTINN_EXCHANGE_PATH ? "altinn" : undefined;
       const fault = endpoint && faults.take(endpoint);

@@ -26,7 +26,7 @@ const STYLE = `
   [role=alert] { background: #fde8e8; border-left: 4px solid #c81e1e; padding: 0.75rem; }
 `;
 
-export function escapeHtml(value: string): string {
+function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

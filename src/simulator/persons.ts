@@ -48,7 +48,3 @@ export function isSyntheticPid(value: string): boolean {
 export function maskPid(pid: string): string {
   return `${pid.slice(0, 6)}*****`;
 }
-
-export function personName(pid: string): string | undefined {
-  return TEST_PERSONS.find((person) => person.pid === pid)?.name;
-}

@@ -198,6 +198,17 @@ describe("refresh tokens", () => {
     }
   });
 
+  it("die of inactivity after the refresh token lifetime, within the authorization lifetime", async () => {
+    simulator.control.setLifetimes({ refreshTokenSeconds: 1 });
+    try {
+      const tokens = await authorize(config);
+      await sleep(1200);
+      await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: "invalid_grant" });
+    } finally {
+      simulator.control.setLifetimes({ refreshTokenSeconds: 31_536_000 });
+    }
+  });
+
   it("answer invalid_grant after the person's grants are revoked", async () => {
     const tokens = await authorize(config);
     const res = await fetch(`${simulator.controlUrl}/revoke`, {
