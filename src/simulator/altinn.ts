@@ -44,7 +44,7 @@ export function altinnRoutes(setup: AltinnSetup): Hono {
 
     let claims: Record<string, unknown>;
     try {
-      ({ payload: claims } = await jwtVerify(bearer, idportenJwks, { issuer, algorithms: ["RS256"], typ: "at+jwt" }));
+      ({ payload: claims } = await jwtVerify(bearer, idportenJwks, { issuer, algorithms: ["RS256"], typ: "at+jwt", requiredClaims: ["exp"] }));
     } catch (error) {
       const reason = error instanceof joseErrors.JWTExpired ? "the token has expired" : "the token is not a valid ID-porten access token";
       log(`altinn: refused, ${reason}`);

@@ -9,14 +9,16 @@ import type { FaultEndpoint, FaultSpec, PendingFault } from "./types.ts";
 const ENDPOINTS: readonly FaultEndpoint[] = ["token", "altinn"];
 const FIELDS = ["endpoint", "count", "status", "body", "delayMs", "drop"] as const;
 
+type CheckedFault = FaultSpec & { count: number };
+
 /** Checks a fault as testers send it (count defaults to 1). */
-export function checkFault(input: unknown): FaultSpec {
+export function checkFault(input: unknown): CheckedFault {
   const fault = plainObject("fault", input);
   onlyKeys("fault", fault, FIELDS);
   if (!ENDPOINTS.includes(fault.endpoint as FaultEndpoint)) {
     throw new SimulatorInputError(`endpoint must be one of ${ENDPOINTS.join(", ")} (got ${JSON.stringify(fault.endpoint)})`);
   }
-  const checked: FaultSpec = {
+  const checked: CheckedFault = {
     endpoint: fault.endpoint as FaultEndpoint,
     count: fault.count === undefined ? 1 : wholeNumber("count", fault.count, 1, 1000),
   };
@@ -43,7 +45,7 @@ export function checkFault(input: unknown): FaultSpec {
 export class FaultQueue {
   #pending: PendingFault[] = [];
 
-  add(fault: FaultSpec): void {
+  add(fault: CheckedFault): void {
     this.#pending.push({ ...fault, remaining: fault.count });
   }
 
@@ -71,6 +73,7 @@ export class FaultQueue {
  */
 export async function applyFault(fault: FaultSpec, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
   if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+  if (req.destroyed) return true; // the caller gave up (or the simulator closed) during the delay
   if (fault.drop) {
     req.socket.destroy();
     return true;

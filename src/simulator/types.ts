@@ -42,7 +42,8 @@ export type FaultEndpoint = "token" | "altinn";
 /** What the next `count` calls to an endpoint answer instead of the real thing. */
 export interface FaultSpec {
   endpoint: FaultEndpoint;
-  count: number;
+  /** How many calls it answers; default 1. */
+  count?: number;
   /** HTTP status to answer with; without it (and without drop) the call is only delayed. */
   status?: number;
   /** JSON body (object) or text body (string); a default error body goes with a status. */
@@ -53,6 +54,7 @@ export interface FaultSpec {
 }
 
 export interface PendingFault extends FaultSpec {
+  count: number;
   /** Calls this fault still answers. */
   remaining: number;
 }
