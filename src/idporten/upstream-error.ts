@@ -33,7 +33,10 @@ export function mapIdportenError(error: unknown, what: string, timeoutMs: number
     return new UpstreamError({ error: "temporarily_unavailable", error_description: `ID-porten did not answer ${what} within ${timeoutMs / 1000} s.` }, error);
   }
   if (error instanceof oidc.ClientError) {
-    return new UpstreamError({ error: "invalid_response", error_description: `ID-porten's answer to ${what} was refused: ${error.message}` }, error);
+    // openid-client's message is generic ("invalid response encountered"); the reason is in its cause.
+    const reason = (error.cause as { message?: string } | undefined)?.message;
+    const detail = reason && reason !== error.message ? `${error.message}: ${reason}` : error.message;
+    return new UpstreamError({ error: "invalid_response", error_description: `ID-porten's answer to ${what} was refused: ${detail}` }, error);
   }
   const message = error instanceof Error ? error.message : String(error);
   return new UpstreamError({ error: "temporarily_unavailable", error_description: `Could not reach ID-porten for ${what}: ${message}` }, error);

@@ -40,11 +40,13 @@ export async function startTestService(env: Env = {}, dataDir?: string): Promise
   const handler = { fetch: (_req: Request): Response | Promise<Response> => new Response("starting", { status: 503 }) };
   const { server, port } = await listen(handler);
   const url = `http://127.0.0.1:${port}`;
-  let simulatorPort = "0";
+  // The first start lets the simulator pick a port; a restart keeps that issuer, as ID-porten's never changes.
+  let simulator: Env = { SIMULATOR_PORT: "0" };
   const boot = async (extra: Env) => {
-    const config = readConfig({ PORT: String(port), PUBLIC_URL: url, DATA_DIR: dir, API_TOKEN, SIMULATOR_PORT: simulatorPort, ...env, ...extra });
+    const config = readConfig({ PORT: String(port), PUBLIC_URL: url, DATA_DIR: dir, API_TOKEN, ...simulator, ...env, ...extra });
     const service = await startService(config, (line) => lines.push(line));
-    simulatorPort = new URL(service.simulator!.issuer).port; // a restart keeps the issuer
+    const issuer = service.simulator!.issuer;
+    simulator = { SIMULATOR_PORT: new URL(issuer).port, SIMULATOR_PUBLIC_URL: issuer };
     handler.fetch = (req) => service.app.fetch(req);
     return service;
   };
@@ -121,7 +123,10 @@ export async function startTestService(env: Env = {}, dataDir?: string): Promise
     },
     async close() {
       await service.close();
-      await new Promise((r) => server.close(r));
+      await new Promise((r) => {
+        server.close(r);
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.(); // a page still waiting on the old service
+      });
       if (!dataDir) await rm(dir, { recursive: true, force: true });
     },
   } as TestService;

@@ -13,9 +13,11 @@ it("a flow persisted in exchanging finishes its exchange after a restart", async
     const during = await t.waitForState(id, ["exchanging"]);
     expect(during.state).toBe("exchanging");
     await t.restart();
+    // The delayed call never reached the provider's token logic, so the code is unused and the
+    // re-run succeeds. (Had it been spent, the honest outcome would be idle with invalid_grant.)
     const after = await t.waitForState(id, ["altinnAuthorized", "idle"], 15_000);
-    expect(["altinnAuthorized", "idle"]).toContain(after.state);
-    if (after.state === "idle") expect(after.lastError.error).toBe("invalid_grant");
+    expect(after.state, JSON.stringify(after.lastError)).toBe("altinnAuthorized");
+    expect(after.boundUser).toBe("alice");
     void browser;
   } finally {
     await t.close();
