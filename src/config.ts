@@ -25,8 +25,8 @@ export interface Config {
   host: string;
   publicUrl: string;
   dataDir: string;
-  apiToken: string;
-  apiTokenGenerated: boolean;
+  /** Unset only with the embedded simulator: the demo then generates one and keeps it in DATA_DIR. */
+  apiToken: string | undefined;
   encryptionKey: string | undefined;
   idporten: {
     issuer: string;
@@ -103,12 +103,9 @@ export function readConfig(env: Env): Readonly<Config> {
   const dataDir = env.DATA_DIR || "./data";
   const embedded = !env.IDPORTEN_ISSUER;
 
-  let apiToken = env.API_TOKEN ?? "";
-  let apiTokenGenerated = false;
+  const apiToken = env.API_TOKEN || undefined;
   if (!apiToken) {
     if (!embedded) throw new ConfigError("API_TOKEN", "is required when a real ID-porten is configured (at least 32 characters)");
-    apiToken = randomToken();
-    apiTokenGenerated = true;
   } else if (apiToken.length < 32) {
     throw new ConfigError("API_TOKEN", `must be at least 32 characters, got ${apiToken.length}`);
   }
@@ -171,7 +168,6 @@ export function readConfig(env: Env): Readonly<Config> {
     publicUrl,
     dataDir,
     apiToken,
-    apiTokenGenerated,
     encryptionKey: encryptionKey?.trim(),
     idporten: Object.freeze({ issuer, clientId, clientSecret, scope, redirectUri, registeredRedirectUris, refreshTokenLifetimeSeconds }),
     altinnExchangeUrl,

@@ -10,7 +10,7 @@ import { AuthorizationService } from "./flows/authorization-service.ts";
 import { createIdportenClient } from "./idporten/idporten-client.ts";
 import { createAltinnClient } from "./altinn/altinn-client.ts";
 import { createApp } from "./server/app.ts";
-import { loadEncryptionKey } from "./store/encryption-key.ts";
+import { loadApiToken, loadEncryptionKey } from "./store/secret-files.ts";
 import { LowdbFlowStore } from "./store/lowdb-store.ts";
 import { startSimulator, type RunningSimulator } from "./simulator/index.ts";
 import { DEFAULT_INTEGRATION } from "./config.ts";
@@ -23,6 +23,7 @@ export interface Service {
   clock: Clock;
   simulator: RunningSimulator | undefined;
   keySource: string;
+  apiToken: { token: string; generated: boolean; path?: string };
   restored: number;
   close(): Promise<void>;
 }
@@ -30,6 +31,7 @@ export interface Service {
 export async function startService(config: Readonly<Config>, log: (line: string) => void = () => {}): Promise<Service> {
   const { key, source: keySource } = await loadEncryptionKey(config.encryptionKey, config.dataDir);
   const box = await createSecretBox(key);
+  const apiToken = await loadApiToken(config.apiToken, config.dataDir);
   const simulatedClock = config.simulatedClock ? new SimulatedClock() : null;
   const clock: Clock = simulatedClock ?? realClock;
 
@@ -84,7 +86,7 @@ export async function startService(config: Readonly<Config>, log: (line: string)
     settleTimeoutMs: config.outboundTimeoutMs * 2 + 1000,
   });
 
-  const app = createApp({ service, apiToken: config.apiToken, callbackPath, clock: simulatedClock, settled: () => engine.settled(), log });
+  const app = createApp({ service, apiToken: apiToken.token, callbackPath, clock: simulatedClock, settled: () => engine.settled(), log });
 
   return {
     config,
@@ -94,6 +96,7 @@ export async function startService(config: Readonly<Config>, log: (line: string)
     clock,
     simulator,
     keySource,
+    apiToken,
     restored,
     async close() {
       await engine.stop();
@@ -106,14 +109,15 @@ export async function startService(config: Readonly<Config>, log: (line: string)
 /** The lines a newcomer needs at start-up: where everything is, and a first command. */
 export function startupLines(config: Readonly<Config>, running: Service, listeningUrl: string): string[] {
   const lines = [`authflow listening on ${listeningUrl} (public URL ${config.publicUrl}); ${running.restored} flow(s) restored from ${config.dataDir}`];
-  if (config.apiTokenGenerated) lines.push(`API token (generated for this run; set API_TOKEN to keep one): ${config.apiToken}`);
+  const { token, generated, path } = running.apiToken;
+  if (generated) lines.push(`API token (generated for the demo, kept in ${path}; set API_TOKEN to choose one): ${token}`);
   if (running.simulator) {
     lines.push(`ID-porten simulator: issuer ${running.simulator.issuer}  ·  Altinn exchange ${running.simulator.altinnExchangeUrl}  ·  control ${running.simulator.controlUrl}`);
     lines.push(`Test persons: ${running.simulator.persons.map((p) => `${p.name} ${p.pid}`).join(", ")}`);
   }
   lines.push(`API docs: ${config.publicUrl}/docs   exchange mode: ${config.exchangeMode}   clock: ${config.simulatedClock ? "simulated (/api/clock)" : "real"}`);
   lines.push(
-    `Try: curl -s -X POST ${config.publicUrl}/api/flows -H "authorization: Bearer ${config.apiTokenGenerated ? config.apiToken : "$API_TOKEN"}" -H "content-type: application/json" -d '{"legalEntity":"999999999"}'`,
+    `Try: curl -s -X POST ${config.publicUrl}/api/flows -H "authorization: Bearer ${generated ? token : "$API_TOKEN"}" -H "content-type: application/json" -d '{"legalEntity":"999999999"}'`,
   );
   return lines;
 }

@@ -1,0 +1,45 @@
+// Small secrets the embedded set-up generates once and keeps under DATA_DIR with mode 0600: the
+// encryption key and the demo's API token. Reused after a restart, so sealed data stays readable
+// and a newcomer's curl commands keep working. node:fs is available on Node and Deno alike.
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { decodeKey, generateKeyBytes } from "../crypto/secrets.ts";
+
+export const KEY_FILE = "encryption.key";
+export const API_TOKEN_FILE = "api-token";
+
+/** Reads `dataDir/name`, or writes `generate()` there first (never over a file another process just wrote). */
+async function readOrCreate(dataDir: string, name: string, generate: () => string): Promise<{ value: string; path: string; created: boolean }> {
+  const path = join(dataDir, name);
+  try {
+    return { value: (await readFile(path, "utf8")).trim(), path, created: false };
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ENOENT") throw new Error(`${path}: ${(error as Error).message}`);
+  }
+  await mkdir(dataDir, { recursive: true });
+  let created = true;
+  await writeFile(path, generate() + "\n", { mode: 0o600, flag: "wx" }).catch((error) => {
+    if ((error as { code?: string }).code !== "EEXIST") throw error;
+    created = false;
+  });
+  await chmod(path, 0o600);
+  return { value: (await readFile(path, "utf8")).trim(), path, created };
+}
+
+export async function loadEncryptionKey(encryptionKey: string | undefined, dataDir: string): Promise<{ key: Uint8Array<ArrayBuffer>; source: string }> {
+  if (encryptionKey) return { key: decodeKey(encryptionKey), source: "ENCRYPTION_KEY" };
+  const file = await readOrCreate(dataDir, KEY_FILE, () => btoa(String.fromCharCode(...generateKeyBytes())));
+  try {
+    return { key: decodeKey(file.value), source: `${file.path}${file.created ? " (generated)" : ""}` };
+  } catch (error) {
+    throw new Error(`${file.path}: ${(error as Error).message}`);
+  }
+}
+
+export async function loadApiToken(apiToken: string | undefined, dataDir: string): Promise<{ token: string; generated: boolean; path?: string }> {
+  if (apiToken) return { token: apiToken, generated: false };
+  const hex = () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const file = await readOrCreate(dataDir, API_TOKEN_FILE, hex);
+  if (file.value.length < 32) throw new Error(`${file.path}: the stored API token is shorter than 32 characters; delete the file to get a new one`);
+  return { token: file.value, generated: true, path: file.path };
+}
