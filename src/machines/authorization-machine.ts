@@ -52,6 +52,23 @@ export function keepAliveAt(context: AuthorizationContext): number | null {
   return at < auth.expiresAt ? at : null;
 }
 
+// Actor inputs shared by several states: the authorization's own end, the keep-alive renewal,
+// and the tokens the renewal and the Altinn exchange work from.
+type WithContext = { context: AuthorizationContext };
+const authorizationDeadline = ({ context }: WithContext): DeadlineInput => ({ at: context.authorization?.expiresAt ?? null, event: "AUTHORIZATION_EXPIRED" });
+const keepAliveDeadline = ({ context }: WithContext): DeadlineInput => ({ at: keepAliveAt(context), event: "KEEP_ALIVE" });
+const refreshInput = ({ context }: WithContext): RefreshInput => ({ refreshToken: context.authorization!.idporten.refreshToken! });
+const altinnInput = ({ context }: WithContext): AltinnExchangeInput => ({
+  accessToken: context.authorization!.idporten.accessToken,
+  accessTokenExpiresAt: context.authorization!.idporten.accessTokenExpiresAt,
+});
+
+/** A refused refresh (invalid_grant) ends the authorization; any other failure keeps it, with the reason. */
+const renewalFailed = [
+  { guard: "refusedGrant", target: "#authorization.expired", actions: "expireAuthorization" },
+  { target: "ready", actions: "recordError" },
+] as const;
+
 /**
  * A failed or abandoned attempt goes back to the authorized state it came from when an earlier
  * authorization still holds (a colleague's abandoned login never costs the bound user), else to idle.
@@ -189,7 +206,7 @@ export const authorizationMachine = setup({
       invoke: [
         { src: "deadline", input: ({ context }) => ({ at: context.attempt?.loginDeadline ?? null, event: "LOGIN_TIMEOUT" }) },
         // An earlier authorization keeps serving its user while someone logs in; it can still run out.
-        { src: "deadline", input: ({ context }) => ({ at: context.authorization?.expiresAt ?? null, event: "AUTHORIZATION_EXPIRED" }) },
+        { src: "deadline", input: authorizationDeadline },
       ],
       on: {
         AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", reenter: true, actions: "startAttempt" },
@@ -221,14 +238,14 @@ export const authorizationMachine = setup({
           onDone: { target: "idportenAuthorized", actions: "bindAuthorization" },
           onError: failAttempt("recordAttemptFailure"),
         },
-        { src: "deadline", input: ({ context }) => ({ at: context.authorization?.expiresAt ?? null, event: "AUTHORIZATION_EXPIRED" }) },
+        { src: "deadline", input: authorizationDeadline },
       ],
       on: { AUTHORIZATION_EXPIRED: { actions: "dropAuthorization" } },
     },
     idportenAuthorized: {
       initial: "deciding",
       invoke: [
-        { src: "deadline", input: ({ context }) => ({ at: context.authorization?.expiresAt ?? null, event: "AUTHORIZATION_EXPIRED" }) },
+        { src: "deadline", input: authorizationDeadline },
       ],
       on: {
         AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", actions: "startAttempt" },
@@ -237,7 +254,7 @@ export const authorizationMachine = setup({
       states: {
         deciding: { always: [{ guard: "autoAltinn", target: "exchangingAltinn" }, { target: "ready" }] },
         ready: {
-          invoke: { src: "deadline", input: ({ context }) => ({ at: keepAliveAt(context), event: "KEEP_ALIVE" }) },
+          invoke: { src: "deadline", input: keepAliveDeadline },
           on: {
             EXCHANGE_ALTINN: { guard: "boundUser", target: "exchangingAltinn" },
             RENEW: { guard: "boundUser", target: "renewing" },
@@ -247,21 +264,15 @@ export const authorizationMachine = setup({
         renewing: {
           invoke: {
             src: "refreshIdporten",
-            input: ({ context }) => ({ refreshToken: context.authorization!.idporten.refreshToken! }),
+            input: refreshInput,
             onDone: { target: "ready", actions: "recordRenewed" },
-            onError: [
-              { guard: "refusedGrant", target: "#authorization.expired", actions: "expireAuthorization" },
-              { target: "ready", actions: "recordError" },
-            ],
+            onError: renewalFailed,
           },
         },
         exchangingAltinn: {
           invoke: {
             src: "exchangeAltinn",
-            input: ({ context }) => ({
-              accessToken: context.authorization!.idporten.accessToken,
-              accessTokenExpiresAt: context.authorization!.idporten.accessTokenExpiresAt,
-            }),
+            input: altinnInput,
             onDone: { target: "#authorization.altinnAuthorized", actions: "recordAltinn" },
             onError: { target: "ready", actions: "recordError" },
           },
@@ -271,7 +282,7 @@ export const authorizationMachine = setup({
     altinnAuthorized: {
       initial: "ready",
       invoke: [
-        { src: "deadline", input: ({ context }) => ({ at: context.authorization?.expiresAt ?? null, event: "AUTHORIZATION_EXPIRED" }) },
+        { src: "deadline", input: authorizationDeadline },
       ],
       on: {
         AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", actions: "startAttempt" },
@@ -279,7 +290,7 @@ export const authorizationMachine = setup({
       },
       states: {
         ready: {
-          invoke: { src: "deadline", input: ({ context }) => ({ at: keepAliveAt(context), event: "KEEP_ALIVE" }) },
+          invoke: { src: "deadline", input: keepAliveDeadline },
           on: {
             RENEW: { guard: "boundUser", target: "renewing" },
             KEEP_ALIVE: { target: "renewing" },
@@ -289,21 +300,15 @@ export const authorizationMachine = setup({
         renewing: {
           invoke: {
             src: "refreshIdporten",
-            input: ({ context }) => ({ refreshToken: context.authorization!.idporten.refreshToken! }),
+            input: refreshInput,
             onDone: { target: "exchangingAltinn", actions: "recordRenewed" },
-            onError: [
-              { guard: "refusedGrant", target: "#authorization.expired", actions: "expireAuthorization" },
-              { target: "ready", actions: "recordError" },
-            ],
+            onError: renewalFailed,
           },
         },
         exchangingAltinn: {
           invoke: {
             src: "exchangeAltinn",
-            input: ({ context }) => ({
-              accessToken: context.authorization!.idporten.accessToken,
-              accessTokenExpiresAt: context.authorization!.idporten.accessTokenExpiresAt,
-            }),
+            input: altinnInput,
             onDone: { target: "ready", actions: "recordAltinn" },
             onError: { target: "ready", actions: "recordError" },
           },
