@@ -66,6 +66,10 @@ export async function startService(config: Readonly<Config>, log: (line: string)
   const store = await LowdbFlowStore.open(config.dataDir);
   const engine = new FlowEngine({ store, box, clock, registry, log });
   const restored = await engine.restoreAll();
+  // One line per change of state, for whoever watches the console (the audit trail has them all).
+  engine.onTransition(({ flowId, audit }) => {
+    for (const a of audit) if (a.from !== a.to) log(`flow ${flowId}: ${a.from ?? "·"} → ${a.to} (${a.event}${a.user ? ` by ${a.user}` : ""})`);
+  });
 
   const service = new AuthorizationService({
     engine,

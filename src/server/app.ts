@@ -27,6 +27,12 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createApp(deps: AppDeps) {
   const app = new Hono();
   app.onError(errorHandler(deps.log));
+  // Access log without query strings: the callback's query holds a one-time code.
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    deps.log(`${c.req.method} ${new URL(c.req.url).pathname} ${c.res.status} ${Math.round(performance.now() - started)} ms`);
+  });
   app.notFound((c) => problem(404, `Nothing here: ${c.req.method} ${new URL(c.req.url).pathname}. The API is described at /docs.`));
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
