@@ -34,3 +34,15 @@ it("a person logs in through the login page and the flow reaches altinnAuthorize
   const view = await t.waitForState(id, ["altinnAuthorized"]);
   expect(view).toMatchObject({ state: "altinnAuthorized", boundUser: "alice", idporten: { pid: `${person.pid.slice(0, 6)}*****` } });
 }, 30_000);
+
+it("a person who cancels at the login page lands on a page that says so; the flow is idle with access_denied", async () => {
+  const id = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id;
+  const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
+  const page = await browser.newPage();
+  await page.goto(authorize.json.authorizationUrl);
+  await Promise.all([page.waitForURL(/\/callback\?/), page.getByRole("button", { name: "Cancel" }).click()]);
+  await expect(page.locator("h1").textContent()).resolves.toBe("Login not completed");
+  await expect(page.locator("main p").textContent()).resolves.toContain("access_denied");
+  const view = await t.waitForState(id, ["idle"]);
+  expect(view).toMatchObject({ state: "idle", boundUser: null, lastError: { error: "access_denied" } });
+}, 30_000);
