@@ -44,6 +44,8 @@ export interface Config {
   outboundTimeoutMs: number;
   exchangeMode: "auto" | "manual";
   simulatedClock: boolean;
+  /** INSPECT=on: actors report to the Stately inspector server on this port. */
+  inspectPort: number | undefined;
   /** Set when no IDPORTEN_ISSUER is given: the embedded simulator serves ID-porten and Altinn. */
   simulator: SimulatorSettings | undefined;
 }
@@ -177,6 +179,8 @@ export function readConfig(env: Env): Readonly<Config> {
     exchangeMode: oneOf(env, "EXCHANGE_MODE", ["auto", "manual"] as const, "auto"),
     simulatedClock: oneOf(env, "SIMULATED_CLOCK", ["on", "off"] as const, "off") === "on",
     simulator,
+    inspectPort:
+      oneOf(env, "INSPECT", ["on", "off"] as const, "off") === "on" ? integer(env, "INSPECT_PORT", port === 0 ? 0 : port + 2, 0, 65535) : undefined,
   });
 }
 

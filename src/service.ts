@@ -14,6 +14,7 @@ import { loadApiToken, loadEncryptionKey } from "./store/secret-files.ts";
 import { LowdbFlowStore } from "./store/lowdb-store.ts";
 import { startSimulator, type RunningSimulator } from "./simulator/index.ts";
 import { DEFAULT_INTEGRATION } from "./config.ts";
+import { startStatelyInspector, type StatelyInspector } from "./viewer/stately-inspector.ts";
 
 export interface Service {
   config: Readonly<Config>;
@@ -22,6 +23,7 @@ export interface Service {
   service: AuthorizationService;
   clock: Clock;
   simulator: RunningSimulator | undefined;
+  inspector: StatelyInspector | undefined;
   keySource: string;
   apiToken: { token: string; generated: boolean; path?: string };
   restored: number;
@@ -64,7 +66,8 @@ export async function startService(config: Readonly<Config>, log: (line: string)
 
   const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten, altinn }));
   const store = await LowdbFlowStore.open(config.dataDir);
-  const engine = new FlowEngine({ store, box, clock, registry, log });
+  const inspector = config.inspectPort !== undefined ? startStatelyInspector(config.inspectPort) : undefined;
+  const engine = new FlowEngine({ store, box, clock, registry, log, ...(inspector ? { inspect: inspector.inspect } : {}) });
   const restored = await engine.restoreAll();
   // One line per change of state, for whoever watches the console (the audit trail has them all).
   engine.onTransition(({ flowId, audit }) => {
@@ -90,7 +93,7 @@ export async function startService(config: Readonly<Config>, log: (line: string)
     settleTimeoutMs: config.outboundTimeoutMs * 2 + 1000,
   });
 
-  const app = createApp({ service, apiToken: apiToken.token, callbackPath, clock: simulatedClock, settled: () => engine.settled(), log });
+  const app = createApp({ service, apiToken: apiToken.token, callbackPath, clock: simulatedClock, settled: () => engine.settled(), machines: () => registry.all(), log });
 
   return {
     config,
@@ -99,6 +102,7 @@ export async function startService(config: Readonly<Config>, log: (line: string)
     service,
     clock,
     simulator,
+    inspector,
     keySource,
     apiToken,
     restored,
@@ -106,6 +110,7 @@ export async function startService(config: Readonly<Config>, log: (line: string)
       await engine.stop();
       await store.close();
       await simulator?.close();
+      inspector?.stop();
     },
   };
 }
@@ -118,6 +123,10 @@ export function startupLines(config: Readonly<Config>, running: Service, listeni
   if (running.simulator) {
     lines.push(`ID-porten simulator: issuer ${running.simulator.issuer}  ·  Altinn exchange ${running.simulator.altinnExchangeUrl}  ·  control ${running.simulator.controlUrl}`);
     lines.push(`Test persons: ${running.simulator.persons.map((p) => `${p.name} ${p.pid}`).join(", ")}`);
+  }
+  lines.push(`Live viewer: ${config.publicUrl}/inspect (sign in with the API token)`);
+  if (running.inspector) {
+    lines.push(`Stately inspector: open ${running.inspector.url} (actors report to ${running.inspector.socketUrl}; tokens and secrets are redacted; the page embeds Stately's hosted UI, which needs internet)`);
   }
   lines.push(`API docs: ${config.publicUrl}/docs   exchange mode: ${config.exchangeMode}   clock: ${config.simulatedClock ? "simulated (/api/clock)" : "real"}`);
   lines.push(

@@ -4,7 +4,7 @@ import type { AnyMachineSnapshot } from "xstate";
 import type { Clock } from "../clock.ts";
 import { AuthflowError } from "../errors.ts";
 import type { FlowEngine } from "../engine/flow-engine.ts";
-import type { FlowRecord } from "../store/flow-store.ts";
+import type { AuditEntry, FlowRecord } from "../store/flow-store.ts";
 import type { IdportenClient } from "../idporten/idporten-client.ts";
 import { AUTHORIZATION_MACHINE } from "../machines/authorization-machine.ts";
 import { bindingRefusal, holdsBinding } from "../machines/authorization-rules.ts";
@@ -98,6 +98,19 @@ export class AuthorizationService {
       return toView(await engine.get(id));
     }
     return toView(record);
+  }
+
+  /** The flow's recent transitions, oldest first. */
+  async audit(id: string, limit = 20) {
+    return this.#o.engine.audit(id, limit);
+  }
+
+  /** Calls `listener` with the new view and its transitions after each written change of the flow. */
+  watch(id: string, listener: (view: FlowView, audit: AuditEntry[]) => void): () => void {
+    this.#o.engine.snapshot(id); // 404 for an unknown flow
+    return this.#o.engine.onTransition((notice) => {
+      if (notice.flowId === id) listener(toView(notice.record), notice.audit);
+    });
   }
 
   /** The browser's return from ID-porten. The flow is named by the prefix of `state`. */

@@ -8,6 +8,9 @@ import { bearerAuth } from "./bearer-auth.ts";
 import { callbackRoutes } from "./callback-page.ts";
 import { clockRoutes } from "./clock-routes.ts";
 import { flowsRoutes } from "./flows-routes.ts";
+import { machinesRoutes } from "./machines-routes.ts";
+import type { RegisteredMachine } from "../engine/machine-registry.ts";
+import { viewerPage } from "../viewer/viewer-page.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
 import { errorHandler, problem } from "./problem.ts";
 
@@ -19,6 +22,8 @@ export interface AppDeps {
   /** The simulated clock, or null when time is real. */
   clock: SimulatedClock | null;
   settled: () => Promise<void>;
+  /** The registered machines, for /api/machines and the viewer. */
+  machines: () => RegisteredMachine[];
   log: (line: string) => void;
 }
 
@@ -39,6 +44,8 @@ export function createApp(deps: AppDeps) {
   app.get("/openapi.json", (c) => c.json(openApiDocument));
   app.get("/docs", (c) => c.html(docsPage()));
   app.get("/", (c) => c.redirect("/docs"));
+  // The viewer page holds no data: it signs in with the API token and reads /api.
+  app.get("/inspect", (c) => c.html(viewerPage()));
   app.route(deps.callbackPath, callbackRoutes(deps.service));
 
   const api = new Hono();
@@ -51,6 +58,7 @@ export function createApp(deps: AppDeps) {
   );
   api.route("/flows", flowsRoutes(deps.service));
   api.route("/clock", clockRoutes(deps.clock, deps.settled));
+  api.route("/machines", machinesRoutes(deps.machines));
   app.route("/api", api);
   return app;
 }

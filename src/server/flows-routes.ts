@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { badRequest } from "../errors.ts";
 import type { AuthorizationService, ClientEvent } from "../flows/authorization-service.ts";
 import { PUBLIC_EVENTS, TOP_STATES } from "../machines/authorization-types.ts";
+import { flowStream } from "./flow-stream.ts";
 import { checkUser, isOrganisationNumber, jsonObject, optionalString } from "./validate.ts";
 
 const UI_LOCALES = ["nb", "nn", "en", "se"] as const;
@@ -40,6 +41,14 @@ export function flowsRoutes(service: AuthorizationService) {
   });
 
   app.get("/:id", async (c) => c.json(await service.get(flowId(c.req.param("id")))));
+
+  app.get("/:id/audit", async (c) => {
+    const id = flowId(c.req.param("id"));
+    await service.get(id);
+    return c.json({ transitions: await service.audit(id, 100) });
+  });
+
+  app.get("/:id/stream", (c) => flowStream(c, service, flowId(c.req.param("id"))));
 
   app.post("/:id/events", async (c) => {
     const id = flowId(c.req.param("id"));

@@ -1,0 +1,30 @@
+// GET /api/flows/:id/stream — server-sent events for watchers (the built-in viewer): the flow's
+// view and recent transitions now, then again after every change. Bearer-protected like all /api.
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { AuthorizationService } from "../flows/authorization-service.ts";
+
+const PING_MS = 15_000;
+
+export async function flowStream(c: Context, service: AuthorizationService, id: string) {
+  const view = await service.get(id);
+  const audit = await service.audit(id);
+  return streamSSE(c, async (stream) => {
+    let recent = audit;
+    let chain = stream.writeSSE({ event: "flow", data: JSON.stringify({ view, audit: recent }) });
+    const stop = service.watch(id, (next, entries) => {
+      recent = [...recent, ...entries].slice(-20);
+      const data = JSON.stringify({ view: next, audit: recent });
+      chain = chain.then(() => stream.writeSSE({ event: "flow", data }));
+    });
+    const closed = new Promise<void>((resolve) => stream.onAbort(resolve));
+    try {
+      while (!stream.aborted && !stream.closed) {
+        await Promise.race([closed, new Promise((r) => setTimeout(r, PING_MS))]);
+        if (!stream.aborted && !stream.closed) chain = chain.then(() => stream.writeSSE({ event: "ping", data: "" }));
+      }
+    } finally {
+      stop();
+    }
+  });
+}
