@@ -49,6 +49,12 @@ interface LiveFlow {
 
 type Listener = (notice: TransitionNotice) => void;
 
+/** "xstate.done.actor.exchangeCode" → "done: exchangeCode": the audit trail is read by people. */
+export function auditEventName(type: string): string {
+  const match = /^xstate\.(done|error)\.actor\.(.+)$/.exec(type);
+  return match ? `${match[1]}: ${match[2]}` : type;
+}
+
 export class FlowEngine {
   #opts: FlowEngineOptions;
   #flows = new Map<string, LiveFlow>();
@@ -223,7 +229,7 @@ export class FlowEngine {
     if (this.#stopped || event.type === "xstate.init" || this.#flows.get(live.id) !== live) return;
     const to = live.def.stateName(snapshot);
     const user = typeof event.user === "string" ? event.user : null;
-    live.pendingAudit.push({ flowId: live.id, at: this.#iso(), from: live.lastState, to, event: event.type, user });
+    live.pendingAudit.push({ flowId: live.id, at: this.#iso(), from: live.lastState, to, event: auditEventName(event.type), user });
     live.lastState = to;
     this.#write(live, false).catch(() => {
       /* the error is kept in live.writeError and surfaces to whoever waits */

@@ -2,6 +2,8 @@
 // altinnAuthorized → expired. Pure: every piece of I/O is a named actor that the service supplies
 // with machine.provide(); time arrives on events (`at`) and from the injected clock in the timer actor.
 //
+// Invokes have ids of their own, so their done/error events read as words ("xstate.done.actor.exchangeCode")
+// in the audit trail and the inspector.
 // Deadlines live in context as absolute times and are armed by the invoked `deadline` actor, which
 // restarts with the remaining time whenever a snapshot is restored (xstate does not persist `after`
 // timers, statelyai/xstate#5331) and chunks waits beyond setTimeout's 24.8-day limit (see clock.ts).
@@ -204,9 +206,9 @@ export const authorizationMachine = setup({
     },
     awaitingCode: {
       invoke: [
-        { src: "deadline", input: ({ context }) => ({ at: context.attempt?.loginDeadline ?? null, event: "LOGIN_TIMEOUT" }) },
+        { id: "loginDeadline", src: "deadline", input: ({ context }) => ({ at: context.attempt?.loginDeadline ?? null, event: "LOGIN_TIMEOUT" }) },
         // An earlier authorization keeps serving its user while someone logs in; it can still run out.
-        { src: "deadline", input: authorizationDeadline },
+        { id: "authorizationDeadline", src: "deadline", input: authorizationDeadline },
       ],
       on: {
         AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", reenter: true, actions: "startAttempt" },
@@ -223,6 +225,7 @@ export const authorizationMachine = setup({
     exchanging: {
       invoke: [
         {
+          id: "exchangeCode",
           src: "exchangeCode",
           input: ({ context }) => {
             const attempt = context.attempt!;
@@ -238,14 +241,14 @@ export const authorizationMachine = setup({
           onDone: { target: "idportenAuthorized", actions: "bindAuthorization" },
           onError: failAttempt("recordAttemptFailure"),
         },
-        { src: "deadline", input: authorizationDeadline },
+        { id: "authorizationDeadline", src: "deadline", input: authorizationDeadline },
       ],
       on: { AUTHORIZATION_EXPIRED: { actions: "dropAuthorization" } },
     },
     idportenAuthorized: {
       initial: "deciding",
       invoke: [
-        { src: "deadline", input: authorizationDeadline },
+        { id: "authorizationDeadline", src: "deadline", input: authorizationDeadline },
       ],
       on: {
         AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", actions: "startAttempt" },
@@ -254,7 +257,7 @@ export const authorizationMachine = setup({
       states: {
         deciding: { always: [{ guard: "autoAltinn", target: "exchangingAltinn" }, { target: "ready" }] },
         ready: {
-          invoke: { src: "deadline", input: keepAliveDeadline },
+          invoke: { id: "keepAlive", src: "deadline", input: keepAliveDeadline },
           on: {
             EXCHANGE_ALTINN: { guard: "boundUser", target: "exchangingAltinn" },
             RENEW: { guard: "boundUser", target: "renewing" },
@@ -263,7 +266,8 @@ export const authorizationMachine = setup({
         },
         renewing: {
           invoke: {
-            src: "refreshIdporten",
+            id: "refreshIdporten",
+          src: "refreshIdporten",
             input: refreshInput,
             onDone: { target: "ready", actions: "recordRenewed" },
             onError: renewalFailed,
@@ -271,7 +275,8 @@ export const authorizationMachine = setup({
         },
         exchangingAltinn: {
           invoke: {
-            src: "exchangeAltinn",
+            id: "exchangeAltinn",
+          src: "exchangeAltinn",
             input: altinnInput,
             onDone: { target: "#authorization.altinnAuthorized", actions: "recordAltinn" },
             onError: { target: "ready", actions: "recordError" },
@@ -282,7 +287,7 @@ export const authorizationMachine = setup({
     altinnAuthorized: {
       initial: "ready",
       invoke: [
-        { src: "deadline", input: authorizationDeadline },
+        { id: "authorizationDeadline", src: "deadline", input: authorizationDeadline },
       ],
       on: {
         AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", actions: "startAttempt" },
@@ -290,7 +295,7 @@ export const authorizationMachine = setup({
       },
       states: {
         ready: {
-          invoke: { src: "deadline", input: keepAliveDeadline },
+          invoke: { id: "keepAlive", src: "deadline", input: keepAliveDeadline },
           on: {
             RENEW: { guard: "boundUser", target: "renewing" },
             KEEP_ALIVE: { target: "renewing" },
@@ -299,7 +304,8 @@ export const authorizationMachine = setup({
         // A renewal is ID-porten refresh (one-time refresh token: rotate) and then a new Altinn token.
         renewing: {
           invoke: {
-            src: "refreshIdporten",
+            id: "refreshIdporten",
+          src: "refreshIdporten",
             input: refreshInput,
             onDone: { target: "exchangingAltinn", actions: "recordRenewed" },
             onError: renewalFailed,
@@ -307,7 +313,8 @@ export const authorizationMachine = setup({
         },
         exchangingAltinn: {
           invoke: {
-            src: "exchangeAltinn",
+            id: "exchangeAltinn",
+          src: "exchangeAltinn",
             input: altinnInput,
             onDone: { target: "ready", actions: "recordAltinn" },
             onError: { target: "ready", actions: "recordError" },

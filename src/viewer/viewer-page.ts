@@ -26,7 +26,7 @@ const STYLE = `
   .guard { color: #7c3aed; font-family: ui-monospace, monospace; }
   aside section { background: #fff; border-radius: 10px; padding: .75rem; margin-bottom: 1rem; border: 1px solid #e2e8f0; }
   aside h2 { font-size: 1rem; margin: 0 0 .5rem; }
-  table { width: 100%; border-collapse: collapse; font-size: .8rem; } td, th { text-align: left; padding: .2rem .3rem; border-bottom: 1px solid #e2e8f0; vertical-align: top; }
+  table { width: 100%; border-collapse: collapse; font-size: .8rem; overflow-wrap: anywhere; } td, th { text-align: left; padding: .2rem .3rem; border-bottom: 1px solid #e2e8f0; vertical-align: top; }
   #error { white-space: pre-wrap; font-size: .85rem; }
   .bad { color: #a4161a; }
   #signin { max-width: 30rem; margin: 3rem auto; background: #fff; padding: 1.5rem; border-radius: 10px; border: 1px solid #e2e8f0; }

@@ -137,6 +137,22 @@ describe("flow engine on lowdb", () => {
     await engine.stop();
   });
 
+  it("keeps an audit trail of every transition, in words: when, from, to, event, acting user", async () => {
+    const clock = new SimulatedClock();
+    const { engine } = await boot(clock);
+    const id = await authorizedFlow(engine);
+    const trail = await engine.audit(id);
+    expect(trail.map((a) => [a.from, a.to, a.event, a.user])).toEqual([
+      [null, "idle", "create", null],
+      ["idle", "awaitingCode", "AUTHORIZE", "alice"],
+      ["awaitingCode", "exchanging", "CALLBACK", null],
+      ["exchanging", "idportenAuthorized", "done: exchangeCode", null],
+      ["idportenAuthorized", "altinnAuthorized", "done: exchangeAltinn", null],
+    ]);
+    expect(trail.every((a) => a.at === new Date(clock.now()).toISOString())).toBe(true);
+    await engine.stop();
+  });
+
   it("refuses a stale write: the store compares revisions", async () => {
     const store = await LowdbFlowStore.open(dir);
     const clock = new SimulatedClock();
