@@ -85,6 +85,27 @@ export const openApiDocument = {
         },
       },
     },
+    "/api/flows/{id}/audit": {
+      get: { summary: "A flow's audit trail: when, from, to, event, acting user", parameters: [idParam], responses: { 200: { description: "{ transitions }" }, 404: problem } },
+    },
+    "/api/flows/{id}/stream": {
+      get: {
+        summary: "Server-sent events: the flow view and its recent transitions, now and after every change",
+        parameters: [idParam],
+        responses: { 200: { description: "text/event-stream; events `flow` ({view, audit}) and `ping`" }, 404: problem },
+      },
+    },
+    "/api/machines": { get: { summary: "The registered machines", responses: { 200: { description: "{ machines: [{name, version, id, states}] }" } } } },
+    "/api/machines/{name}": {
+      get: {
+        summary: "A machine's definition: JSON for Stately Studio, the viewer's graph, or Mermaid",
+        parameters: [
+          { name: "name", in: "path", required: true, schema: { type: "string" } },
+          { name: "format", in: "query", schema: { type: "string", enum: ["json", "graph", "mermaid"] } },
+        ],
+        responses: { 200: { description: "JSON, or text/plain for mermaid" }, 400: problem, 404: problem },
+      },
+    },
     "/api/clock": {
       get: { summary: "Simulated time (SIMULATED_CLOCK=on)", responses: { 200: { description: "{ now }" }, 404: problem } },
       post: {
@@ -93,6 +114,7 @@ export const openApiDocument = {
         responses: { 200: { description: "{ now }" }, 400: problem, 404: problem },
       },
     },
+    "/inspect": { get: { summary: "The live viewer (signs in with the API token)", security: [], responses: { 200: { description: "HTML page" } } } },
     "/callback": { get: { summary: "The redirect URI: ID-porten sends the browser here", security: [], responses: { 200: { description: "HTML page" }, 400: { description: "HTML page" } } } },
   },
   components: {
