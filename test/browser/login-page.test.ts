@@ -1,23 +1,13 @@
 // One walk through the simulator's login page in headless Chromium, as a person would do it:
 // open the authorization URL, pick a test person, land on the Success page.
 import { mkdir } from "node:fs/promises";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { startTestService, type TestService } from "../support/test-service.ts";
-import { launchChromium } from "../support/chromium.ts";
+import { expect, it } from "vitest";
+import { withServiceAndBrowser } from "../support/chromium.ts";
 
-let t: TestService;
-let browser: Browser;
-
-beforeAll(async () => {
-  [t, browser] = await Promise.all([startTestService(), launchChromium()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
-});
+const ctx = withServiceAndBrowser();
 
 it("a person logs in through the login page and the flow reaches altinnAuthorized", async () => {
+  const { t, browser } = ctx;
   const id = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id;
   const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice", uiLocale: "en" });
   const page = await browser.newPage();
@@ -36,6 +26,7 @@ it("a person logs in through the login page and the flow reaches altinnAuthorize
 }, 30_000);
 
 it("a person who cancels at the login page lands on a page that says so; the flow is idle with access_denied", async () => {
+  const { t, browser } = ctx;
   const id = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id;
   const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
   const page = await browser.newPage();

@@ -1,23 +1,14 @@
 // The live viewer in headless Chromium: sign in, pick a flow, drive it over the API, and watch the
 // highlighted state move idle → awaitingCode → altinnAuthorized without a reload.
 import { mkdir } from "node:fs/promises";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { API_TOKEN, startTestService, type TestService } from "../support/test-service.ts";
-import { launchChromium } from "../support/chromium.ts";
+import { expect, it } from "vitest";
+import { API_TOKEN } from "../support/test-service.ts";
+import { withServiceAndBrowser } from "../support/chromium.ts";
 
-let t: TestService;
-let browser: Browser;
-
-beforeAll(async () => {
-  [t, browser] = await Promise.all([startTestService(), launchChromium()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
-});
+const ctx = withServiceAndBrowser();
 
 it("shows the machine drawn from its definition and follows a flow live", async () => {
+  const { t, browser } = ctx;
   const id = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id;
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   let reloads = 0;
@@ -68,6 +59,7 @@ it("shows the machine drawn from its definition and follows a flow live", async 
 }, 40_000);
 
 it("the machine export: Stately JSON and Mermaid", async () => {
+  const { t, browser } = ctx;
   const list = await t.api("GET", "/api/machines");
   expect(list.json.machines).toEqual([expect.objectContaining({ name: "authorization", version: 1, id: "authorization" })]);
   const json = await t.api("GET", "/api/machines/authorization");
