@@ -136,15 +136,21 @@ export class AuthorizationService {
       ...(params.get("iss") ? { iss: params.get("iss")! } : {}),
       ...(error ? { error, error_description: params.get("error_description") ?? error } : {}),
     };
-    if (!snapshot.can({ ...event, at: 0 } as never)) {
-      return {
-        status: 400,
-        title: "Login already used or not in progress",
-        message: "This login response was already used, or belongs to an earlier or another login. Nothing was changed. Start a new authorization if you need one.",
-        flowId,
-      };
+    const refused: CallbackOutcome = {
+      status: 400,
+      title: "Login already used or not in progress",
+      message: "This login response was already used, or belongs to an earlier or another login. Nothing was changed. Start a new authorization if you need one.",
+      flowId,
+    };
+    if (!snapshot.can({ ...event, at: 0 } as never)) return refused;
+    try {
+      await this.#o.engine.send(flowId, event);
+    } catch (error) {
+      // Defensive: a copy of the callback that passed the check above but lost the race inside the
+      // engine's per-flow lock is refused there (409); it gets the same page, not an error document.
+      if (error instanceof AuthflowError && error.status === 409) return refused;
+      throw error;
     }
-    await this.#o.engine.send(flowId, event);
     if (error) {
       return { status: 200, title: "Login not completed", message: `ID-porten answered "${error}"${params.get("error_description") ? `: ${params.get("error_description")}` : ""}. No authorization was given.`, flowId };
     }

@@ -18,8 +18,11 @@ export interface TestService {
   dataDir: string;
   lines: string[];
   api(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; type: string; json: any; text: string }>;
-  /** Follows the authorization URL's redirects with a cookie jar until the callback page answers. */
-  login(authorizationUrl: string, pid?: string): Promise<{ status: number; url: string; body: string }>;
+  /**
+   * Follows the authorization URL's redirects with a cookie jar until the callback page answers
+   * (or, with `stopAt`, until the next hop would start with it: the browser's callback, not sent).
+   */
+  login(authorizationUrl: string, pid?: string, stopAt?: string): Promise<{ status: number; url: string; body: string }>;
   /** Calls the simulator's control API (faults, lifetimes, expire codes, revoke). */
   control(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
   /** Polls the flow view until its state is one of `states` (or `timeoutMs` passes). */
@@ -68,7 +71,7 @@ export async function startTestService(env: Env = {}, dataDir?: string): Promise
     return { status: res.status, type: res.headers.get("content-type") ?? "", json, text };
   };
 
-  const login: TestService["login"] = async (authorizationUrl, pid = PID) => {
+  const login: TestService["login"] = async (authorizationUrl, pid = PID, stopAt) => {
     const jar = new Map<string, string>();
     const start = new URL(authorizationUrl);
     if (pid) start.searchParams.set("login_hint", pid);
@@ -83,6 +86,7 @@ export async function startTestService(env: Env = {}, dataDir?: string): Promise
       const location = res.headers.get("location");
       if (!location) return { status: res.status, url: next, body: await res.text() };
       next = new URL(location, next).toString();
+      if (stopAt && next.startsWith(stopAt)) return { status: res.status, url: next, body: "" };
     }
     throw new Error("too many redirects");
   };

@@ -240,3 +240,22 @@ describe("redirect URL guard over HTTP", () => {
     }
   });
 });
+
+describe("callbacks racing", () => {
+  it("the same callback three times at once: exactly one is used, the others get the 'already used' page", async () => {
+    const t = await startTestService({ EXCHANGE_MODE: "manual" });
+    try {
+      const id = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id;
+      const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
+      const callback = await t.login(authorize.json.authorizationUrl, undefined, `${t.url}/callback`);
+      const results = await Promise.all([fetch(callback.url), fetch(callback.url), fetch(callback.url)]);
+      const pages = await Promise.all(results.map(async (r) => ({ status: r.status, type: r.headers.get("content-type"), body: await r.text() })));
+      expect(pages.filter((p) => p.status === 200 && p.body.includes("Success"))).toHaveLength(1);
+      expect(pages.filter((p) => p.status === 400 && p.body.includes("already used"))).toHaveLength(2);
+      for (const p of pages) expect(p.type).toContain("text/html");
+      expect((await t.api("GET", `/api/flows/${id}`)).json).toMatchObject({ state: "awaitingCode", codeReceived: true });
+    } finally {
+      await t.close();
+    }
+  });
+});
