@@ -66,7 +66,7 @@ export async function startService(config: Readonly<Config>, log: (line: string)
 
   const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten, altinn }));
   const store = await LowdbFlowStore.open(config.dataDir);
-  const inspector = config.inspectPort !== undefined ? startStatelyInspector(config.inspectPort) : undefined;
+  const inspector = config.inspectPort !== undefined ? await startStatelyInspector(config.inspectPort) : undefined;
   const engine = new FlowEngine({ store, box, clock, registry, log, ...(inspector ? { inspect: inspector.inspect } : {}) });
   const restored = await engine.restoreAll();
   // One line per change of state, for whoever watches the console (the audit trail has them all).

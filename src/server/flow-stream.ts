@@ -18,12 +18,15 @@ export async function flowStream(c: Context, service: AuthorizationService, id: 
       chain = chain.then(() => stream.writeSSE({ event: "flow", data }));
     });
     const closed = new Promise<void>((resolve) => stream.onAbort(resolve));
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       while (!stream.aborted && !stream.closed) {
-        await Promise.race([closed, new Promise((r) => setTimeout(r, PING_MS))]);
+        await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, PING_MS)))]);
+        clearTimeout(timer); // a closed stream leaves no timer holding the process open
         if (!stream.aborted && !stream.closed) chain = chain.then(() => stream.writeSSE({ event: "ping", data: "" }));
       }
     } finally {
+      clearTimeout(timer);
       stop();
     }
   });

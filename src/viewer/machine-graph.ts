@@ -132,3 +132,20 @@ export function toMermaid(graph: MachineGraph): string {
   }
   return lines.join("\n") + "\n";
 }
+
+/**
+ * The machine's definition (xstate's own serializable form) as plain JSON for Stately Studio.
+ * JSON.stringify alone silently drops every combined guard — and()/or()/not() are functions — so a
+ * guarded transition would import as unguarded; here each guard is its name ("codeHeld &&
+ * attemptUser") and any other function (an inline action or actor input) is its name or dropped.
+ */
+export function definitionJson(machine: AnyStateMachine): unknown {
+  return JSON.parse(
+    JSON.stringify(machine.definition, (key, value) => {
+      if (typeof value !== "function") return value;
+      if (key === "guard") return guardLabel(value) ?? undefined;
+      if (key === "actions" || /^\d+$/.test(key)) return value.name ? { type: value.name } : undefined;
+      return undefined;
+    }),
+  );
+}

@@ -16,29 +16,43 @@ const SECRET_KEYS = new Set([
   "password",
   "callbackParams",
   "pid",
+  // the same secrets as a provider or a raw request names them
+  "access_token",
+  "refresh_token",
+  "id_token",
+  "code_verifier",
+  "apiToken",
 ]);
 
 const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 const PID = /\b\d{11}\b/g;
 const URL_SECRETS = /([?&](?:code|state|nonce|code_challenge|login_hint)=)[^&#\s"]*/g;
+const BEARER = /(\bBearer\s+)[A-Za-z0-9._~+/=-]+/gi;
 
 export const REDACTED = "[redacted]";
 
 export function redactString(value: string): string {
-  return value.replace(JWT, REDACTED).replace(PID, (pid) => `${pid.slice(0, 6)}*****`).replace(URL_SECRETS, `$1${REDACTED}`);
+  return value.replace(JWT, REDACTED).replace(PID, (pid) => `${pid.slice(0, 6)}*****`).replace(URL_SECRETS, `$1${REDACTED}`).replace(BEARER, `$1${REDACTED}`);
 }
 
-/** A deep, JSON-safe copy with secrets replaced. Cycles and live objects (actor refs) are cut. */
+/**
+ * A deep, JSON-safe copy with secrets replaced. Cycles and live objects (actor refs) are cut; an
+ * object met twice on different branches (context and event sharing one request) is copied twice.
+ */
 export function redact<T>(value: T, depth = 0, seen = new WeakSet<object>()): T {
   if (typeof value === "string") return redactString(value) as T;
   if (value === null || typeof value !== "object") return (typeof value === "function" ? undefined : value) as T;
   if (depth > 12 || seen.has(value)) return "[…]" as T;
   seen.add(value);
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1, seen)) as T;
-  const out: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(value)) {
-    if (typeof inner === "function") continue;
-    out[key] = SECRET_KEYS.has(key) && inner !== null && inner !== undefined && typeof inner !== "boolean" ? REDACTED : redact(inner, depth + 1, seen);
+  try {
+    if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1, seen)) as T;
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      if (typeof inner === "function") continue;
+      out[key] = SECRET_KEYS.has(key) && inner !== null && inner !== undefined && typeof inner !== "boolean" ? REDACTED : redact(inner, depth + 1, seen);
+    }
+    return out as T;
+  } finally {
+    seen.delete(value);
   }
-  return out as T;
 }

@@ -3,6 +3,7 @@
 // Every event is redacted before it leaves the process (see redact.ts).
 import { createWebSocketInspector } from "@statelyai/inspect";
 import { createInspectorServer } from "@statelyai/inspect/server";
+import { createServer } from "node:net";
 import type { InspectionEvent } from "xstate";
 import { redact } from "./redact.ts";
 
@@ -15,7 +16,26 @@ export interface StatelyInspector {
   stop(): void;
 }
 
-export function startStatelyInspector(port: number): StatelyInspector {
+/**
+ * Takes the port the way the library's server will (all interfaces) and gives it back: port 0
+ * becomes a real port (the actors must know where to connect), and a port in use is a clear
+ * start-up error instead of the library server's unhandled 'error' event.
+ */
+function claimPort(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) =>
+      reject(new Error(`INSPECT_PORT ${port} cannot be used for the Stately inspector server (${error.code ?? error.message}); choose another INSPECT_PORT or set INSPECT=off`)),
+    );
+    probe.listen(port, () => {
+      const { port: got } = probe.address() as { port: number };
+      probe.close(() => resolve(got));
+    });
+  });
+}
+
+export async function startStatelyInspector(requestedPort: number): Promise<StatelyInspector> {
+  const port = await claimPort(requestedPort);
   const server = createInspectorServer({ port, autoOpen: false });
   const socketUrl = `ws://127.0.0.1:${port}`;
   const inspector = createWebSocketInspector({

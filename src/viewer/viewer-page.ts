@@ -1,7 +1,7 @@
 // /inspect: the built-in live viewer. One self-contained page (no CDN, works offline). It draws the
-// machine from GET /api/machines/:name?format=graph (derived from the definition), and follows a
-// flow over GET /api/flows/:id/stream (server-sent events read with fetch, so the API token travels
-// as a header and never in a URL). The token is kept in sessionStorage only.
+// machine from GET /api/machines/:name?format=svg (laid out from the definition's own graph), and
+// follows a flow over GET /api/flows/:id/stream (server-sent events read with fetch, so the API token
+// travels as a header and never in a URL). The token is kept in sessionStorage only.
 
 const STYLE = `
   * { box-sizing: border-box; }
@@ -12,21 +12,12 @@ const STYLE = `
   select, input, button { font: inherit; padding: .3rem .5rem; }
   main { display: grid; grid-template-columns: minmax(0, 1fr) 24rem; gap: 1rem; padding: 1rem; }
   @media (max-width: 60rem) { main { grid-template-columns: 1fr; } }
-  #diagram { display: flex; flex-wrap: wrap; gap: .75rem; align-content: flex-start; }
-  .state { background: #fff; border: 2px solid #94a3b8; border-radius: 10px; padding: .5rem .7rem; min-width: 13rem; flex: 1 1 14rem; }
-  .state > h2 { font-size: 1rem; margin: 0 0 .3rem; }
-  .state .state { border-width: 1px; margin-top: .4rem; min-width: 0; }
-  .state .state > h2 { font-size: .9rem; }
-  .initial > h2::before { content: "● "; color: #64748b; font-size: .7rem; vertical-align: middle; }
-  .state[aria-current="true"], .state.current { border-color: #0b6b2f; background: #e8f6ec; box-shadow: 0 0 0 3px #0b6b2f33; }
-  .state.current-sub { border-color: #0b6b2f; background: #d4f0dc; }
-  ul.edges { list-style: none; margin: 0; padding: 0; font-size: .8rem; color: #334155; }
-  ul.edges li { padding: .1rem 0; border-top: 1px dotted #cbd5e1; }
-  .ev { font-weight: 600; font-family: ui-monospace, monospace; }
-  .guard { color: #7c3aed; font-family: ui-monospace, monospace; }
+  #diagram { background: #fff; border: 1px solid #e2e8f0; border-radius: 10px; padding: .5rem; overflow: auto; align-self: start; justify-self: start; max-width: 100%; }
+  #diagram svg { display: block; }
+  #live { font-size: .85rem; } #live.on { color: #86efac; } #live.off { color: #fca5a5; }
   aside section { background: #fff; border-radius: 10px; padding: .75rem; margin-bottom: 1rem; border: 1px solid #e2e8f0; }
   aside h2 { font-size: 1rem; margin: 0 0 .5rem; }
-  table { width: 100%; border-collapse: collapse; font-size: .8rem; overflow-wrap: anywhere; } td, th { text-align: left; padding: .2rem .3rem; border-bottom: 1px solid #e2e8f0; vertical-align: top; }
+  table { width: 100%; border-collapse: collapse; font-size: .8rem; overflow-wrap: break-word; } td, th { text-align: left; padding: .2rem .3rem; border-bottom: 1px solid #e2e8f0; vertical-align: top; }
   #error { white-space: pre-wrap; font-size: .85rem; }
   .bad { color: #a4161a; }
   #signin { max-width: 30rem; margin: 3rem auto; background: #fff; padding: 1.5rem; border-radius: 10px; border: 1px solid #e2e8f0; }
@@ -43,14 +34,15 @@ const el = (tag, attrs = {}, ...children) => {
   for (const child of children) node.append(child);
   return node;
 };
-let graph = null, streamAbort = null, token = sessionStorage.getItem(KEY);
+let streamAbort = null, token = sessionStorage.getItem(KEY);
 
-async function api(path) {
+async function request(path) {
   const res = await fetch(path, { headers: { authorization: "Bearer " + token } });
   if (res.status === 401) { signOut("The API token was refused."); throw new Error("401"); }
   if (!res.ok) throw new Error((await res.json().catch(() => ({}))).detail || res.statusText);
-  return res.json();
+  return res;
 }
+const api = async (path) => (await request(path)).json();
 
 function signOut(message) {
   sessionStorage.removeItem(KEY); token = null;
@@ -59,35 +51,32 @@ function signOut(message) {
   $("signin-error").textContent = message || "";
 }
 
-function drawDiagram() {
-  const box = $("diagram"); box.replaceChildren();
-  const byParent = new Map();
-  for (const n of graph.nodes) { const k = n.parent || ""; if (!byParent.has(k)) byParent.set(k, []); byParent.get(k).push(n); }
-  const edgesFrom = (path) => graph.edges.filter((e) => e.source === path);
-  const render = (node) => {
-    const edges = el("ul", { class: "edges" });
-    for (const e of edgesFrom(node.path)) {
-      edges.append(el("li", {}, el("span", { class: "ev" }, e.event), e.guard ? el("span", { class: "guard" }, " [" + e.guard + "]") : "", " → " + (e.target ?? "(stays)")));
-    }
-    const section = el("section", { class: "state" + (node.initial ? " initial" : ""), "data-state": node.path, "aria-label": "state " + node.path }, el("h2", {}, node.key), edges);
-    for (const child of byParent.get(node.path) || []) section.append(render(child));
-    return section;
-  };
-  for (const top of byParent.get("") || []) box.append(render(top));
-  const global = graph.edges.filter((e) => e.source === "*");
-  if (global.length) {
-    const any = el("section", { class: "state", "data-state": "*" }, el("h2", {}, "from any state"), el("ul", { class: "edges" }));
-    for (const e of global) any.querySelector("ul").append(el("li", {}, el("span", { class: "ev" }, e.event), e.guard ? el("span", { class: "guard" }, " [" + e.guard + "]") : "", " → " + e.target));
-    box.append(any);
-  }
+// The diagram is the server's SVG, laid out from the machine definition (never drawn by hand here).
+async function drawDiagram() {
+  const text = await (await request("/api/machines/authorization?format=svg")).text();
+  const svg = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
+  if (svg.nodeName !== "svg") throw new Error("The diagram could not be read.");
+  $("diagram").replaceChildren(document.importNode(svg, true));
 }
 
+const byState = (path) => document.querySelector('#diagram .state[data-state="' + CSS.escape(path) + '"]');
+
 function showFlow(view, audit) {
-  for (const node of document.querySelectorAll(".state")) { node.removeAttribute("aria-current"); node.classList.remove("current", "current-sub"); }
-  const top = document.querySelector('.state[data-state="' + view.state + '"]');
-  if (top) { top.setAttribute("aria-current", "true"); top.classList.add("current"); }
-  if (view.substate) document.querySelector('.state[data-state="' + view.state + "." + view.substate + '"]')?.classList.add("current-sub");
-  $("current").textContent = view.state + (view.substate ? " (" + view.substate + ")" : "");
+  for (const node of document.querySelectorAll("#diagram .state")) { node.removeAttribute("aria-current"); node.classList.remove("current-sub"); }
+  for (const edge of document.querySelectorAll("#diagram .edge.live")) edge.classList.remove("live");
+  if (view.state) {
+    byState(view.state)?.setAttribute("aria-current", "true");
+    const deep = view.substate ? view.state + "." + view.substate : null;
+    if (deep) byState(deep)?.classList.add("current-sub");
+    // What can happen next: the transitions out of the current state, its substate, and any state.
+    for (const source of [view.state, deep, "*"].filter(Boolean)) {
+      for (const edge of document.querySelectorAll('#diagram .edge[data-source="' + CSS.escape(source) + '"]')) edge.classList.add("live");
+    }
+    const option = [...$("flow").options].find((o) => o.value === view.id);
+    if (option) option.textContent = optionLabel(view);
+  }
+  $("current").textContent = view.state ? view.state + (view.substate ? " (" + view.substate + ")" : "") : "—";
+  if (!view.state) return;
   $("facts").replaceChildren(...[
     ["legal entity", view.legalEntity], ["bound user", view.boundUser ?? "—"], ["pending user", view.pendingUser ?? "—"],
     ["authorization expires", view.authorizationExpiresAt ?? "—"], ["Altinn token expires", view.altinn?.expiresAt ?? "—"], ["updated", view.updatedAt],
@@ -98,44 +87,59 @@ function showFlow(view, audit) {
     el("tr", {}, el("td", {}, new Date(a.at).toLocaleTimeString()), el("td", {}, a.event), el("td", {}, a.user ?? ""), el("td", {}, (a.from ?? "·") + " → " + a.to))));
 }
 
+function setLive(on, text) { $("live").textContent = text; $("live").className = on ? "on" : "off"; }
+
+// Follows one flow; a dropped connection is retried (the server may restart) until another flow is
+// picked or the person signs out.
 async function follow(id) {
   if (streamAbort) streamAbort.abort();
   history.replaceState(null, "", id ? "?flow=" + encodeURIComponent(id) : location.pathname);
   $("flowpanel").hidden = !id;
-  if (!id) { showFlow({ state: "" }, []); return; }
+  showFlow({ state: "" }, []);
+  if (!id) { setLive(false, ""); return; }
   const controller = new AbortController(); streamAbort = controller;
-  try {
-    const res = await fetch("/api/flows/" + encodeURIComponent(id) + "/stream", { headers: { authorization: "Bearer " + token, accept: "text/event-stream" }, signal: controller.signal });
-    if (!res.ok) { $("error").textContent = (await res.json().catch(() => ({}))).detail || res.statusText; return; }
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      let cut;
-      while ((cut = buffer.indexOf("\\n\\n")) >= 0) {
-        const frame = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
-        const event = /^event: (.*)$/m.exec(frame)?.[1];
-        const data = frame.split("\\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\\n");
-        if (event === "flow") { const { view, audit } = JSON.parse(data); showFlow(view, audit); }
+  for (let attempt = 0; !controller.signal.aborted && token; attempt++) {
+    try {
+      const res = await fetch("/api/flows/" + encodeURIComponent(id) + "/stream", { headers: { authorization: "Bearer " + token, accept: "text/event-stream" }, signal: controller.signal });
+      if (res.status === 401) { signOut("The API token was refused."); return; }
+      if (!res.ok) { $("error").textContent = (await res.json().catch(() => ({}))).detail || res.statusText; setLive(false, "not found"); return; }
+      setLive(true, "● live"); attempt = 0;
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value.replace(/\\r\\n/g, "\\n");
+        let cut;
+        while ((cut = buffer.indexOf("\\n\\n")) >= 0) {
+          const frame = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
+          const event = /^event: ?(.*)$/m.exec(frame)?.[1];
+          const data = frame.split("\\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(l.startsWith("data: ") ? 6 : 5)).join("\\n");
+          if (event === "flow") { const { view, audit } = JSON.parse(data); showFlow(view, audit); }
+        }
       }
+    } catch (e) {
+      if (e.name === "AbortError") return;
     }
-  } catch (e) { if (e.name !== "AbortError") $("error").textContent = "The live connection ended: " + e.message; }
+    if (controller.signal.aborted) return;
+    setLive(false, "reconnecting…");
+    await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 15000)));
+  }
 }
+
+const optionLabel = (f) => f.legalEntity + " · " + f.state + " · " + f.id.slice(0, 8);
 
 async function loadFlows(selected) {
   const { flows } = await api("/api/flows");
   const pick = $("flow");
-  pick.replaceChildren(el("option", { value: "" }, "— choose a flow —"), ...flows.map((f) => el("option", { value: f.id }, f.legalEntity + " · " + f.state + " · " + f.id.slice(0, 8))));
+  pick.replaceChildren(el("option", { value: "" }, "— choose a flow —"), ...flows.map((f) => el("option", { value: f.id }, optionLabel(f))));
   if (selected && !flows.some((f) => f.id === selected)) pick.append(el("option", { value: selected }, selected));
   pick.value = selected || "";
 }
 
 async function start() {
   $("signin").hidden = true; $("app").hidden = false;
-  graph = await api("/api/machines/authorization?format=graph");
-  drawDiagram();
+  await drawDiagram();
   const selected = new URLSearchParams(location.search).get("flow");
   await loadFlows(selected);
   if (selected) follow(selected);
@@ -175,11 +179,11 @@ export function viewerPage(): string {
     <h1>authflow · live viewer</h1>
     <label>Flow <select id="flow"></select></label>
     <button id="reload" type="button">Reload list</button>
-    <span>Current state: <strong id="current" aria-live="polite"></strong></span>
+    <span>Current state: <strong id="current" aria-live="polite"></strong> <span id="live"></span></span>
     <button id="signout" type="button">Sign out</button>
   </header>
   <main>
-    <div id="diagram" aria-label="The authorization machine, drawn from its definition"></div>
+    <div id="diagram" role="region" aria-label="The authorization machine, drawn from its definition"></div>
     <aside id="flowpanel" hidden>
       <section><h2>Flow</h2><table id="facts"></table></section>
       <section><h2>Last error</h2><div id="error">none</div></section>

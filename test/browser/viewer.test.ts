@@ -69,6 +69,6 @@ it("the machine export: Stately JSON and Mermaid", async () => {
   expect(mermaid.headers.get("content-type")).toContain("text/plain");
   expect(await mermaid.text()).toMatch(/^stateDiagram-v2\n/);
   expect((await t.api("GET", "/api/machines/nope")).status).toBe(404);
-  expect((await t.api("GET", "/api/machines/authorization?format=svg")).status).toBe(400);
+  expect((await t.api("GET", "/api/machines/authorization?format=png")).status).toBe(400);
   expect((await t.api("GET", "/api/machines", undefined, null)).status).toBe(401);
 });
