@@ -39,6 +39,14 @@ it("shows the machine drawn from its definition and follows a flow live", async 
   await expect(page.locator("#transitions").textContent()).resolves.toContain("alice");
   await expect(page.locator("#current").textContent()).resolves.toBe("altinnAuthorized (ready)");
   expect(reloads).toBe(1);
+  // The diagram is the server's SVG, derived from the definition; what can happen next is marked.
+  await expect(page.locator('#diagram svg.machine[data-machine="authorization"] .state').count()).resolves.toBeGreaterThan(6);
+  await expect(page.locator('.state[data-state="altinnAuthorized.ready"]').getAttribute("class")).resolves.toContain("current-sub");
+  await expect(page.locator('.edge.live[data-source="altinnAuthorized.ready"][data-event="RENEW"]').count()).resolves.toBe(1);
+  await expect(page.locator('.edge.live[data-source="*"][data-event="REVOKE"]').count()).resolves.toBe(1);
+  await expect(page.locator('.edge.live[data-source="idle"]').count()).resolves.toBe(0);
+  await expect(page.locator(`#flow option[value="${id}"]`).textContent()).resolves.toContain("altinnAuthorized");
+  await expect(page.locator("#live").textContent()).resolves.toBe("● live");
 
   const html = await page.content();
   const token = (await t.api("POST", `/api/flows/${id}/token`, { user: "alice" })).json.altinnToken;
@@ -65,6 +73,10 @@ it("the machine export: Stately JSON and Mermaid", async () => {
   const json = await t.api("GET", "/api/machines/authorization");
   expect(json.json.definition.id).toBe("authorization");
   expect(Object.keys(json.json.definition.states)).toEqual(["idle", "awaitingCode", "exchanging", "idportenAuthorized", "altinnAuthorized", "expired"]);
+  expect(json.json.definition.states.awaitingCode.on.EXCHANGE_CODE[0].guard).toBe("codeHeld && attemptUser");
+  const svg = await fetch(`${t.url}/api/machines/authorization?format=svg`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+  expect(svg.headers.get("content-type")).toBe("image/svg+xml; charset=utf-8");
+  expect(await svg.text()).toContain('data-state="altinnAuthorized.renewing"');
   const mermaid = await fetch(`${t.url}/api/machines/authorization?format=mermaid`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
   expect(mermaid.headers.get("content-type")).toContain("text/plain");
   expect(await mermaid.text()).toMatch(/^stateDiagram-v2\n/);

@@ -1,4 +1,5 @@
 import { expect, it } from "vitest";
+import type { AuthorizationContext } from "../../src/machines/authorization-types.ts";
 import { REDACTED, redact } from "../../src/viewer/redact.ts";
 
 const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJwaWQiOiIwMTgxNzAxMDA1NSJ9.c2lnbmF0dXJlLXZhbHVl";
@@ -28,4 +29,63 @@ it("replaces secret keys and secret-looking values, deeply, and keeps the rest",
   expect(out.attempt.request.url).toContain("ui_locales=en");
   expect("fn" in out).toBe(false);
   expect(input.authorization.idporten.accessToken).toBe("at"); // the original is untouched
+});
+
+it("redacts every secret path of the authorization context, and nothing a watcher needs", () => {
+  const secret = (name: string) => `secret-${name}-value`;
+  const ctx: AuthorizationContext = {
+    legalEntity: "999999999",
+    integration: "default",
+    boundUser: "alice",
+    attempt: {
+      user: "bob",
+      request: { url: `https://op/authorize?client_id=c&state=${secret("s")}&nonce=${secret("n")}&code_challenge=${secret("cc")}`, state: secret("state"), nonce: secret("nonce"), codeVerifier: secret("verifier"), redirectUri: "http://localhost/callback" },
+      settings: { exchangeMode: "auto", loginTimeoutSeconds: 600, authorizationLifetimeSeconds: 31536000 },
+      startedAt: 1,
+      loginDeadline: 2,
+      response: { code: secret("code"), state: secret("state2"), iss: "https://op" },
+      callbackConsumed: true,
+    },
+    authorization: {
+      idporten: { accessToken: secret("access"), refreshToken: secret("refresh"), idToken: secret("id"), grantedScope: "openid x", accessTokenExpiresAt: 3, pid: "01817010055", acr: "idporten-loa-substantial", refreshedAt: 4 },
+      altinn: { token: secret("altinn"), expiresAt: 5 },
+      expiresAt: 6,
+      settings: { exchangeMode: "auto", loginTimeoutSeconds: 600, authorizationLifetimeSeconds: 31536000 },
+    },
+    lastError: { error: "invalid_grant", error_description: "invalid_grant (correlation id: 1)" },
+  };
+  const out = redact(ctx);
+  const text = JSON.stringify(out);
+  expect(text).not.toMatch(/secret-/);
+  expect(text).not.toContain("01817010055");
+  for (const path of [
+    "authorization.idporten.accessToken",
+    "authorization.idporten.refreshToken",
+    "authorization.idporten.idToken",
+    "authorization.altinn.token",
+    "attempt.request.codeVerifier",
+    "attempt.request.nonce",
+    "attempt.request.state",
+    "attempt.response.code",
+    "attempt.response.state",
+  ]) {
+    expect(path.split(".").reduce((v: any, k) => v[k], out), path).toBe(REDACTED);
+  }
+  expect(out).toMatchObject({ legalEntity: "999999999", boundUser: "alice", attempt: { user: "bob", response: { iss: "https://op" } }, lastError: ctx.lastError });
+  expect(out.authorization!.idporten).toMatchObject({ grantedScope: "openid x", accessTokenExpiresAt: 3, acr: "idporten-loa-substantial" });
+  expect(out.attempt!.request.url).toBe(`https://op/authorize?client_id=c&state=${REDACTED}&nonce=${REDACTED}&code_challenge=${REDACTED}`);
+});
+
+it("redacts secrets under the names a provider uses, bearer values, and copies shared objects on both branches", () => {
+  const shared = { user: "alice", codeVerifier: "v" };
+  const out = redact({
+    body: { access_token: "a", refresh_token: "r", id_token: "i", code_verifier: "cv", client_secret: "cs" },
+    header: "Authorization: Bearer opaque-token_123",
+    context: { request: shared },
+    event: { request: shared },
+  });
+  expect(JSON.stringify(out)).not.toMatch(/"(a|r|i|cv|cs|v)"|opaque-token_123/);
+  expect(out.header).toBe(`Authorization: Bearer ${REDACTED}`);
+  expect(out.event.request).toEqual({ user: "alice", codeVerifier: REDACTED }); // not cut as if it were a cycle
+  expect(out.context.request).toEqual(out.event.request);
 });

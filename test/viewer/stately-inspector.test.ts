@@ -5,6 +5,7 @@ import { expect, it } from "vitest";
 import type { AuthorizationContext } from "../../src/machines/authorization-types.ts";
 import { startTestService, PID } from "../support/test-service.ts";
 import { freePort } from "../support/free-port.ts";
+import { startupLines } from "../../src/service.ts";
 
 it("reports @xstate.snapshot events to the inspector server with every secret redacted", async () => {
   const port = await freePort();
@@ -13,6 +14,7 @@ it("reports @xstate.snapshot events to the inspector server with every secret re
   const client = new WebSocket(`ws://127.0.0.1:${port}`);
   try {
     await new Promise((resolve, reject) => client.once("open", resolve).once("error", reject));
+    expect(startupLines(t.service.config, t.service, t.url)).toContainEqual(expect.stringMatching(new RegExp(`^Stately inspector: open http://localhost:${port} `)));
     client.on("message", (data) => messages.push(data.toString()));
 
     const id = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id;
