@@ -98,12 +98,12 @@ export const openApiDocument = {
     "/api/machines": { get: { summary: "The registered machines", responses: { 200: { description: "{ machines: [{name, version, id, states}] }" } } } },
     "/api/machines/{name}": {
       get: {
-        summary: "A machine's definition: JSON for Stately Studio, the viewer's graph, or Mermaid",
+        summary: "A machine's definition: JSON for Stately Studio (guards and actions by name), its graph, the viewer's SVG diagram, or Mermaid",
         parameters: [
           { name: "name", in: "path", required: true, schema: { type: "string" } },
-          { name: "format", in: "query", schema: { type: "string", enum: ["json", "graph", "mermaid"] } },
+          { name: "format", in: "query", schema: { type: "string", enum: ["json", "graph", "svg", "mermaid"] } },
         ],
-        responses: { 200: { description: "JSON, or text/plain for mermaid" }, 400: problem, 404: problem },
+        responses: { 200: { description: "JSON; image/svg+xml for svg; text/plain for mermaid" }, 400: problem, 404: problem },
       },
     },
     "/api/clock": {
