@@ -10,7 +10,7 @@ const STYLE = `
   header h1 { font-size: 1.1rem; margin: 0; }
   header label { font-size: .9rem; }
   select, input, button { font: inherit; padding: .3rem .5rem; }
-  main { display: grid; grid-template-columns: minmax(0, 1fr) 24rem; gap: 1rem; padding: 1rem; }
+  main { display: grid; grid-template-columns: minmax(0, max-content) minmax(22rem, 1fr); gap: 1rem; padding: 1rem; }
   @media (max-width: 60rem) { main { grid-template-columns: 1fr; } }
   #diagram { background: #fff; border: 1px solid #e2e8f0; border-radius: 10px; padding: .5rem; overflow: auto; align-self: start; justify-self: start; max-width: 100%; }
   #diagram svg { display: block; }
