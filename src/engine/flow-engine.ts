@@ -238,9 +238,13 @@ export class FlowEngine {
 
   #write(live: LiveFlow, creating: boolean): Promise<void> {
     const run = async () => {
+      // A retired actor (rolled back after a failed write) must never write again: its snapshot
+      // is what the store refused, and a stopped one would make the flow unusable.
+      if (this.#flows.get(live.id) !== live) return;
       const audit = live.pendingAudit.splice(0);
       if (audit.length === 0 && !creating) return; // an earlier write already took this snapshot
       const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
+      if (snapshot.status === "stopped") return;
       const persisted = live.actor.getPersistedSnapshot();
       const next: FlowRecord = {
         ...live.record,
@@ -277,6 +281,7 @@ export class FlowEngine {
    */
   async #rollback(live: LiveFlow, creating: boolean): Promise<void> {
     if (this.#flows.get(live.id) === live) this.#flows.delete(live.id);
+    live.pendingAudit.length = 0; // those transitions were not applied
     live.actor.stop();
     if (creating || this.#stopped) return;
     const latest = (await this.#opts.store.get(live.id).catch(() => undefined)) ?? live.record;

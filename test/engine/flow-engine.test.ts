@@ -189,6 +189,41 @@ describe("flow engine on lowdb", () => {
     await engine.stop();
   });
 
+  it("a failed write while the actor moves on (callback → exchange → Altinn) is rolled back whole: the store and the live flow agree, and the flow keeps working", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    let failNext = false;
+    const flaky: FlowStore = {
+      get: (id) => store.get(id),
+      list: () => store.list(),
+      save: async (record, expected) => {
+        if (!failNext) return store.save(record, expected);
+        failNext = false;
+        await new Promise((r) => setTimeout(r, 5)); // the actor's next transitions queue writes meanwhile
+        throw new Error("EIO");
+      },
+      appendAudit: (entries) => store.appendAudit(entries),
+      readAudit: (id, limit) => store.readAudit(id, limit),
+      close: () => store.close(),
+    };
+    const clock = new SimulatedClock();
+    const { engine } = await boot(clock, flaky);
+    const flow = await engine.create("authorization", { legalEntity: "999999999", integration: "default" });
+    await engine.send(flow.id, authorize("alice"));
+    failNext = true;
+    const error = await engine.send(flow.id, { type: "CALLBACK", state: "flow.alice", callbackUrl: CALLBACK_URL, code: SECRET_CODE }).catch((e) => e);
+    expect(error).toMatchObject({ status: 503 });
+    await new Promise((r) => setTimeout(r, 50));
+    await engine.settled();
+    const stored = (await store.get(flow.id))!;
+    expect(stored.summary.state).toBe("awaitingCode");
+    expect((await engine.get(flow.id)).revision).toBe(stored.revision);
+    expect(engine.snapshot(flow.id).status).toBe("active");
+    expect(engine.snapshot(flow.id).value).toBe("awaitingCode");
+    const revoked = await engine.send(flow.id, { type: "REVOKE", user: "alice" });
+    expect(revoked.summary.state).toBe("idle");
+    await engine.stop();
+  });
+
   it("explains refusals: 409 for a state that does not take the event, 403 for another user, 422 for the redirect URL", async () => {
     const clock = new SimulatedClock();
     const { engine } = await boot(clock);
