@@ -154,6 +154,11 @@ export function readConfig(env: Env): Readonly<Config> {
     refreshTokenLifetimeSeconds ??= lifetimes.refreshTokenSeconds;
   } else {
     issuer = url(env, "IDPORTEN_ISSUER");
+    // The client secret travels to the issuer: plain http only to this machine (a local test OP).
+    const issuerUrl = new URL(issuer);
+    if (issuerUrl.protocol === "http:" && !["localhost", "127.0.0.1", "[::1]"].includes(issuerUrl.hostname)) {
+      throw new ConfigError("IDPORTEN_ISSUER", `must be https (plain http is only accepted for localhost), got "${issuer}"`);
+    }
     clientId = env.IDPORTEN_CLIENT_ID ?? "";
     if (!clientId) throw new ConfigError("IDPORTEN_CLIENT_ID", "is required when IDPORTEN_ISSUER is set");
     clientSecret = env.IDPORTEN_CLIENT_SECRET ?? "";

@@ -37,7 +37,7 @@ export async function startService(config: Readonly<Config>, log: (line: string)
   const simulatedClock = config.simulatedClock ? new SimulatedClock() : null;
   const clock: Clock = simulatedClock ?? realClock;
 
-  const callbackPath = new URL(config.idporten.redirectUri).pathname;
+  const { callbackPath, callbackUrl } = callbackRoute(config.publicUrl, config.idporten.redirectUri);
   const simulator = config.simulator
     ? await startSimulator({
         host: config.host,
@@ -82,7 +82,7 @@ export async function startService(config: Readonly<Config>, log: (line: string)
     redirect: {
       redirectUri: config.idporten.redirectUri,
       registeredRedirectUris: config.idporten.registeredRedirectUris,
-      callbackUrl: `${config.publicUrl}${callbackPath}`,
+      callbackUrl,
     },
     settings: {
       exchangeMode: config.exchangeMode,
@@ -113,6 +113,18 @@ export async function startService(config: Readonly<Config>, log: (line: string)
       inspector?.stop();
     },
   };
+}
+
+/**
+ * Where this server receives the browser back. PUBLIC_URL may carry a path prefix that a reverse
+ * proxy strips ("https://erp.example/authflow"): the route is the redirect URI's path below that
+ * prefix, and this server's callback URL is PUBLIC_URL plus that route. A redirect URI outside
+ * PUBLIC_URL leaves the route at /callback, and the redirect-URL guard names both URLs.
+ */
+export function callbackRoute(publicUrl: string, redirectUri: string): { callbackPath: string; callbackUrl: string } {
+  const under = redirectUri.startsWith(`${publicUrl}/`);
+  const callbackPath = under ? new URL(redirectUri).pathname.slice(new URL(publicUrl).pathname.replace(/\/$/, "").length) : "/callback";
+  return { callbackPath, callbackUrl: `${publicUrl}${callbackPath}` };
 }
 
 /** The lines a newcomer needs at start-up: where everything is, and a first command. */

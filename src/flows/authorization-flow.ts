@@ -86,6 +86,11 @@ export function explainRefusal(snapshot: AnyMachineSnapshot, event: { type: stri
   if (["EXCHANGE_ALTINN", "RENEW", "REVOKE"].includes(event.type) && !holdsBinding(ctx, user)) {
     return new AuthflowError("forbidden_user", 403, bindingRefusal(ctx, user), { extra: { guard: "userBinding" } });
   }
+  if (event.type === "RENEW" && ctx.authorization && !ctx.authorization.idporten.refreshToken) {
+    return new AuthflowError("event_not_accepted", 409, "There is no refresh token to renew with (the client lacks the refresh_token grant). Authorize again when the access token expires.", {
+      extra: { state },
+    });
+  }
   return new AuthflowError("event_not_accepted", 409, `${event.type} is not accepted while the flow is ${where}.`, { extra: { state, acceptedEvents: acceptedNow } });
 }
 

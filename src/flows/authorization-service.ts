@@ -84,9 +84,10 @@ export class AuthorizationService {
     const engine = this.#o.engine;
     engine.snapshot(id); // 404 before any outbound work
     if (event.type === "AUTHORIZE") {
-      // Refuse a misconfigured redirect URL (or a busy state) before talking to ID-porten at all.
+      // A renewal in flight finishes first (AUTHORIZE is not taken mid-renewal); then refuse a
+      // misconfigured redirect URL or a state that does not take it, before talking to ID-porten.
       const probe = { type: "AUTHORIZE", at: 0, user: event.user, redirect: this.#o.redirect, request: {}, settings: this.#o.settings };
-      const snapshot = engine.snapshot(id);
+      const snapshot = topState(engine.snapshot(id)) === "exchanging" ? engine.snapshot(id) : await this.#settle(id);
       if (!snapshot.can(probe as never)) throw explainRefusal(snapshot, probe);
       const request = await this.#o.idporten.prepareAuthorization({ statePrefix: id, uiLocale: event.uiLocale, acr: event.acr });
       return toView(await engine.send(id, { type: "AUTHORIZE", user: event.user, request, redirect: this.#o.redirect, settings: this.#o.settings }));
@@ -194,6 +195,11 @@ export class AuthorizationService {
       if (step > 0 && ctx.lastError) {
         throw new AuthflowError("upstream_unavailable", 503, `No valid Altinn token could be had: ${ctx.lastError.error_description}`, { extra: { lastError: ctx.lastError } });
       }
+      if (!auth.idporten.refreshToken && auth.idporten.accessTokenExpiresAt - EXPIRY_MARGIN_MS <= now) {
+        throw new AuthflowError("authorization_expired", 409, "The access token has expired and this client has no refresh token to renew it. Authorize again: send AUTHORIZE and log in with ID-porten.", {
+          extra: { state },
+        });
+      }
       if (state !== "idportenAuthorized" && state !== "altinnAuthorized") {
         throw new AuthflowError("not_authorized", 409, `A new login is in progress (${state}) and the earlier Altinn token has expired; it can be renewed once the login completes or times out.`, { extra: { state } });
       }
@@ -211,10 +217,18 @@ export class AuthorizationService {
         const auth = ctx.authorization;
         if (!auth) return;
         const now = this.#o.clock.now();
+        // A keep-alive renewal may just have done the work: do not rotate the refresh token again.
+        if (auth.altinn && auth.altinn.expiresAt - EXPIRY_MARGIN_MS > now) return;
         const accessValid = auth.idporten.accessTokenExpiresAt - EXPIRY_MARGIN_MS > now;
         const type = auth.altinn === null && accessValid ? "EXCHANGE_ALTINN" : "RENEW";
         if (!snapshot.can({ type, at: now, user } as never)) return;
-        await this.#o.engine.send(id, { type, user });
+        try {
+          await this.#o.engine.send(id, { type, user });
+        } catch (error) {
+          // A timer moved the flow between the check and the send: token() looks again.
+          if (error instanceof AuthflowError && error.code === "event_not_accepted") return;
+          throw error;
+        }
         await this.#settle(id);
       })().finally(() => this.#renewals.delete(id));
       this.#renewals.set(id, running);

@@ -36,7 +36,7 @@ export function createIdportenClient(settings: IdportenSettings, clock: Clock): 
     discovered ??= (async () => {
       const issuer = new URL(settings.issuer);
       const options: oidc.DiscoveryRequestOptions = { timeout: settings.timeoutMs / 1000 };
-      // Plain http is accepted only for a loopback issuer: the embedded simulator.
+      // Plain http only where configuration allowed it (config.ts): localhost or the embedded simulator.
       if (issuer.protocol === "http:") options.execute = [oidc.allowInsecureRequests];
       const config = await oidc.discovery(issuer, settings.clientId, undefined, oidc.ClientSecretPost(settings.clientSecret), options);
       config.timeout = settings.timeoutMs / 1000;

@@ -45,12 +45,21 @@ function idportenFrom(tokens: TokenSet, previousRefresh: string | null = null) {
   };
 }
 
-/** When to renew so the refresh token never dies of inactivity: at 80% of its window. */
+/** After a failed renewal, wait 30 s, 60 s, 120 s … (at most an hour) before the next try. */
+export function renewalBackoffMs(failures: number): number {
+  return failures <= 0 ? 0 : Math.min(30_000 * 2 ** (failures - 1), 3600_000);
+}
+
+/**
+ * When to renew so the refresh token never dies of inactivity: at 80% of its window; after a
+ * failure, not before the backoff has passed (a failing provider must not be hammered).
+ */
 export function keepAliveAt(context: AuthorizationContext): number | null {
   const auth = context.authorization;
   const window = auth?.settings.keepAliveSeconds;
   if (!auth || !window || !auth.idporten.refreshToken) return null;
-  const at = auth.idporten.refreshedAt + window * 800;
+  const due = auth.idporten.refreshedAt + window * 800;
+  const at = auth.renewalFailures > 0 && auth.lastRenewalAt !== null ? Math.max(due, auth.lastRenewalAt + renewalBackoffMs(auth.renewalFailures)) : due;
   return at < auth.expiresAt ? at : null;
 }
 
@@ -68,7 +77,7 @@ const altinnInput = ({ context }: WithContext): AltinnExchangeInput => ({
 /** A refused refresh (invalid_grant) ends the authorization; any other failure keeps it, with the reason. */
 const renewalFailed = [
   { guard: "refusedGrant", target: "#authorization.expired", actions: "expireAuthorization" },
-  { target: "ready", actions: "recordError" },
+  { target: "ready", actions: ["recordError", "countRenewalFailure"] },
 ] as const;
 
 /**
@@ -156,6 +165,8 @@ export const authorizationMachine = setup({
           altinn: null,
           expiresAt: tokens.receivedAt + attempt.settings.authorizationLifetimeSeconds * 1000,
           settings: attempt.settings,
+          renewalFailures: 0,
+          lastRenewalAt: null,
         },
         lastError: null,
       };
@@ -165,7 +176,7 @@ export const authorizationMachine = setup({
       const tokens = (event as unknown as DoneTokens).output;
       const auth = context.authorization!;
       return {
-        authorization: { ...auth, idporten: idportenFrom(tokens, auth.idporten.refreshToken) },
+        authorization: { ...auth, idporten: idportenFrom(tokens, auth.idporten.refreshToken), renewalFailures: 0 },
         lastError: null,
       };
     }),
@@ -174,6 +185,10 @@ export const authorizationMachine = setup({
       return { authorization: { ...context.authorization!, altinn }, lastError: null };
     }),
     recordError: assign(({ event }) => ({ lastError: toFlowError((event as { error?: unknown }).error) })),
+    noteRenewalAttempt: assign(({ context, event }) => ({ authorization: { ...context.authorization!, lastRenewalAt: event.at } })),
+    countRenewalFailure: assign(({ context }) => ({
+      authorization: { ...context.authorization!, renewalFailures: context.authorization!.renewalFailures + 1 },
+    })),
     dropAuthorization: assign({ authorization: null }),
     expireAuthorization: assign(() => ({
       authorization: null,
@@ -251,7 +266,6 @@ export const authorizationMachine = setup({
         { id: "authorizationDeadline", src: "deadline", input: authorizationDeadline },
       ],
       on: {
-        AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", actions: "startAttempt" },
         AUTHORIZATION_EXPIRED: { target: "expired", actions: "expireAuthorization" },
       },
       states: {
@@ -260,8 +274,11 @@ export const authorizationMachine = setup({
           invoke: { id: "keepAlive", src: "deadline", input: keepAliveDeadline },
           on: {
             EXCHANGE_ALTINN: { guard: "boundUser", target: "exchangingAltinn" },
-            RENEW: { guard: "boundUser", target: "renewing" },
-            KEEP_ALIVE: { target: "renewing" },
+            RENEW: { guard: and(["boundUser", "refreshable"]), target: "renewing", actions: "noteRenewalAttempt" },
+            KEEP_ALIVE: { guard: "refreshable", target: "renewing", actions: "noteRenewalAttempt" },
+            // Only here, not while renewing: starting a login must never cancel a refresh in flight
+            // (the one-time refresh token is already spent at the provider).
+            AUTHORIZE: { guard: "redirectUrlRegistered", target: "#authorization.awaitingCode", actions: "startAttempt" },
           },
         },
         renewing: {
@@ -290,15 +307,17 @@ export const authorizationMachine = setup({
         { id: "authorizationDeadline", src: "deadline", input: authorizationDeadline },
       ],
       on: {
-        AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", actions: "startAttempt" },
         AUTHORIZATION_EXPIRED: { target: "expired", actions: "expireAuthorization" },
       },
       states: {
         ready: {
           invoke: { id: "keepAlive", src: "deadline", input: keepAliveDeadline },
           on: {
-            RENEW: { guard: "boundUser", target: "renewing" },
-            KEEP_ALIVE: { target: "renewing" },
+            RENEW: { guard: and(["boundUser", "refreshable"]), target: "renewing", actions: "noteRenewalAttempt" },
+            KEEP_ALIVE: { guard: "refreshable", target: "renewing", actions: "noteRenewalAttempt" },
+            // Only here, not while renewing: starting a login must never cancel a refresh in flight
+            // (the one-time refresh token is already spent at the provider).
+            AUTHORIZE: { guard: "redirectUrlRegistered", target: "#authorization.awaitingCode", actions: "startAttempt" },
           },
         },
         // A renewal is ID-porten refresh (one-time refresh token: rotate) and then a new Altinn token.

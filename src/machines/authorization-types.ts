@@ -63,6 +63,9 @@ export interface Authorization {
   /** The hard end of the authorization (its lifetime), not moved by renewals. */
   expiresAt: number;
   settings: AttemptSettings;
+  /** Renewals that failed in a row (not invalid_grant), and when the last one was tried: for backoff. */
+  renewalFailures: number;
+  lastRenewalAt: number | null;
 }
 
 export interface AuthorizationContext {

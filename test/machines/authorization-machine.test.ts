@@ -293,6 +293,58 @@ describe("keep-alive renewal", () => {
   });
 });
 
+describe("renewal failures (review findings)", () => {
+  it("a keep-alive renewal that keeps failing backs off (30 s, 60 s, …) instead of retrying at once", async () => {
+    const h = harness(undefined, { refresh: async () => Promise.reject(new Error("connect ECONNREFUSED")) });
+    const actor = h.start();
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
+    callback(actor);
+    await flush();
+    await flush();
+    const settle = async () => {
+      for (let i = 0; i < 5; i++) await flush();
+    };
+    h.clock.advance(480_000);
+    await settle();
+    expect(h.calls.refresh).toBe(1);
+    h.clock.advance(29_000);
+    await settle();
+    expect(h.calls.refresh).toBe(1);
+    h.clock.advance(1_000);
+    await settle();
+    expect(h.calls.refresh).toBe(2);
+    h.clock.advance(59_000);
+    await settle();
+    expect(h.calls.refresh).toBe(2);
+    h.clock.advance(1_000);
+    await settle();
+    expect(h.calls.refresh).toBe(3);
+    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "ready" });
+    expect(actor.getSnapshot().context.authorization?.renewalFailures).toBe(3);
+  });
+
+  it("a colleague's AUTHORIZE is not taken while a renewal is in flight (it would drop the rotated refresh token)", async () => {
+    let release!: () => void;
+    const h = harness(undefined, { refresh: () => new Promise((r) => (release = () => r({})) ) });
+    const actor = await authorized(h);
+    actor.send({ type: "RENEW", at: 0, user: "alice" });
+    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "renewing" });
+    expect(actor.getSnapshot().can(h.authorize("bob"))).toBe(false);
+    release();
+    await flush();
+    await flush();
+    expect(actor.getSnapshot().context.authorization?.idporten.refreshToken).toBe("rt-2");
+    expect(actor.getSnapshot().can(h.authorize("bob"))).toBe(true);
+  });
+
+  it("RENEW is not accepted without a refresh token", async () => {
+    const h = harness(undefined, { exchange: async () => ({ refreshToken: null }) });
+    const actor = await authorized(h);
+    expect(actor.getSnapshot().context.authorization?.idporten.refreshToken).toBeNull();
+    expect(actor.getSnapshot().can({ type: "RENEW", at: 0, user: "alice" })).toBe(false);
+  });
+});
+
 describe("persistence: JSON round-trip restore in every state", () => {
   it("idle, awaitingCode, idportenAuthorized, altinnAuthorized and expired restore to the same state and context", async () => {
     const h = harness();

@@ -35,6 +35,7 @@ describe("configuration (read once; a bad value names the variable)", () => {
     [{ PUBLIC_URL: "not a url" }, /^PUBLIC_URL must be an absolute URL/],
     [{ IDPORTEN_ISSUER: "https://test.idporten.no", API_TOKEN: "x".repeat(32) }, /^IDPORTEN_CLIENT_ID is required/],
     [{ IDPORTEN_ISSUER: "https://test.idporten.no" }, /^API_TOKEN is required/],
+    [{ IDPORTEN_ISSUER: "http://test.idporten.no", API_TOKEN: "x".repeat(32), IDPORTEN_CLIENT_ID: "c", IDPORTEN_CLIENT_SECRET: "s" }, /^IDPORTEN_ISSUER must be https/],
     [{ IDPORTEN_SCOPE: "skatteetaten:mvameldinginnsending" }, /^IDPORTEN_SCOPE must include "openid"/],
     [{ SIMULATOR_CODE_TTL_SECONDS: "-1" }, /^SIMULATOR_CODE_TTL_SECONDS must be a whole number/],
     [{ IDPORTEN_REGISTERED_REDIRECT_URIS: "https://ok.example/cb, ftp://bad" }, /^IDPORTEN_REGISTERED_REDIRECT_URIS must be an http\(s\) URL/],
@@ -46,5 +47,19 @@ describe("configuration (read once; a bad value names the variable)", () => {
     const config = readConfig({ IDPORTEN_REDIRECT_URI: "https://erp.example/cb/", IDPORTEN_REGISTERED_REDIRECT_URIS: "https://erp.example/cb/,https://x.example" });
     expect(config.idporten.redirectUri).toBe("https://erp.example/cb/");
     expect(config.idporten.registeredRedirectUris).toEqual(["https://erp.example/cb/", "https://x.example"]);
+  });
+});
+
+describe("the callback route", () => {
+  it("is the redirect URI's path below PUBLIC_URL, also when PUBLIC_URL has a path prefix", async () => {
+    const { callbackRoute } = await import("../../src/service.ts");
+    expect(callbackRoute("http://localhost:8787", "http://localhost:8787/callback")).toEqual({ callbackPath: "/callback", callbackUrl: "http://localhost:8787/callback" });
+    expect(callbackRoute("https://erp.example/authflow", "https://erp.example/authflow/callback")).toEqual({
+      callbackPath: "/callback",
+      callbackUrl: "https://erp.example/authflow/callback",
+    });
+    const config = readConfig({ PUBLIC_URL: "https://erp.example/authflow" });
+    expect(callbackRoute(config.publicUrl, config.idporten.redirectUri).callbackUrl).toBe(config.idporten.redirectUri);
+    expect(callbackRoute("https://erp.example", "https://other.example/callback").callbackUrl).toBe("https://erp.example/callback");
   });
 });

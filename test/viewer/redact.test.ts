@@ -50,6 +50,8 @@ it("redacts every secret path of the authorization context, and nothing a watche
       idporten: { accessToken: secret("access"), refreshToken: secret("refresh"), idToken: secret("id"), grantedScope: "openid x", accessTokenExpiresAt: 3, pid: "01817010055", acr: "idporten-loa-substantial", refreshedAt: 4 },
       altinn: { token: secret("altinn"), expiresAt: 5 },
       expiresAt: 6,
+      renewalFailures: 0,
+      lastRenewalAt: null,
       settings: { exchangeMode: "auto", loginTimeoutSeconds: 600, authorizationLifetimeSeconds: 31536000 },
     },
     lastError: { error: "invalid_grant", error_description: "invalid_grant (correlation id: 1)" },
