@@ -150,10 +150,15 @@ export const authorizationMachine = setup({
         lastError: toFlowError({ error: event.error, error_description: event.error_description ?? event.error }),
       };
     }),
-    recordLoginTimeout: assign({
+    recordLoginTimeout: assign(({ context }) => ({
       attempt: null,
-      lastError: toFlowError({ error: "login_timeout", error_description: "The ID-porten login was not completed before the login timeout." }),
-    }),
+      lastError: toFlowError({
+        error: "login_timeout",
+        error_description: context.attempt?.response
+          ? "The authorization code was received but not exchanged (EXCHANGE_CODE, \"Get access token\") before the login timeout."
+          : "The ID-porten login was not completed before the login timeout.",
+      }),
+    })),
     bindAuthorization: assign(({ context, event }) => {
       const tokens = (event as unknown as DoneTokens).output;
       const attempt = context.attempt!;

@@ -117,6 +117,16 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "ready" });
   });
 
+  it("manual mode: a code held but never exchanged times out with words that say so", () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(h.authorize("alice", {}, { exchangeMode: "manual" }));
+    callback(actor);
+    h.clock.advance(600_000);
+    expect(actor.getSnapshot().value).toBe("idle");
+    expect(actor.getSnapshot().context.lastError?.error_description).toMatch(/received but not exchanged/);
+  });
+
   it("EXCHANGE_CODE before a code is held is not accepted", () => {
     const h = harness();
     const actor = h.start();
