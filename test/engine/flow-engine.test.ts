@@ -69,6 +69,22 @@ async function authorizedFlow(engine: FlowEngine) {
   return flow.id;
 }
 
+/** The real store, except that a save fails (after `delayMs`) whenever `fail()` says so. */
+function failingSaves(store: FlowStore, fail: () => boolean, delayMs = 0): FlowStore {
+  return {
+    get: (id) => store.get(id),
+    list: () => store.list(),
+    save: async (record, expected) => {
+      if (!fail()) return store.save(record, expected);
+      await new Promise((r) => setTimeout(r, delayMs));
+      throw new Error("EIO: disk full");
+    },
+    appendAudit: (entries) => store.appendAudit(entries),
+    readAudit: (id, limit) => store.readAudit(id, limit),
+    close: () => store.close(),
+  };
+}
+
 async function rawFiles(): Promise<string> {
   let all = "";
   for (const sub of ["flows", "audit"]) {
@@ -167,14 +183,7 @@ describe("flow engine on lowdb", () => {
   it("a failed write answers 503 and rolls the flow back to what is stored", async () => {
     const store = await LowdbFlowStore.open(dir);
     let fail = false;
-    const flaky: FlowStore = {
-      get: (id) => store.get(id),
-      list: () => store.list(),
-      save: (record, expected) => (fail ? Promise.reject(new Error("disk full")) : store.save(record, expected)),
-      appendAudit: (entries) => store.appendAudit(entries),
-      readAudit: (id, limit) => store.readAudit(id, limit),
-      close: () => store.close(),
-    };
+    const flaky = failingSaves(store, () => fail);
     const clock = new SimulatedClock();
     const { engine } = await boot(clock, flaky);
     const flow = await engine.create("authorization", { legalEntity: "999999999", integration: "default" });
@@ -191,25 +200,14 @@ describe("flow engine on lowdb", () => {
 
   it("a failed write while the actor moves on (callback → exchange → Altinn) is rolled back whole: the store and the live flow agree, and the flow keeps working", async () => {
     const store = await LowdbFlowStore.open(dir);
-    let failNext = false;
-    const flaky: FlowStore = {
-      get: (id) => store.get(id),
-      list: () => store.list(),
-      save: async (record, expected) => {
-        if (!failNext) return store.save(record, expected);
-        failNext = false;
-        await new Promise((r) => setTimeout(r, 5)); // the actor's next transitions queue writes meanwhile
-        throw new Error("EIO");
-      },
-      appendAudit: (entries) => store.appendAudit(entries),
-      readAudit: (id, limit) => store.readAudit(id, limit),
-      close: () => store.close(),
-    };
+    let failures = 0;
+    // The failing save takes a moment, so the actor's next transitions queue writes meanwhile.
+    const flaky = failingSaves(store, () => failures-- > 0, 5);
     const clock = new SimulatedClock();
     const { engine } = await boot(clock, flaky);
     const flow = await engine.create("authorization", { legalEntity: "999999999", integration: "default" });
     await engine.send(flow.id, authorize("alice"));
-    failNext = true;
+    failures = 1;
     const error = await engine.send(flow.id, { type: "CALLBACK", state: "flow.alice", callbackUrl: CALLBACK_URL, code: SECRET_CODE }).catch((e) => e);
     expect(error).toMatchObject({ status: 503 });
     await new Promise((r) => setTimeout(r, 50));
