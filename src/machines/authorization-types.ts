@@ -18,6 +18,8 @@ export interface AuthorizationRequest {
   nonce: string;
   codeVerifier: string;
   redirectUri: string;
+  /** The security level asked for (acr_values); the returned acr must not be lower. */
+  acr?: string | null;
 }
 
 /** The redirect URL set-up that the redirect-URL guard checks (the most common real set-up error). */
@@ -107,6 +109,8 @@ export interface CodeExchangeInput {
   state: string;
   nonce: string;
   redirectUri: string;
+  /** The acr asked for at /authorize: a lower returned level is refused (insufficient_acr). */
+  expectedAcr?: string | null;
 }
 export interface TokenSet {
   accessToken: string;
@@ -116,6 +120,10 @@ export interface TokenSet {
   expiresIn: number;
   pid: string | null;
   acr: string | null;
+  /** The person's pairwise subject, authentication methods and time (id_token claims), when given. */
+  sub?: string | null;
+  amr?: string[] | null;
+  authTime?: number | null;
   receivedAt: number;
 }
 export interface RefreshInput {
