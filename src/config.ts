@@ -1,11 +1,19 @@
 // Configuration is read once, at start-up, into a frozen object (DESIGN §6).
-// Bad values stop start-up with one line that names the variable and what is wrong.
 // Pure: the entry passes its runtime's environment in (process.env or Deno.env.toObject()).
+// Every problem is collected and reported at once, in one line, each naming its variable: a person
+// setting up a real ID-porten client fixes the whole list in one go, not one restart per variable.
 
 export type Env = Record<string, string | undefined>;
 
-export const VAT_SCOPES = "openid skatteetaten:mvameldinginnsending skatteetaten:mvameldingvalidering";
+/** What a VAT client needs: validation (ID-porten token), submission through the Altinn app (Altinn token). */
+export const VAT_SCOPES = "openid skatteetaten:mvameldingvalidering skatteetaten:mvameldinginnsending altinn:instances.read altinn:instances.write";
 export const DEFAULT_INTEGRATION = "default";
+/** ID-porten's documented default inactivity lifetime of a refresh token. */
+export const IDPORTEN_DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS = 600;
+export const CLIENT_AUTH_METHODS = ["client_secret_post", "client_secret_basic", "private_key_jwt"] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+
+const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"];
 
 export interface SimulatorSettings {
   port: number;
@@ -18,6 +26,10 @@ export interface SimulatorSettings {
     refreshTokenSeconds?: number;
     codeSeconds?: number;
   };
+  /** Seconds a rotated refresh token is still accepted (Connect2id has such a grace; assume ID-porten none). */
+  refreshReuseGraceSeconds: number;
+  /** When set, the control API wants it as a bearer token. */
+  controlToken: string | undefined;
 }
 
 export interface Config {
@@ -31,8 +43,15 @@ export interface Config {
   idporten: {
     issuer: string;
     clientId: string;
+    clientAuth: ClientAuthMethod;
+    /** "" with private_key_jwt (no secret is needed then). */
     clientSecret: string;
+    /** private_key_jwt: a JWK (JSON), a PEM, or a path to either, as given; the client parses it. */
+    clientKey: string | undefined;
+    clientKeyId: string | undefined;
     scope: string;
+    /** "login" forces a fresh login, so a browser's SSO session never logs in whoever used it last. */
+    prompt: "login" | undefined;
     redirectUri: string;
     registeredRedirectUris: string[];
     /** Inactivity lifetime of the provider's refresh tokens; the engine renews before it closes. */
@@ -40,6 +59,8 @@ export interface Config {
   };
   altinnExchangeUrl: string;
   authorizationLifetimeSeconds: number;
+  /** An authorization that ends within this many days says so; 0 turns the warning off. */
+  authorizationWarningDays: number;
   loginTimeoutSeconds: number;
   outboundTimeoutMs: number;
   exchangeMode: "auto" | "manual";
@@ -50,48 +71,101 @@ export interface Config {
   simulator: SimulatorSettings | undefined;
 }
 
+export interface ConfigProblem {
+  variable: string;
+  problem: string;
+}
+
+/** Bad configuration: every problem found, joined into one line ("A is required; B must be …"). */
 export class ConfigError extends Error {
-  constructor(variable: string, problem: string) {
-    super(`${variable} ${problem}`);
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[]);
+  constructor(variable: string, problem: string);
+  constructor(first: readonly ConfigProblem[] | string, problem?: string) {
+    const problems = typeof first === "string" ? [{ variable: first, problem: problem ?? "is wrong" }] : first;
+    super(problems.map((p) => `${p.variable} ${p.problem}`).join("; "));
     this.name = "ConfigError";
+    this.problems = Object.freeze([...problems]);
+  }
+
+  /** The first variable named (kept for callers that looked at one). */
+  get variable(): string {
+    return this.problems[0]?.variable ?? "";
   }
 }
 
-function integer(env: Env, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const value = Number(raw.trim());
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
-  return value;
+/** Reads variables, noting each problem and going on with a stand-in value so all are found. */
+class EnvReader {
+  readonly problems: ConfigProblem[] = [];
+  constructor(private readonly env: Env) {}
+
+  report(variable: string, problem: string): void {
+    this.problems.push({ variable, problem });
+  }
+
+  /** The value, or undefined when unset or empty. */
+  text(name: string): string | undefined {
+    const raw = this.env[name];
+    return raw === undefined || raw === "" ? undefined : raw;
+  }
+
+  integer(name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+    return this.optionalInteger(name, min, max) ?? fallback;
+  }
+
+  optionalInteger(name: string, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined {
+    const raw = this.text(name)?.trim();
+    if (raw === undefined || raw === "") return undefined;
+    if (!/^\d+$/.test(raw)) return void this.report(name, `must be a whole number, got "${this.env[name]}"`);
+    const value = Number(raw);
+    if (value < min || value > max) return void this.report(name, `must be between ${min} and ${max}, got ${value}`);
+    return value;
+  }
+
+  /** An absolute http(s) URL, or undefined (reported) when it is missing or not one. */
+  url(name: string, options: { fallback?: string; required?: string } = {}): string | undefined {
+    const raw = this.text(name) ?? options.fallback;
+    if (!raw) return void this.report(name, options.required ?? "is required");
+    return checkUrl(raw, (problem) => this.report(name, problem));
+  }
+
+  /**
+   * A URL that a credential travels to: https, plain http only to this machine (a local test
+   * provider), since anyone on the path could read it otherwise.
+   */
+  secureUrl(name: string, required: string, carries: string): string | undefined {
+    const value = this.url(name, { required });
+    if (value === undefined) return undefined;
+    const parsed = new URL(value);
+    if (parsed.protocol === "http:" && !LOOPBACK_HOSTS.includes(parsed.hostname)) {
+      return void this.report(name, `must be https (${carries}, so plain http is only accepted for localhost), got "${value}"`);
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+    const raw = (this.env[name] ?? "").trim();
+    if (raw === "") return fallback;
+    if (values.includes(raw as T)) return raw as T;
+    this.report(name, `must be one of ${values.join(", ")}, got "${raw}"`);
+    return fallback;
+  }
 }
 
-function optionalInteger(env: Env, name: string, min = 1): number | undefined {
-  return env[name] === undefined || env[name] === "" ? undefined : integer(env, name, 0, min);
-}
-
-function url(env: Env, name: string, fallback?: string): string {
-  const raw = env[name] || fallback;
-  if (!raw) throw new ConfigError(name, "is required");
+function checkUrl(raw: string, report: (problem: string) => void): string | undefined {
   let parsed: URL;
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(name, `must be an absolute URL, got "${raw}"`);
+    return void report(`must be an absolute URL, got "${raw}"`);
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return void report(`must be an http(s) URL, got "${raw}"`);
   return raw;
 }
 
 /** A base URL that paths are appended to: no trailing slash. */
-const baseUrl = (env: Env, name: string, fallback: string) => url(env, name, fallback).replace(/\/+$/, "");
-
-function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
-  const raw = (env[name] ?? "").trim();
-  if (raw === "") return fallback;
-  if (!values.includes(raw as T)) throw new ConfigError(name, `must be one of ${values.join(", ")}, got "${raw}"`);
-  return raw as T;
-}
+const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, "");
 
 function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
@@ -99,75 +173,116 @@ function randomToken(): string {
 }
 
 export function readConfig(env: Env): Readonly<Config> {
-  const port = integer(env, "PORT", 8787, 0, 65535);
+  const read = new EnvReader(env);
+  const port = read.integer("PORT", 8787, 0, 65535);
   const host = env.HOST || "127.0.0.1";
-  const publicUrl = baseUrl(env, "PUBLIC_URL", `http://localhost:${port}`);
+  const publicUrl = withoutTrailingSlash(read.url("PUBLIC_URL", { fallback: `http://localhost:${port}` }) ?? `http://localhost:${port}`);
   const dataDir = env.DATA_DIR || "./data";
   const embedded = !env.IDPORTEN_ISSUER;
 
-  const apiToken = env.API_TOKEN || undefined;
+  const apiToken = read.text("API_TOKEN");
   if (!apiToken) {
-    if (!embedded) throw new ConfigError("API_TOKEN", "is required when a real ID-porten is configured (at least 32 characters)");
+    if (!embedded) read.report("API_TOKEN", "is required when a real ID-porten is configured (at least 32 characters)");
   } else if (apiToken.length < 32) {
-    throw new ConfigError("API_TOKEN", `must be at least 32 characters, got ${apiToken.length}`);
+    read.report("API_TOKEN", `must be at least 32 characters, got ${apiToken.length}`);
   }
 
-  const encryptionKey = env.ENCRYPTION_KEY || undefined;
-  if (encryptionKey !== undefined) {
-    const clean = encryptionKey.trim();
-    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(clean) || atobLength(clean) !== 32) {
-      throw new ConfigError("ENCRYPTION_KEY", "must be 32 random bytes in base64 (openssl rand -base64 32)");
-    }
+  const encryptionKey = read.text("ENCRYPTION_KEY")?.trim();
+  if (encryptionKey !== undefined && (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encryptionKey) || atobLength(encryptionKey) !== 32)) {
+    read.report("ENCRYPTION_KEY", "must be 32 random bytes in base64 (openssl rand -base64 32)");
   }
 
-  const redirectUri = url(env, "IDPORTEN_REDIRECT_URI", `${publicUrl}/callback`);
+  const fallbackRedirectUri = `${publicUrl}/callback`;
+  const redirectUri = read.url("IDPORTEN_REDIRECT_URI", { fallback: fallbackRedirectUri }) ?? fallbackRedirectUri;
   const registeredRedirectUris = (env.IDPORTEN_REGISTERED_REDIRECT_URIS ?? "")
     .split(",")
     .map((u) => u.trim())
     .filter(Boolean)
-    .map((u) => url({ IDPORTEN_REGISTERED_REDIRECT_URIS: u }, "IDPORTEN_REGISTERED_REDIRECT_URIS"));
+    .filter((u) => checkUrl(u, (problem) => read.report("IDPORTEN_REGISTERED_REDIRECT_URIS", problem)) !== undefined);
   if (registeredRedirectUris.length === 0) registeredRedirectUris.push(redirectUri);
+
+  const scope = (env.IDPORTEN_SCOPE || VAT_SCOPES).trim().split(/\s+/).join(" ");
+  if (!scope.split(" ").includes("openid")) read.report("IDPORTEN_SCOPE", `must include "openid", got "${scope}"`);
+  const prompt = read.oneOf("IDPORTEN_PROMPT", ["login", "off"] as const, "login") === "login" ? ("login" as const) : undefined;
+  const clientAuth = read.oneOf("IDPORTEN_CLIENT_AUTH", CLIENT_AUTH_METHODS, "client_secret_post");
+  const simulatedClock = read.oneOf("SIMULATED_CLOCK", ["on", "off"] as const, "off") === "on";
+  let refreshTokenLifetimeSeconds = read.optionalInteger("IDPORTEN_REFRESH_TOKEN_LIFETIME_SECONDS");
+
+  // private_key_jwt: the key (and the id the provider knows it by) replace the secret, in both modes.
+  let clientKey: string | undefined;
+  let clientKeyId: string | undefined;
+  if (clientAuth === "private_key_jwt") {
+    clientKey = read.text("IDPORTEN_CLIENT_KEY");
+    clientKeyId = read.text("IDPORTEN_CLIENT_KEY_ID")?.trim();
+    if (!clientKey) read.report("IDPORTEN_CLIENT_KEY", "is required with IDPORTEN_CLIENT_AUTH=private_key_jwt (a JWK, a PEM, or a path to either)");
+    if (!clientKeyId) read.report("IDPORTEN_CLIENT_KEY_ID", "is required with IDPORTEN_CLIENT_AUTH=private_key_jwt (the key's kid as registered at Digdir)");
+  }
 
   let simulator: SimulatorSettings | undefined;
   let issuer: string;
   let clientId: string;
   let clientSecret: string;
   let altinnExchangeUrl: string;
-  let refreshTokenLifetimeSeconds = optionalInteger(env, "IDPORTEN_REFRESH_TOKEN_LIFETIME_SECONDS");
   if (embedded) {
-    const simulatorPort = integer(env, "SIMULATOR_PORT", port === 0 ? 0 : port + 1, 0, 65535);
+    const simulatorPort = read.integer("SIMULATOR_PORT", port === 0 ? 0 : port + 1, 0, 65535);
+    if (simulatorPort !== 0 && simulatorPort === port) read.report("SIMULATOR_PORT", `must differ from PORT (both are ${port})`);
     const simulatorUrl =
-      env.SIMULATOR_PUBLIC_URL || simulatorPort !== 0 ? baseUrl(env, "SIMULATOR_PUBLIC_URL", `http://localhost:${simulatorPort}`) : undefined;
+      env.SIMULATOR_PUBLIC_URL || simulatorPort !== 0
+        ? withoutTrailingSlash(read.url("SIMULATOR_PUBLIC_URL", { fallback: `http://localhost:${simulatorPort}` }) ?? `http://localhost:${simulatorPort}`)
+        : undefined;
     const lifetimes = {
-      authorizationSeconds: optionalInteger(env, "SIMULATOR_AUTHORIZATION_LIFETIME_SECONDS"),
-      accessTokenSeconds: optionalInteger(env, "SIMULATOR_ACCESS_TOKEN_LIFETIME_SECONDS"),
-      refreshTokenSeconds: optionalInteger(env, "SIMULATOR_REFRESH_TOKEN_LIFETIME_SECONDS"),
-      codeSeconds: optionalInteger(env, "SIMULATOR_CODE_TTL_SECONDS"),
+      authorizationSeconds: read.optionalInteger("SIMULATOR_AUTHORIZATION_LIFETIME_SECONDS"),
+      accessTokenSeconds: read.optionalInteger("SIMULATOR_ACCESS_TOKEN_LIFETIME_SECONDS"),
+      refreshTokenSeconds: read.optionalInteger("SIMULATOR_REFRESH_TOKEN_LIFETIME_SECONDS"),
+      codeSeconds: read.optionalInteger("SIMULATOR_CODE_TTL_SECONDS"),
     };
-    simulator = { port: simulatorPort, publicUrl: simulatorUrl, clientSecret: randomToken(), lifetimes };
+    const controlToken = read.text("SIMULATOR_CONTROL_TOKEN");
+    if (controlToken !== undefined && controlToken.length < 16) read.report("SIMULATOR_CONTROL_TOKEN", `must be at least 16 characters, got ${controlToken.length}`);
+    simulator = {
+      port: simulatorPort,
+      publicUrl: simulatorUrl,
+      clientSecret: randomToken(),
+      lifetimes,
+      refreshReuseGraceSeconds: read.integer("SIMULATOR_REFRESH_REUSE_GRACE_SECONDS", 0, 0, 3600),
+      controlToken,
+    };
     // The simulator's own addresses are known once it listens (service.ts takes them from it).
     issuer = simulatorUrl ?? "";
     clientId = env.IDPORTEN_CLIENT_ID || "authflow-local";
-    clientSecret = simulator.clientSecret;
+    clientSecret = clientAuth === "private_key_jwt" ? "" : simulator.clientSecret;
     altinnExchangeUrl = "";
     // The engine must renew before the simulator's refresh tokens die of inactivity.
     refreshTokenLifetimeSeconds ??= lifetimes.refreshTokenSeconds;
   } else {
-    issuer = url(env, "IDPORTEN_ISSUER");
-    // The client secret travels to the issuer: plain http only to this machine (a local test OP).
-    const issuerUrl = new URL(issuer);
-    if (issuerUrl.protocol === "http:" && !["localhost", "127.0.0.1", "[::1]"].includes(issuerUrl.hostname)) {
-      throw new ConfigError("IDPORTEN_ISSUER", `must be https (plain http is only accepted for localhost), got "${issuer}"`);
-    }
+    const required = "is required when IDPORTEN_ISSUER is set";
+    issuer = read.secureUrl("IDPORTEN_ISSUER", required, "the client's credentials travel to it") ?? "";
     clientId = env.IDPORTEN_CLIENT_ID ?? "";
-    if (!clientId) throw new ConfigError("IDPORTEN_CLIENT_ID", "is required when IDPORTEN_ISSUER is set");
+    if (!clientId) read.report("IDPORTEN_CLIENT_ID", required);
     clientSecret = env.IDPORTEN_CLIENT_SECRET ?? "";
-    if (!clientSecret) throw new ConfigError("IDPORTEN_CLIENT_SECRET", "is required when IDPORTEN_ISSUER is set");
-    altinnExchangeUrl = url(env, "ALTINN_EXCHANGE_URL");
+    if (!clientSecret && clientAuth !== "private_key_jwt") {
+      read.report("IDPORTEN_CLIENT_SECRET", `${required} and IDPORTEN_CLIENT_AUTH is ${clientAuth} (or use private_key_jwt with IDPORTEN_CLIENT_KEY)`);
+    }
+    altinnExchangeUrl = read.secureUrl("ALTINN_EXCHANGE_URL", required, "the ID-porten access token travels in it") ?? "";
+    // Keep-alive on by default: an idle authorization would otherwise die after ID-porten's 600 s.
+    refreshTokenLifetimeSeconds ??= IDPORTEN_DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS;
+    if (simulatedClock) {
+      read.report("SIMULATED_CLOCK", "must be off with a real ID-porten (IDPORTEN_ISSUER is set): moving the engine's clock against a real provider expires real authorizations for good");
+    }
   }
 
-  const scope = (env.IDPORTEN_SCOPE || VAT_SCOPES).trim().split(/\s+/).join(" ");
-  if (!scope.split(" ").includes("openid")) throw new ConfigError("IDPORTEN_SCOPE", `must include "openid", got "${scope}"`);
+  const inspect = read.oneOf("INSPECT", ["on", "off"] as const, "off") === "on";
+  const inspectPort = inspect ? read.integer("INSPECT_PORT", port === 0 ? 0 : port + 2, 0, 65535) : undefined;
+  if (inspectPort && (inspectPort === port || inspectPort === simulator?.port)) {
+    read.report("INSPECT_PORT", `must differ from PORT and SIMULATOR_PORT (it is ${inspectPort})`);
+  }
+
+  const authorizationLifetimeSeconds = read.integer("AUTHORIZATION_LIFETIME_SECONDS", 31536000);
+  const authorizationWarningDays = read.integer("AUTHORIZATION_WARNING_DAYS", 30, 0, 3650);
+  const loginTimeoutSeconds = read.integer("LOGIN_TIMEOUT_SECONDS", 600);
+  const outboundTimeoutMs = read.integer("OUTBOUND_TIMEOUT_SECONDS", 10, 1, 300) * 1000;
+  const exchangeMode = read.oneOf("EXCHANGE_MODE", ["auto", "manual"] as const, "auto");
+
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
 
   return Object.freeze({
     port,
@@ -175,17 +290,29 @@ export function readConfig(env: Env): Readonly<Config> {
     publicUrl,
     dataDir,
     apiToken,
-    encryptionKey: encryptionKey?.trim(),
-    idporten: Object.freeze({ issuer, clientId, clientSecret, scope, redirectUri, registeredRedirectUris, refreshTokenLifetimeSeconds }),
+    encryptionKey,
+    idporten: Object.freeze({
+      issuer,
+      clientId,
+      clientAuth,
+      clientSecret,
+      clientKey,
+      clientKeyId,
+      scope,
+      prompt,
+      redirectUri,
+      registeredRedirectUris: Object.freeze(registeredRedirectUris) as string[],
+      refreshTokenLifetimeSeconds,
+    }),
     altinnExchangeUrl,
-    authorizationLifetimeSeconds: integer(env, "AUTHORIZATION_LIFETIME_SECONDS", 31536000),
-    loginTimeoutSeconds: integer(env, "LOGIN_TIMEOUT_SECONDS", 600),
-    outboundTimeoutMs: integer(env, "OUTBOUND_TIMEOUT_SECONDS", 10, 1, 300) * 1000,
-    exchangeMode: oneOf(env, "EXCHANGE_MODE", ["auto", "manual"] as const, "auto"),
-    simulatedClock: oneOf(env, "SIMULATED_CLOCK", ["on", "off"] as const, "off") === "on",
-    simulator,
-    inspectPort:
-      oneOf(env, "INSPECT", ["on", "off"] as const, "off") === "on" ? integer(env, "INSPECT_PORT", port === 0 ? 0 : port + 2, 0, 65535) : undefined,
+    authorizationLifetimeSeconds,
+    authorizationWarningDays,
+    loginTimeoutSeconds,
+    outboundTimeoutMs,
+    exchangeMode,
+    simulatedClock,
+    inspectPort,
+    simulator: simulator && Object.freeze({ ...simulator, lifetimes: Object.freeze(simulator.lifetimes) }),
   });
 }
 
