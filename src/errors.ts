@@ -14,6 +14,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "upstream_unavailable"
   | "persist_failed"
+  | "flow_damaged"
   | "conflict";
 
 export class AuthflowError extends Error {

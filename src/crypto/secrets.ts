@@ -1,10 +1,12 @@
 // Encryption at rest for every secret and token the service keeps (DESIGN §3).
 // AES-256-GCM through WebCrypto, so the same code runs on Node and Deno.
 // Sealed form: "v1.<iv base64url>.<ciphertext+tag base64url>" — a string that is safe in JSON.
+// `aad` (additional authenticated data) binds a sealed value to where it belongs — a flow's snapshot
+// is sealed with its flow id and machine — so a copy moved elsewhere does not open (DESIGN §3).
 
 export interface SecretBox {
-  seal(plain: string): Promise<string>;
-  open(sealed: string): Promise<string>;
+  seal(plain: string, aad?: string): Promise<string>;
+  open(sealed: string, aad?: string): Promise<string>;
 }
 
 const VERSION = "v1";
@@ -44,15 +46,23 @@ export async function createSecretBox(rawKey: Uint8Array<ArrayBuffer>): Promise<
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   return {
-    async seal(plain) {
+    async seal(plain, aad) {
       const iv = crypto.getRandomValues(new Uint8Array(12));
-      const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, encoder.encode(plain)));
+      const params: AesGcmParams = { name: "AES-GCM", iv, ...(aad !== undefined ? { additionalData: encoder.encode(aad) } : {}) };
+      const ct = new Uint8Array(await crypto.subtle.encrypt(params, key, encoder.encode(plain)));
       return `${VERSION}.${toBase64Url(iv)}.${toBase64Url(ct)}`;
     },
-    async open(sealed) {
+    async open(sealed, aad) {
       const [version, iv, ct] = sealed.split(".");
       if (version !== VERSION || !iv || !ct) throw new Error("not a sealed value");
-      const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64Url(iv) }, key, fromBase64Url(ct));
+      const params: AesGcmParams = { name: "AES-GCM", iv: fromBase64Url(iv), ...(aad !== undefined ? { additionalData: encoder.encode(aad) } : {}) };
+      let plain: ArrayBuffer;
+      try {
+        plain = await crypto.subtle.decrypt(params, key, fromBase64Url(ct));
+      } catch {
+        // WebCrypto says only "OperationError": say what it means here.
+        throw new Error("it does not open with this encryption key and binding (another key, a value moved from elsewhere, or tampered)");
+      }
       return decoder.decode(plain);
     },
   };

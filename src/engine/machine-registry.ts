@@ -13,6 +13,8 @@ export interface RegisteredMachine {
   stateName(snapshot: AnyMachineSnapshot): string;
   /** Public, secret-free facts of a snapshot: what the API and lists show. */
   summarize(snapshot: AnyMachineSnapshot): Record<string, unknown>;
+  /** Extra public fields for the audit entry of a transition (e.g. the masked person who logged in). */
+  auditDetail?(snapshot: AnyMachineSnapshot, event: { type: string; [key: string]: unknown }): Record<string, string | null> | undefined;
   /** Why `event` is not accepted in `snapshot`, as an error for the person who sent it. */
   refusal(snapshot: AnyMachineSnapshot, event: { type: string; [key: string]: unknown }): AuthflowError;
 }

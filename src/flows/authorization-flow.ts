@@ -8,31 +8,29 @@ import { AUTHORIZATION_MACHINE, authorizationMachine } from "../machines/authori
 import { createDeadlineActor } from "../machines/deadline-actor.ts";
 import { bindingRefusal, checkRedirectUrl, holdsBinding, maskPid, startedAttempt } from "../machines/authorization-rules.ts";
 import { PUBLIC_EVENTS, type AuthorizationContext, type RedirectSetup } from "../machines/authorization-types.ts";
+import { activeStates, grantState, grantSubstate, publicState } from "../machines/authorization-state.ts";
 import { fromPromise } from "xstate";
 import type { IdportenClient } from "../idporten/idporten-client.ts";
-import type { AltinnExchangeInput, AltinnToken } from "../machines/authorization-types.ts";
+import type { AltinnExchangeInput, AltinnToken, CodeExchangeInput, RefreshInput, RevocationInput, TokenSet } from "../machines/authorization-types.ts";
 
 export interface AuthorizationFlowDeps {
   clock: Clock;
-  idporten: IdportenClient;
+  idporten: Pick<IdportenClient, "exchangeCode" | "refresh" | "revoke">;
   altinn: { exchange(input: AltinnExchangeInput): Promise<AltinnToken> };
+  /**
+   * Resolves once the state that starts an outbound call is written (the engine's `persisted`).
+   * A code exchange and a one-time refresh spend their credential: the store must know the call may
+   * have left before it leaves, so that whoever finds the flow after a crash knows it too.
+   */
+  persisted?: (system: unknown) => Promise<void>;
 }
 
-export function topState(snapshot: AnyMachineSnapshot): string {
-  const value = snapshot.value;
-  return typeof value === "string" ? value : Object.keys(value)[0]!;
-}
-
-function subState(snapshot: AnyMachineSnapshot): string | null {
-  const value = snapshot.value;
-  if (typeof value === "string") return null;
-  const inner = Object.values(value)[0];
-  return typeof inner === "string" ? inner : null;
-}
+/** The public state name (DESIGN §4): the login's while one is in progress, else the authorization's. */
+export const topState = publicState;
 
 const iso = (ms: number | null | undefined) => (typeof ms === "number" ? new Date(ms).toISOString() : null);
 
-/** The flow view of DESIGN §4, without id and times (the record adds those). */
+/** The flow view of DESIGN §4, without id and times (the record adds those). Never a token, a secret or a full pid. */
 export function summarize(snapshot: AnyMachineSnapshot): Record<string, unknown> {
   const ctx = snapshot.context as AuthorizationContext;
   const auth = ctx.authorization;
@@ -40,8 +38,11 @@ export function summarize(snapshot: AnyMachineSnapshot): Record<string, unknown>
   return {
     legalEntity: ctx.legalEntity,
     integration: ctx.integration,
-    state: topState(snapshot),
-    substate: subState(snapshot),
+    state: publicState(snapshot),
+    substate: grantSubstate(snapshot),
+    // The authorization itself, also while a login is in progress (then `state` is the login's).
+    authorizationState: grantState(snapshot),
+    activeStates: activeStates(snapshot),
     boundUser: ctx.boundUser,
     pendingUser: ctx.attempt?.user ?? null,
     authorizationUrl: awaiting ? ctx.attempt!.request.url : null,
@@ -50,8 +51,11 @@ export function summarize(snapshot: AnyMachineSnapshot): Record<string, unknown>
       ? { grantedScope: auth.idporten.grantedScope, accessTokenExpiresAt: iso(auth.idporten.accessTokenExpiresAt), pid: maskPid(auth.idporten.pid), acr: auth.idporten.acr }
       : null,
     altinn: auth?.altinn ? { expiresAt: iso(auth.altinn.expiresAt) } : null,
+    authorizedAt: iso(auth?.authorizedAt),
     authorizationExpiresAt: iso(auth?.expiresAt),
     loginDeadline: awaiting ? iso(ctx.attempt!.loginDeadline) : null,
+    attention: ctx.attention ? { error: ctx.attention.error, error_description: ctx.attention.error_description, hint: ctx.attention.hint ?? null, since: iso(ctx.attention.since) } : null,
+    pendingRevocations: ctx.revocations.length,
     lastError: ctx.lastError,
   };
 }
@@ -59,8 +63,8 @@ export function summarize(snapshot: AnyMachineSnapshot): Record<string, unknown>
 /** Why the machine did not take `event`: the same guards, asked again, in words. */
 export function explainRefusal(snapshot: AnyMachineSnapshot, event: { type: string; [key: string]: unknown }): AuthflowError {
   const ctx = snapshot.context as AuthorizationContext;
-  const state = topState(snapshot);
-  const sub = subState(snapshot);
+  const state = publicState(snapshot);
+  const sub = grantSubstate(snapshot);
   const where = sub ? `${state} (${sub})` : state;
   const accepted = new Set<string>(snapshot._nodes.flatMap((node) => node.ownEvents as string[]));
   const acceptedNow = PUBLIC_EVENTS.filter((e) => accepted.has(e));
@@ -95,12 +99,19 @@ export function explainRefusal(snapshot: AnyMachineSnapshot, event: { type: stri
 }
 
 export function authorizationFlowMachine(deps: AuthorizationFlowDeps): RegisteredMachine {
+  const written = async (system: unknown) => {
+    // One microtask first: the transition that started this call queues its write synchronously
+    // after the call's actor has started (xstate starts invoked actors before it reports the snapshot).
+    await null;
+    await deps.persisted?.(system);
+  };
   const logic = authorizationMachine.provide({
     actors: {
       deadline: createDeadlineActor(deps.clock),
-      exchangeCode: fromPromise(({ input }) => deps.idporten.exchangeCode(input)),
-      refreshIdporten: fromPromise(({ input }) => deps.idporten.refresh(input.refreshToken)),
-      exchangeAltinn: fromPromise(({ input }) => deps.altinn.exchange(input)),
+      exchangeCode: fromPromise<TokenSet, CodeExchangeInput>(async ({ input, system }) => (await written(system), deps.idporten.exchangeCode(input))),
+      refreshIdporten: fromPromise<TokenSet, RefreshInput>(async ({ input, system }) => (await written(system), deps.idporten.refresh(input.refreshToken))),
+      exchangeAltinn: fromPromise<AltinnToken, AltinnExchangeInput>(async ({ input, system }) => (await written(system), deps.altinn.exchange(input))),
+      revokeToken: fromPromise<unknown, RevocationInput>(async ({ input, system }) => (await written(system), deps.idporten.revoke(input.refreshToken))),
     },
   });
   return {

@@ -1,35 +1,52 @@
-// The authorization machine (DESIGN §2): idle → awaitingCode → exchanging → idportenAuthorized →
-// altinnAuthorized → expired. Pure: every piece of I/O is a named actor that the service supplies
-// with machine.provide(); time arrives on events (`at`) and from the injected clock in the timer actor.
+// The authorization machine (DESIGN §2). Pure: every piece of I/O is a named actor that the service
+// supplies with machine.provide(); time arrives on events (`at`) and from the injected clock in the
+// timer actor.
 //
-// Invokes have ids of their own, so their done/error events read as words ("xstate.done.actor.exchangeCode")
-// in the audit trail and the inspector.
-// Deadlines live in context as absolute times and are armed by the invoked `deadline` actor, which
-// restarts with the remaining time whenever a snapshot is restored (xstate does not persist `after`
-// timers, statelyai/xstate#5331) and chunks waits beyond setTimeout's 24.8-day limit (see clock.ts).
-import { assign, fromCallback, fromPromise, setup, and, not } from "xstate";
+// Three parallel regions, because they live side by side in the real world:
+// - `grant`: the authorization itself — idle → idportenAuthorized → altinnAuthorized → expired, with
+//   its keep-alive and renewals;
+// - `login`: a login in progress — inactive → awaitingCode → exchanging. It runs *beside* the grant,
+//   so a colleague's pending or abandoned login never stops the bound user's keep-alive, renewal or
+//   token call (issue 8). Its failure, cancellation or timeout leaves the grant as it was; its success
+//   hands the new tokens to the grant region, which takes them over as soon as it is not renewing
+//   (a refresh in flight has spent its one-time token: its answer must land first).
+// - `revocation`: refresh tokens owed a revocation at ID-porten (REVOKE, a replaced authorization),
+//   retried with backoff until done, never blocking anything.
+// The public state name (the API's `state`) is derived: the login's state while one is in progress,
+// else the grant's (see publicState in authorization-state.ts).
+//
+// Invokes have ids of their own, so their done/error events read as words ("done: exchangeCode") in
+// the audit trail and the inspector. Deadlines live in context as absolute times and are armed by the
+// invoked `deadline` actor, which restarts with the remaining time whenever a snapshot is restored
+// (xstate does not persist `after` timers, statelyai/xstate#5331) and chunks waits beyond
+// setTimeout's 24.8-day limit (see clock.ts).
+import { and, assign, fromCallback, fromPromise, not, setup, stateIn } from "xstate";
 import type {
   AltinnExchangeInput,
   AltinnToken,
   Attempt,
+  Authorization,
   AuthorizationContext,
   AuthorizationEvent,
   AuthorizationInput,
   CodeExchangeInput,
   DeadlineInput,
+  PendingRevocation,
   RefreshInput,
+  RevocationInput,
   TokenSet,
 } from "./authorization-types.ts";
 import { checkRedirectUrl, holdsBinding, startedAttempt } from "./authorization-rules.ts";
 import { toFlowError } from "./flow-error.ts";
 
-export const AUTHORIZATION_MACHINE = { name: "authorization", version: 1 } as const;
+export const AUTHORIZATION_MACHINE = { name: "authorization", version: 2 } as const;
 
 const notProvided = (name: string) => () => {
   throw new Error(`The actor "${name}" has no implementation: supply it with machine.provide({ actors })`);
 };
 
 type DoneTokens = { output: TokenSet };
+type WithContext = { context: AuthorizationContext };
 
 function idportenFrom(tokens: TokenSet, previousRefresh: string | null = null) {
   return {
@@ -45,7 +62,20 @@ function idportenFrom(tokens: TokenSet, previousRefresh: string | null = null) {
   };
 }
 
-/** After a failed renewal, wait 30 s, 60 s, 120 s … (at most an hour) before the next try. */
+function newAuthorization(tokens: TokenSet, settings: Authorization["settings"]): Authorization {
+  return {
+    idporten: idportenFrom(tokens),
+    altinn: null,
+    authorizedAt: tokens.receivedAt,
+    expiresAt: tokens.receivedAt + settings.authorizationLifetimeSeconds * 1000,
+    settings,
+    renewalFailures: 0,
+    lastRenewalAt: null,
+    lostRetries: 0,
+  };
+}
+
+/** After a failed renewal or revocation, wait 30 s, 60 s, 120 s … (at most an hour) before the next try. */
 export function renewalBackoffMs(failures: number): number {
   return failures <= 0 ? 0 : Math.min(30_000 * 2 ** (failures - 1), 3600_000);
 }
@@ -63,9 +93,16 @@ export function keepAliveAt(context: AuthorizationContext): number | null {
   return at < auth.expiresAt ? at : null;
 }
 
-// Actor inputs shared by several states: the authorization's own end, the keep-alive renewal,
-// and the tokens the renewal and the Altinn exchange work from.
-type WithContext = { context: AuthorizationContext };
+/** The refresh token an authorization leaves behind for revocation, if it has one and its grant still lives. */
+function revocationOf(auth: Authorization | null, reason: PendingRevocation["reason"], at: number): PendingRevocation[] {
+  const token = auth?.idporten.refreshToken;
+  if (!auth || !token || auth.expiresAt <= at) return [];
+  return [{ refreshToken: token, reason, failures: 0, nextAt: at, until: auth.expiresAt, lastError: null }];
+}
+
+const errorOf = (event: unknown) => (event as { error?: unknown }).error;
+
+// Actor inputs shared by several states.
 const authorizationDeadline = ({ context }: WithContext): DeadlineInput => ({ at: context.authorization?.expiresAt ?? null, event: "AUTHORIZATION_EXPIRED" });
 const keepAliveDeadline = ({ context }: WithContext): DeadlineInput => ({ at: keepAliveAt(context), event: "KEEP_ALIVE" });
 const refreshInput = ({ context }: WithContext): RefreshInput => ({ refreshToken: context.authorization!.idporten.refreshToken! });
@@ -74,22 +111,42 @@ const altinnInput = ({ context }: WithContext): AltinnExchangeInput => ({
   accessTokenExpiresAt: context.authorization!.idporten.accessTokenExpiresAt,
 });
 
-/** A refused refresh (invalid_grant) ends the authorization; any other failure keeps it, with the reason. */
+/**
+ * A renewal that failed. No answer (timeout, dropped connection): retried at once, once — the
+ * provider may have rotated the token, and a reuse grace only lasts seconds. A refused grant ends the
+ * authorization. A refused client (secret expired) needs a person: said, and retried with backoff.
+ */
 const renewalFailed = [
-  { guard: "refusedGrant", target: "#authorization.expired", actions: "expireAuthorization" },
+  { guard: "lostResponse", target: "renewing", reenter: true, actions: "countLostRetry" },
+  { guard: "refusedGrant", target: "#authorization.grant.expired", actions: "expireAuthorization" },
+  { guard: "clientRefused", target: "ready", actions: ["recordError", "countRenewalFailure", "needAttention"] },
   { target: "ready", actions: ["recordError", "countRenewalFailure"] },
 ] as const;
 
+/** While the grant is ready, a login that succeeded meanwhile takes over (re-entering the state re-arms its deadlines). */
+const takeOverReplacement = { guard: "replacementHeld", target: "#authorization.grant.idportenAuthorized", reenter: true, actions: "bindReplacement" } as const;
+
 /**
- * A failed or abandoned attempt goes back to the authorized state it came from when an earlier
- * authorization still holds (a colleague's abandoned login never costs the bound user), else to idle.
+ * The keep-alive and renewal states of an authorized state; `renewed` is where a successful refresh
+ * goes, `more` adds events its `ready` takes.
  */
-function failAttempt(action: "recordCallbackError" | "recordLoginTimeout" | "recordAttemptFailure", when: Array<"callbackForThisAttempt" | "callbackHasError"> = []) {
-  return [
-    { guard: and([...when, "hasValidAuthorization", "altinnHeld"]), target: "#authorization.altinnAuthorized", actions: action },
-    { guard: and([...when, "hasValidAuthorization"]), target: "#authorization.idportenAuthorized.ready", actions: action },
-    { guard: and([...when]), target: "#authorization.idle", actions: action },
-  ] as const;
+function upkeep<More extends object>(renewed: string, more: More) {
+  return {
+    ready: {
+      invoke: { id: "keepAlive", src: "deadline", input: keepAliveDeadline },
+      always: takeOverReplacement,
+      on: {
+        RENEW: { guard: and(["boundUser", "refreshable"]), target: "renewing", actions: "noteRenewalAttempt" },
+        KEEP_ALIVE: { guard: "refreshable", target: "renewing", actions: "noteRenewalAttempt" },
+        ...more,
+      },
+    },
+    // ID-porten refresh: a one-time refresh token rotates. Its answer is never thrown away (the
+    // engine writes it before anything else happens; a login that succeeded meanwhile waits for it).
+    renewing: {
+      invoke: { id: "refreshIdporten", src: "refreshIdporten", input: refreshInput, onDone: { target: renewed, actions: "recordRenewed" }, onError: renewalFailed },
+    },
+  } as const;
 }
 
 export const authorizationMachine = setup({
@@ -102,6 +159,7 @@ export const authorizationMachine = setup({
     exchangeCode: fromPromise<TokenSet, CodeExchangeInput>(notProvided("exchangeCode")),
     refreshIdporten: fromPromise<TokenSet, RefreshInput>(notProvided("refreshIdporten")),
     exchangeAltinn: fromPromise<AltinnToken, AltinnExchangeInput>(notProvided("exchangeAltinn")),
+    revokeToken: fromPromise<unknown, RevocationInput>(notProvided("revokeToken")),
     deadline: fromCallback<AuthorizationEvent, DeadlineInput>(notProvided("deadline")),
   },
   guards: {
@@ -119,10 +177,12 @@ export const authorizationMachine = setup({
     autoExchange: ({ context }) => context.attempt?.settings.exchangeMode === "auto",
     autoAltinn: ({ context }) => context.authorization?.settings.exchangeMode === "auto",
     codeHeld: ({ context }) => context.attempt?.response != null,
-    hasValidAuthorization: ({ context }) => context.authorization !== null,
-    altinnHeld: ({ context }) => context.authorization?.altinn != null,
     refreshable: ({ context }) => context.authorization?.idporten.refreshToken != null,
-    refusedGrant: ({ event }) => toFlowError((event as { error?: unknown }).error).error === "invalid_grant",
+    replacementHeld: ({ context }) => context.replacement !== null,
+    revocationDue: ({ context }) => context.revocations.length > 0,
+    refusedGrant: ({ event }) => toFlowError(errorOf(event)).error === "invalid_grant",
+    clientRefused: ({ event }) => ["invalid_client", "unauthorized_client"].includes(toFlowError(errorOf(event)).error),
+    lostResponse: ({ context, event }) => (errorOf(event) as { lost?: unknown } | undefined)?.lost === true && (context.authorization?.lostRetries ?? 1) < 1,
   },
   actions: {
     startAttempt: assign(({ event }) => {
@@ -145,10 +205,7 @@ export const authorizationMachine = setup({
     }),
     recordCallbackError: assign(({ event }) => {
       if (event.type !== "CALLBACK") return {};
-      return {
-        attempt: null,
-        lastError: toFlowError({ error: event.error, error_description: event.error_description ?? event.error }),
-      };
+      return { attempt: null, lastError: toFlowError({ error: event.error, error_description: event.error_description ?? event.error }) };
     }),
     recordLoginTimeout: assign(({ context }) => ({
       attempt: null,
@@ -159,29 +216,30 @@ export const authorizationMachine = setup({
           : "The ID-porten login was not completed before the login timeout.",
       }),
     })),
-    bindAuthorization: assign(({ context, event }) => {
-      const tokens = (event as unknown as DoneTokens).output;
+    recordAttemptFailure: assign(({ event }) => ({ attempt: null, lastError: toFlowError(errorOf(event)) })),
+    /** The login succeeded: its tokens wait in `replacement` until the grant region takes them (at once unless it is renewing). */
+    holdReplacement: assign(({ context, event }) => {
       const attempt = context.attempt!;
+      return { attempt: null, replacement: { user: attempt.user, tokens: (event as unknown as DoneTokens).output, settings: attempt.settings }, lastError: null };
+    }),
+    bindReplacement: assign(({ context, event }) => {
+      const replacement = context.replacement!;
       return {
-        boundUser: attempt.user,
-        attempt: null,
-        authorization: {
-          idporten: idportenFrom(tokens),
-          altinn: null,
-          expiresAt: tokens.receivedAt + attempt.settings.authorizationLifetimeSeconds * 1000,
-          settings: attempt.settings,
-          renewalFailures: 0,
-          lastRenewalAt: null,
-        },
+        boundUser: replacement.user,
+        replacement: null,
+        authorization: newAuthorization(replacement.tokens, replacement.settings),
+        // The authorization it replaces is ended at ID-porten too: a live one-year grant nobody uses is a liability.
+        revocations: [...context.revocations, ...revocationOf(context.authorization, "replaced", event.at ?? replacement.tokens.receivedAt)],
+        attention: null,
         lastError: null,
       };
     }),
-    recordAttemptFailure: assign(({ event }) => ({ attempt: null, lastError: toFlowError((event as { error?: unknown }).error) })),
     recordRenewed: assign(({ context, event }) => {
       const tokens = (event as unknown as DoneTokens).output;
       const auth = context.authorization!;
       return {
-        authorization: { ...auth, idporten: idportenFrom(tokens, auth.idporten.refreshToken), renewalFailures: 0 },
+        authorization: { ...auth, idporten: idportenFrom(tokens, auth.idporten.refreshToken), renewalFailures: 0, lostRetries: 0 },
+        attention: null,
         lastError: null,
       };
     }),
@@ -189,165 +247,186 @@ export const authorizationMachine = setup({
       const altinn = (event as unknown as { output: AltinnToken }).output;
       return { authorization: { ...context.authorization!, altinn }, lastError: null };
     }),
-    recordError: assign(({ event }) => ({ lastError: toFlowError((event as { error?: unknown }).error) })),
-    noteRenewalAttempt: assign(({ context, event }) => ({ authorization: { ...context.authorization!, lastRenewalAt: event.at } })),
+    recordError: assign(({ event }) => ({ lastError: toFlowError(errorOf(event)) })),
+    noteRenewalAttempt: assign(({ context, event }) => ({ authorization: { ...context.authorization!, lastRenewalAt: event.at, lostRetries: 0 } })),
     countRenewalFailure: assign(({ context }) => ({
       authorization: { ...context.authorization!, renewalFailures: context.authorization!.renewalFailures + 1 },
     })),
-    dropAuthorization: assign({ authorization: null }),
-    expireAuthorization: assign(() => ({
-      authorization: null,
+    countLostRetry: assign(({ context }) => ({ authorization: { ...context.authorization!, lostRetries: context.authorization!.lostRetries + 1 } })),
+    needAttention: assign(({ context, event }) => {
+      const error = toFlowError(errorOf(event));
+      // An actor's error event carries no time; the renewal it ends was started at lastRenewalAt.
+      return { attention: { ...error, since: context.attention?.since ?? context.authorization?.lastRenewalAt ?? 0 } };
+    }),
+    expireAuthorization: assign(({ event }) => {
+      const refused = event.type !== "AUTHORIZATION_EXPIRED" ? toFlowError(errorOf(event)) : null;
+      return {
+        authorization: null,
+        attention: null,
+        lastError: {
+          error: "authorization_expired",
+          error_description: refused
+            ? `ID-porten refused to renew the authorization (${refused.error}: ${refused.error_description}). The grant has ended: its lifetime is over, it was revoked, ` +
+              `or its one-time refresh token was already spent by a renewal whose answer was lost (a crash or a timeout).`
+            : "The authorization lifetime is over.",
+          hint: "Authorize again: send AUTHORIZE and log in with ID-porten.",
+        },
+      };
+    }),
+    revoke: assign(({ context, event }) => ({
+      boundUser: null,
       attempt: null,
-      lastError: {
-        error: "authorization_expired",
-        error_description: "The authorization lifetime is over or the provider refused to renew it.",
-        hint: "Authorize again: send AUTHORIZE and log in with ID-porten.",
-      },
+      replacement: null,
+      authorization: null,
+      attention: null,
+      lastError: null,
+      revocations: [...context.revocations, ...revocationOf(context.authorization, "revoked", event.at)],
     })),
-    revoke: assign({ boundUser: null, attempt: null, authorization: null, lastError: null }),
+    dropRevocation: assign(({ context }) => ({ revocations: context.revocations.slice(1) })),
+    deferRevocation: assign(({ context, event }) => {
+      const [first, ...rest] = context.revocations;
+      if (!first) return {};
+      // The try that failed was made when it fell due (an actor's error event carries no time).
+      const failures = first.failures + 1;
+      const next = { ...first, failures, nextAt: first.nextAt + renewalBackoffMs(failures), lastError: toFlowError(errorOf(event)) };
+      // Past the grant's own end there is nothing left to revoke.
+      return { revocations: next.nextAt >= next.until ? rest : [...rest, next] };
+    }),
   },
 }).createMachine({
   id: "authorization",
+  type: "parallel",
   context: ({ input }) => ({
     legalEntity: input.legalEntity,
     integration: input.integration,
     boundUser: null,
     attempt: null,
     authorization: null,
+    replacement: null,
+    revocations: [],
+    attention: null,
     lastError: null,
   }),
-  initial: "idle",
   on: {
-    REVOKE: { guard: "boundUser", target: ".idle", actions: "revoke" },
+    // Not while a refresh or a code exchange is in flight: its one-time credential is spent and its
+    // answer must land first (the service waits for it), so that what REVOKE hands to ID-porten for
+    // revocation is the live refresh token and no fresh grant is left behind unknown.
+    REVOKE: {
+      guard: and([
+        "boundUser",
+        not(stateIn("#authorization.grant.idportenAuthorized.renewing")),
+        not(stateIn("#authorization.grant.altinnAuthorized.renewing")),
+        not(stateIn("#authorization.login.exchanging")),
+      ]),
+      target: [".grant.idle", ".login.inactive"],
+      actions: "revoke",
+    },
   },
   states: {
-    idle: {
-      on: { AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", actions: "startAttempt" } },
-    },
-    awaitingCode: {
-      invoke: [
-        { id: "loginDeadline", src: "deadline", input: ({ context }) => ({ at: context.attempt?.loginDeadline ?? null, event: "LOGIN_TIMEOUT" }) },
-        // An earlier authorization keeps serving its user while someone logs in; it can still run out.
-        { id: "authorizationDeadline", src: "deadline", input: authorizationDeadline },
-      ],
-      on: {
-        AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", reenter: true, actions: "startAttempt" },
-        CALLBACK: [
-          ...failAttempt("recordCallbackError", ["callbackForThisAttempt", "callbackHasError"]),
-          { guard: and(["callbackForThisAttempt", "callbackHasCode", "autoExchange"]), target: "exchanging", actions: "keepCode" },
-          { guard: and(["callbackForThisAttempt", "callbackHasCode", not("autoExchange")]), actions: "keepCode" },
-        ],
-        EXCHANGE_CODE: { guard: and(["codeHeld", "attemptUser"]), target: "exchanging" },
-        LOGIN_TIMEOUT: failAttempt("recordLoginTimeout"),
-        AUTHORIZATION_EXPIRED: { actions: "dropAuthorization" },
-      },
-    },
-    exchanging: {
-      invoke: [
-        {
-          id: "exchangeCode",
-          src: "exchangeCode",
-          input: ({ context }) => {
-            const attempt = context.attempt!;
-            const response = attempt.response!;
-            return {
-              callbackParams: { code: response.code, state: response.state, ...(response.iss ? { iss: response.iss } : {}) },
-              codeVerifier: attempt.request.codeVerifier,
-              state: attempt.request.state,
-              nonce: attempt.request.nonce,
-              redirectUri: attempt.request.redirectUri,
-            };
-          },
-          onDone: { target: "idportenAuthorized", actions: "bindAuthorization" },
-          onError: failAttempt("recordAttemptFailure"),
-        },
-        { id: "authorizationDeadline", src: "deadline", input: authorizationDeadline },
-      ],
-      on: { AUTHORIZATION_EXPIRED: { actions: "dropAuthorization" } },
-    },
-    idportenAuthorized: {
-      initial: "deciding",
-      invoke: [
-        { id: "authorizationDeadline", src: "deadline", input: authorizationDeadline },
-      ],
-      on: {
-        AUTHORIZATION_EXPIRED: { target: "expired", actions: "expireAuthorization" },
-      },
+    grant: {
+      initial: "idle",
       states: {
-        deciding: { always: [{ guard: "autoAltinn", target: "exchangingAltinn" }, { target: "ready" }] },
-        ready: {
-          invoke: { id: "keepAlive", src: "deadline", input: keepAliveDeadline },
-          on: {
-            EXCHANGE_ALTINN: { guard: "boundUser", target: "exchangingAltinn" },
-            RENEW: { guard: and(["boundUser", "refreshable"]), target: "renewing", actions: "noteRenewalAttempt" },
-            KEEP_ALIVE: { guard: "refreshable", target: "renewing", actions: "noteRenewalAttempt" },
-            // Only here, not while renewing: starting a login must never cancel a refresh in flight
-            // (the one-time refresh token is already spent at the provider).
-            AUTHORIZE: { guard: "redirectUrlRegistered", target: "#authorization.awaitingCode", actions: "startAttempt" },
+        idle: { always: takeOverReplacement },
+        idportenAuthorized: {
+          initial: "deciding",
+          invoke: { id: "authorizationDeadline", src: "deadline", input: authorizationDeadline },
+          on: { AUTHORIZATION_EXPIRED: { target: "expired", actions: "expireAuthorization" } },
+          states: {
+            deciding: { always: [{ guard: "autoAltinn", target: "exchangingAltinn" }, { target: "ready" }] },
+            ...upkeep("ready", { EXCHANGE_ALTINN: { guard: "boundUser", target: "exchangingAltinn" } } as const),
+            exchangingAltinn: {
+              invoke: {
+                id: "exchangeAltinn",
+                src: "exchangeAltinn",
+                input: altinnInput,
+                onDone: { target: "#authorization.grant.altinnAuthorized", actions: "recordAltinn" },
+                onError: { target: "ready", actions: "recordError" },
+              },
+            },
           },
         },
-        renewing: {
-          invoke: {
-            id: "refreshIdporten",
-          src: "refreshIdporten",
-            input: refreshInput,
-            onDone: { target: "ready", actions: "recordRenewed" },
-            onError: renewalFailed,
+        altinnAuthorized: {
+          initial: "ready",
+          invoke: { id: "authorizationDeadline", src: "deadline", input: authorizationDeadline },
+          on: { AUTHORIZATION_EXPIRED: { target: "expired", actions: "expireAuthorization" } },
+          states: {
+            // A renewal is an ID-porten refresh and then a new Altinn token.
+            ...upkeep("exchangingAltinn", {}),
+            exchangingAltinn: {
+              invoke: {
+                id: "exchangeAltinn",
+                src: "exchangeAltinn",
+                input: altinnInput,
+                onDone: { target: "ready", actions: "recordAltinn" },
+                onError: { target: "ready", actions: "recordError" },
+              },
+            },
           },
         },
-        exchangingAltinn: {
-          invoke: {
-            id: "exchangeAltinn",
-          src: "exchangeAltinn",
-            input: altinnInput,
-            onDone: { target: "#authorization.altinnAuthorized", actions: "recordAltinn" },
-            onError: { target: "ready", actions: "recordError" },
-          },
-        },
+        expired: { always: takeOverReplacement },
       },
     },
-    altinnAuthorized: {
-      initial: "ready",
-      invoke: [
-        { id: "authorizationDeadline", src: "deadline", input: authorizationDeadline },
-      ],
-      on: {
-        AUTHORIZATION_EXPIRED: { target: "expired", actions: "expireAuthorization" },
-      },
+    login: {
+      initial: "inactive",
       states: {
-        ready: {
-          invoke: { id: "keepAlive", src: "deadline", input: keepAliveDeadline },
+        inactive: {
+          on: { AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", actions: "startAttempt" } },
+        },
+        awaitingCode: {
+          invoke: { id: "loginDeadline", src: "deadline", input: ({ context }) => ({ at: context.attempt?.loginDeadline ?? null, event: "LOGIN_TIMEOUT" }) },
           on: {
-            RENEW: { guard: and(["boundUser", "refreshable"]), target: "renewing", actions: "noteRenewalAttempt" },
-            KEEP_ALIVE: { guard: "refreshable", target: "renewing", actions: "noteRenewalAttempt" },
-            // Only here, not while renewing: starting a login must never cancel a refresh in flight
-            // (the one-time refresh token is already spent at the provider).
-            AUTHORIZE: { guard: "redirectUrlRegistered", target: "#authorization.awaitingCode", actions: "startAttempt" },
+            // A second AUTHORIZE starts over with new one-time values.
+            AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", reenter: true, actions: "startAttempt" },
+            CALLBACK: [
+              { guard: and(["callbackForThisAttempt", "callbackHasError"]), target: "inactive", actions: "recordCallbackError" },
+              { guard: and(["callbackForThisAttempt", "callbackHasCode", "autoExchange"]), target: "exchanging", actions: "keepCode" },
+              { guard: and(["callbackForThisAttempt", "callbackHasCode", not("autoExchange")]), actions: "keepCode" },
+            ],
+            EXCHANGE_CODE: { guard: and(["codeHeld", "attemptUser"]), target: "exchanging" },
+            LOGIN_TIMEOUT: { target: "inactive", actions: "recordLoginTimeout" },
           },
         },
-        // A renewal is ID-porten refresh (one-time refresh token: rotate) and then a new Altinn token.
-        renewing: {
+        exchanging: {
           invoke: {
-            id: "refreshIdporten",
-          src: "refreshIdporten",
-            input: refreshInput,
-            onDone: { target: "exchangingAltinn", actions: "recordRenewed" },
-            onError: renewalFailed,
-          },
-        },
-        exchangingAltinn: {
-          invoke: {
-            id: "exchangeAltinn",
-          src: "exchangeAltinn",
-            input: altinnInput,
-            onDone: { target: "ready", actions: "recordAltinn" },
-            onError: { target: "ready", actions: "recordError" },
+            id: "exchangeCode",
+            src: "exchangeCode",
+            input: ({ context }) => {
+              const attempt = context.attempt!;
+              const response = attempt.response!;
+              return {
+                callbackParams: { code: response.code, state: response.state, ...(response.iss ? { iss: response.iss } : {}) },
+                codeVerifier: attempt.request.codeVerifier,
+                state: attempt.request.state,
+                nonce: attempt.request.nonce,
+                redirectUri: attempt.request.redirectUri,
+                expectedAcr: attempt.request.acr ?? null,
+              };
+            },
+            onDone: { target: "inactive", actions: "holdReplacement" },
+            onError: { target: "inactive", actions: "recordAttemptFailure" },
           },
         },
       },
     },
-    expired: {
-      on: { AUTHORIZE: { guard: "redirectUrlRegistered", target: "awaitingCode", actions: "startAttempt" } },
+    revocation: {
+      initial: "inactive",
+      states: {
+        inactive: { always: { guard: "revocationDue", target: "waiting" } },
+        waiting: {
+          always: { guard: not("revocationDue"), target: "inactive" },
+          invoke: { id: "revocationRetry", src: "deadline", input: ({ context }) => ({ at: context.revocations[0]?.nextAt ?? null, event: "REVOCATION_RETRY" }) },
+          on: { REVOCATION_RETRY: { target: "revoking" } },
+        },
+        revoking: {
+          invoke: {
+            id: "revokeToken",
+            src: "revokeToken",
+            input: ({ context }) => ({ refreshToken: context.revocations[0]!.refreshToken }),
+            onDone: { target: "inactive", actions: "dropRevocation" },
+            onError: { target: "inactive", actions: "deferRevocation" },
+          },
+        },
+      },
     },
   },
 });

@@ -2,6 +2,8 @@
 // Everything here is plain JSON, so a snapshot survives a JSON round-trip (DESIGN §2).
 
 export const TOP_STATES = ["idle", "awaitingCode", "exchanging", "idportenAuthorized", "altinnAuthorized", "expired"] as const;
+/** The machine's three parallel regions: the authorization itself, a login in progress, revocations owed to ID-porten. */
+export const REGIONS = ["grant", "login", "revocation"] as const;
 export type TopState = (typeof TOP_STATES)[number];
 
 /** An OAuth/OIDC error as the provider said it, verbatim, plus our hint for the person reading it. */
@@ -62,12 +64,43 @@ export interface IdportenTokens {
 export interface Authorization {
   idporten: IdportenTokens;
   altinn: { token: string; expiresAt: number } | null;
+  /** When the person logged in (the token response that created this authorization). */
+  authorizedAt: number;
   /** The hard end of the authorization (its lifetime), not moved by renewals. */
   expiresAt: number;
   settings: AttemptSettings;
   /** Renewals that failed in a row (not invalid_grant), and when the last one was tried: for backoff. */
   renewalFailures: number;
   lastRenewalAt: number | null;
+  /** Renewals retried at once because no answer came (timeout, dropped connection): at most one in a row. */
+  lostRetries: number;
+}
+
+/** Tokens of a login that succeeded while the earlier authorization was busy renewing: taken over once it is not. */
+export interface Replacement {
+  user: string;
+  tokens: TokenSet;
+  settings: AttemptSettings;
+}
+
+/** A refresh token to revoke at ID-porten (REVOKE, or an authorization replaced by a new login); retried until done. */
+export interface PendingRevocation {
+  refreshToken: string;
+  reason: "revoked" | "replaced";
+  failures: number;
+  /** Not before this time (backoff after a failure). */
+  nextAt: number;
+  /** After this the grant has ended by itself and revoking it is moot. */
+  until: number;
+  lastError: FlowError | null;
+}
+
+/** Something only a person can fix (a refused client secret): said, not retried for ever in silence. */
+export interface Attention {
+  error: string;
+  error_description: string;
+  hint?: string;
+  since: number;
 }
 
 export interface AuthorizationContext {
@@ -76,6 +109,9 @@ export interface AuthorizationContext {
   boundUser: string | null;
   attempt: Attempt | null;
   authorization: Authorization | null;
+  replacement: Replacement | null;
+  revocations: PendingRevocation[];
+  attention: Attention | null;
   lastError: FlowError | null;
 }
 
@@ -95,7 +131,8 @@ export type AuthorizationEvent =
   | { type: "REVOKE"; at: number; user: string }
   | { type: "LOGIN_TIMEOUT"; at: number }
   | { type: "AUTHORIZATION_EXPIRED"; at: number }
-  | { type: "KEEP_ALIVE"; at: number };
+  | { type: "KEEP_ALIVE"; at: number }
+  | { type: "REVOCATION_RETRY"; at: number };
 
 export type AuthorizationEventType = AuthorizationEvent["type"];
 
@@ -139,5 +176,8 @@ export interface AltinnToken {
 }
 export interface DeadlineInput {
   at: number | null;
-  event: "LOGIN_TIMEOUT" | "AUTHORIZATION_EXPIRED" | "KEEP_ALIVE";
+  event: "LOGIN_TIMEOUT" | "AUTHORIZATION_EXPIRED" | "KEEP_ALIVE" | "REVOCATION_RETRY";
+}
+export interface RevocationInput {
+  refreshToken: string;
 }

@@ -8,7 +8,7 @@ export function callbackRoutes(service: AuthorizationService) {
   const app = new Hono();
   app.get("/", async (c) => {
     const outcome = await service.callback(new URL(c.req.url).searchParams);
-    const ok = outcome.title === "Success";
+    const ok = ["Success", "Logged in", "Code received"].includes(outcome.title);
     c.header("cache-control", "no-store");
     c.header("referrer-policy", "no-referrer"); // the URL holds a one-time code
     return c.html(

@@ -37,7 +37,9 @@ export function flowsRoutes(service: AuthorizationService) {
     if (state !== undefined && !(TOP_STATES as readonly string[]).includes(state)) {
       throw badRequest(`"state" must be one of ${TOP_STATES.join(", ")}; got "${state.slice(0, 40)}".`);
     }
-    return c.json({ flows: await service.list({ legalEntity, state }) });
+    const attention = c.req.query("attention");
+    if (attention !== undefined && attention !== "true" && attention !== "false") throw badRequest(`"attention" must be true or false; got "${attention.slice(0, 40)}".`);
+    return c.json({ flows: await service.list({ legalEntity, state, ...(attention !== undefined ? { attention: attention === "true" } : {}) }) });
   });
 
   app.get("/:id", async (c) => c.json(await service.get(flowId(c.req.param("id")))));

@@ -9,6 +9,7 @@ const TITLES: Record<number, string> = {
   403: "Forbidden",
   404: "Not found",
   409: "Conflict",
+  410: "Gone",
   413: "Payload too large",
   415: "Unsupported media type",
   422: "Unprocessable content",
@@ -27,6 +28,7 @@ export function problem(status: number, detail: string, extra: Record<string, un
   };
   const headers: Record<string, string> = { "content-type": "application/problem+json" };
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="authflow"';
+  if (typeof extra.retryAfterSeconds === "number") headers["retry-after"] = String(extra.retryAfterSeconds);
   return new Response(JSON.stringify(body), { status, headers });
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CALLBACK_URL, flush, harness, top } from "./helpers.ts";
+import { CALLBACK_URL, flush, harness, top, view } from "./helpers.ts";
 import type { AnyActorRef } from "xstate";
 
 type Actor = ReturnType<ReturnType<typeof harness>["start"]>;
@@ -26,7 +26,7 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const actor = h.start();
     actor.send(h.authorize("alice"));
     const s = actor.getSnapshot();
-    expect(s.value).toBe("awaitingCode");
+    expect(view(s)).toBe("awaitingCode");
     expect(s.context.attempt?.request.url).toBe("https://op/authorize?x");
     expect(s.context.attempt?.user).toBe("alice");
   });
@@ -37,7 +37,7 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const event = h.authorize("alice", { redirect: { redirectUri: "https://other/cb", registeredRedirectUris: [CALLBACK_URL], callbackUrl: CALLBACK_URL } });
     expect(actor.getSnapshot().can(event)).toBe(false);
     actor.send(event);
-    expect(actor.getSnapshot().value).toBe("idle");
+    expect(view(actor.getSnapshot())).toBe("idle");
   });
 
   it("redirect-URL guard: a registered URL that is not this server's callback URL refuses AUTHORIZE", () => {
@@ -45,7 +45,7 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const actor = h.start();
     const event = h.authorize("alice", { redirect: { redirectUri: CALLBACK_URL, registeredRedirectUris: [CALLBACK_URL], callbackUrl: "https://erp.example/callback/" } });
     actor.send(event);
-    expect(actor.getSnapshot().value).toBe("idle");
+    expect(view(actor.getSnapshot())).toBe("idle");
   });
 
   it("a second AUTHORIZE while awaiting the code starts over with new one-time values", () => {
@@ -56,7 +56,7 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     h.clock.advance(1000);
     actor.send(h.authorize("bob"));
     const s = actor.getSnapshot();
-    expect(s.value).toBe("awaitingCode");
+    expect(view(s)).toBe("awaitingCode");
     expect(s.context.attempt!.request.state).not.toBe(first);
     expect(s.context.attempt!.user).toBe("bob");
   });
@@ -66,11 +66,11 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const actor = h.start();
     actor.send(h.authorize("alice"));
     callback(actor);
-    expect(top(actor.getSnapshot().value)).toBe("exchanging");
+    expect(top(view(actor.getSnapshot()))).toBe("exchanging");
     await flush();
     await flush();
     const s = actor.getSnapshot();
-    expect(s.value).toEqual({ altinnAuthorized: "ready" });
+    expect(view(s)).toEqual({ altinnAuthorized: "ready" });
     expect(s.context.boundUser).toBe("alice");
     expect(s.context.authorization?.idporten.grantedScope).toContain("openid");
     expect(s.context.authorization?.altinn?.token).toBe("altinn-1");
@@ -82,7 +82,7 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const actor = h.start();
     actor.send(h.authorize("alice"));
     actor.send({ type: "CALLBACK", at: 0, state: "someone-else", callbackUrl: CALLBACK_URL, code: "c" });
-    expect(actor.getSnapshot().value).toBe("awaitingCode");
+    expect(view(actor.getSnapshot())).toBe("awaitingCode");
     expect(actor.getSnapshot().context.attempt!.response).toBeNull();
   });
 
@@ -91,7 +91,7 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const actor = h.start();
     actor.send(h.authorize("alice"));
     callback(actor, { callbackUrl: "https://evil.example/callback" });
-    expect(actor.getSnapshot().value).toBe("awaitingCode");
+    expect(view(actor.getSnapshot())).toBe("awaitingCode");
   });
 
   it("manual mode: the callback keeps the code, stays awaitingCode; a replay changes nothing; EXCHANGE_CODE by the same user exchanges", async () => {
@@ -99,22 +99,22 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const actor = h.start();
     actor.send(h.authorize("alice", {}, { exchangeMode: "manual" }));
     callback(actor);
-    expect(actor.getSnapshot().value).toBe("awaitingCode");
+    expect(view(actor.getSnapshot())).toBe("awaitingCode");
     expect(actor.getSnapshot().context.attempt!.response?.code).toBe("the-code");
     callback(actor, { code: "replayed" });
     expect(actor.getSnapshot().context.attempt!.response?.code).toBe("the-code");
     const bob = { type: "EXCHANGE_CODE", at: 0, user: "bob" } as const;
     expect(actor.getSnapshot().can(bob)).toBe(false);
     actor.send({ type: "EXCHANGE_CODE", at: 0, user: "alice" });
-    expect(top(actor.getSnapshot().value)).toBe("exchanging");
+    expect(top(view(actor.getSnapshot()))).toBe("exchanging");
     await flush();
-    expect(actor.getSnapshot().value).toEqual({ idportenAuthorized: "ready" });
+    expect(view(actor.getSnapshot())).toEqual({ idportenAuthorized: "ready" });
     expect(h.calls.altinn).toBe(0);
     actor.send({ type: "EXCHANGE_ALTINN", at: 0, user: "bob" });
-    expect(actor.getSnapshot().value).toEqual({ idportenAuthorized: "ready" });
+    expect(view(actor.getSnapshot())).toEqual({ idportenAuthorized: "ready" });
     actor.send({ type: "EXCHANGE_ALTINN", at: 0, user: "alice" });
     await flush();
-    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "ready" });
+    expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
   });
 
   it("manual mode: a code held but never exchanged times out with words that say so", () => {
@@ -123,7 +123,7 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     actor.send(h.authorize("alice", {}, { exchangeMode: "manual" }));
     callback(actor);
     h.clock.advance(600_000);
-    expect(actor.getSnapshot().value).toBe("idle");
+    expect(view(actor.getSnapshot())).toBe("idle");
     expect(actor.getSnapshot().context.lastError?.error_description).toMatch(/received but not exchanged/);
   });
 
@@ -140,7 +140,7 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     actor.send(h.authorize("alice"));
     callback(actor, { error: "access_denied", error_description: "User cancelled" });
     const s = actor.getSnapshot();
-    expect(s.value).toBe("idle");
+    expect(view(s)).toBe("idle");
     expect(s.context.lastError).toMatchObject({ error: "access_denied", error_description: "User cancelled" });
   });
 
@@ -149,9 +149,9 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const actor = h.start();
     actor.send(h.authorize("alice"));
     h.clock.advance(599_000);
-    expect(actor.getSnapshot().value).toBe("awaitingCode");
+    expect(view(actor.getSnapshot())).toBe("awaitingCode");
     h.clock.advance(1_000);
-    expect(actor.getSnapshot().value).toBe("idle");
+    expect(view(actor.getSnapshot())).toBe("idle");
     expect(actor.getSnapshot().context.lastError?.error).toBe("login_timeout");
   });
 
@@ -163,7 +163,7 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     callback(actor);
     await flush();
     const s = actor.getSnapshot();
-    expect(s.value).toBe("idle");
+    expect(view(s)).toBe("idle");
     expect(s.context.lastError).toMatchObject({ error: "invalid_grant", error_description: description });
     expect(s.context.lastError?.hint).toMatch(/new code/);
   });
@@ -172,9 +172,9 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const h = harness();
     const actor = await authorized(h);
     h.clock.advance(31536000_000 - 1);
-    expect(top(actor.getSnapshot().value)).toBe("altinnAuthorized");
+    expect(top(view(actor.getSnapshot()))).toBe("altinnAuthorized");
     h.clock.advance(1);
-    expect(actor.getSnapshot().value).toBe("expired");
+    expect(view(actor.getSnapshot())).toBe("expired");
     expect(actor.getSnapshot().context.authorization).toBeNull();
   });
 
@@ -183,7 +183,7 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const actor = await authorized(h);
     actor.send({ type: "RENEW", at: 0, user: "alice" });
     await flush();
-    expect(actor.getSnapshot().value).toBe("expired");
+    expect(view(actor.getSnapshot())).toBe("expired");
   });
 
   it("renewal rotates the refresh token and fetches a new Altinn token", async () => {
@@ -191,11 +191,11 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const actor = await authorized(h);
     const before = actor.getSnapshot().context.authorization!;
     actor.send({ type: "RENEW", at: 0, user: "alice" });
-    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "renewing" });
+    expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "renewing" });
     await flush();
     await flush();
     const after = actor.getSnapshot().context.authorization!;
-    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "ready" });
+    expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
     expect(after.idporten.refreshToken).not.toBe(before.idporten.refreshToken);
     expect(after.altinn!.token).toBe("altinn-2");
     expect(after.expiresAt).toBe(before.expiresAt);
@@ -206,14 +206,14 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const actor = await authorized(h);
     actor.send({ type: "RENEW", at: 0, user: "alice" });
     await flush();
-    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "ready" });
+    expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
     expect(actor.getSnapshot().context.lastError?.error).toBe("temporarily_unavailable");
   });
 
   it("an Altinn failure leaves the flow idportenAuthorized with the reason", async () => {
     const h = harness(undefined, { altinn: async () => Promise.reject({ error: "altinn_forbidden", error_description: "403 from Altinn" }) });
     const actor = await authorized(h);
-    expect(actor.getSnapshot().value).toEqual({ idportenAuthorized: "ready" });
+    expect(view(actor.getSnapshot())).toEqual({ idportenAuthorized: "ready" });
     expect(actor.getSnapshot().context.lastError?.error).toBe("altinn_forbidden");
   });
 
@@ -222,7 +222,7 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const actor = await authorized(h);
     expect(actor.getSnapshot().can({ type: "REVOKE", at: 0, user: "bob" })).toBe(false);
     actor.send({ type: "REVOKE", at: 0, user: "alice" });
-    expect(actor.getSnapshot().value).toBe("idle");
+    expect(view(actor.getSnapshot())).toBe("idle");
     expect(actor.getSnapshot().context.authorization).toBeNull();
     expect(actor.getSnapshot().context.boundUser).toBeNull();
   });
@@ -232,7 +232,7 @@ describe("authorization machine: transition table (DESIGN §2)", () => {
     const actor = await authorized(h);
     h.clock.advance(31536000_000);
     actor.send(h.authorize("alice"));
-    expect(actor.getSnapshot().value).toBe("awaitingCode");
+    expect(view(actor.getSnapshot())).toBe("awaitingCode");
   });
 });
 
@@ -242,7 +242,7 @@ describe("user binding (DESIGN §2)", () => {
     const actor = await authorized(h, "alice");
     actor.send(h.authorize("bob"));
     const s = actor.getSnapshot();
-    expect(s.value).toBe("awaitingCode");
+    expect(view(s)).toBe("awaitingCode");
     expect(s.context.boundUser).toBe("alice");
     expect(s.context.authorization?.altinn?.token).toBeTruthy();
     callback(actor);
@@ -257,7 +257,7 @@ describe("user binding (DESIGN §2)", () => {
     actor.send(h.authorize("bob"));
     h.clock.advance(600_000);
     const s = actor.getSnapshot();
-    expect(s.value).toEqual({ altinnAuthorized: "ready" });
+    expect(view(s)).toEqual({ altinnAuthorized: "ready" });
     expect(s.context.boundUser).toBe("alice");
     expect(s.context.lastError?.error).toBe("login_timeout");
   });
@@ -269,7 +269,7 @@ describe("user binding (DESIGN §2)", () => {
     actor.send(h.authorize("bob"));
     callback(actor);
     await flush();
-    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "ready" });
+    expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
     expect(actor.getSnapshot().context.boundUser).toBe("alice");
     expect(actor.getSnapshot().context.lastError?.error).toBe("invalid_grant");
   });
@@ -299,7 +299,7 @@ describe("keep-alive renewal", () => {
     await flush();
     await flush();
     expect(h.calls.refresh).toBe(2);
-    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "ready" });
+    expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
   });
 });
 
@@ -329,22 +329,23 @@ describe("renewal failures (review findings)", () => {
     h.clock.advance(1_000);
     await settle();
     expect(h.calls.refresh).toBe(3);
-    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "ready" });
+    expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
     expect(actor.getSnapshot().context.authorization?.renewalFailures).toBe(3);
   });
 
-  it("a colleague's AUTHORIZE is not taken while a renewal is in flight (it would drop the rotated refresh token)", async () => {
+  it("a colleague's AUTHORIZE during a renewal is taken and does not cancel it: the rotated refresh token lands", async () => {
     let release!: () => void;
-    const h = harness(undefined, { refresh: () => new Promise((r) => (release = () => r({})) ) });
+    const h = harness(undefined, { refresh: () => new Promise((r) => (release = () => r({}))) });
     const actor = await authorized(h);
     actor.send({ type: "RENEW", at: 0, user: "alice" });
-    expect(actor.getSnapshot().value).toEqual({ altinnAuthorized: "renewing" });
-    expect(actor.getSnapshot().can(h.authorize("bob"))).toBe(false);
+    expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "renewing" });
+    actor.send(h.authorize("bob"));
+    expect(view(actor.getSnapshot())).toBe("awaitingCode");
     release();
     await flush();
     await flush();
     expect(actor.getSnapshot().context.authorization?.idporten.refreshToken).toBe("rt-2");
-    expect(actor.getSnapshot().can(h.authorize("bob"))).toBe(true);
+    expect(actor.getSnapshot().value).toMatchObject({ grant: { altinnAuthorized: "ready" }, login: "awaitingCode" });
   });
 
   it("RENEW is not accepted without a refresh token", async () => {
@@ -373,11 +374,11 @@ describe("persistence: JSON round-trip restore in every state", () => {
     samples.push(roundTrip(actor));
     h.clock.advance(31536000_000);
     samples.push(roundTrip(actor));
-    const states = samples.map((s) => top((s as { value: unknown }).value));
+    const states = samples.map((s) => top(view(s as { value: unknown })));
     expect(states).toEqual(["idle", "awaitingCode", "awaitingCode", "idportenAuthorized", "altinnAuthorized", "expired"]);
     for (const sample of samples) {
       const restored = h.start(sample as never);
-      expect(restored.getSnapshot().value).toEqual((sample as { value: unknown }).value);
+      expect(view(restored.getSnapshot())).toEqual(view(sample as { value: unknown }));
       expect(restored.getSnapshot().context).toEqual((sample as { context: unknown }).context);
     }
   });
@@ -389,11 +390,11 @@ describe("persistence: JSON round-trip restore in every state", () => {
     actor.send(h.authorize("alice"));
     callback(actor);
     const persisted = roundTrip(actor);
-    expect(top(persisted.value)).toBe("exchanging");
+    expect(top(view(persisted))).toBe("exchanging");
     actor.stop();
     const restored = h.start(persisted);
     await flush();
-    expect(restored.getSnapshot().value).toBe("idle");
+    expect(view(restored.getSnapshot())).toBe("idle");
     expect(restored.getSnapshot().context.lastError?.error).toBe("invalid_grant");
   });
 });
@@ -404,14 +405,167 @@ describe("a one-year deadline", () => {
     const actor = await authorized(h);
     // Past setTimeout's 24.8-day limit: a naive `after` would have fired at once.
     h.clock.advance(25 * 24 * 3600_000);
-    expect(top(actor.getSnapshot().value)).toBe("altinnAuthorized");
+    expect(top(view(actor.getSnapshot()))).toBe("altinnAuthorized");
     const persisted = roundTrip(actor);
     actor.stop();
     expect(h.clock.pendingTimers).toBe(0);
     const restored = h.start(persisted);
     h.clock.advance(300 * 24 * 3600_000);
-    expect(top(restored.getSnapshot().value)).toBe("altinnAuthorized");
+    expect(top(view(restored.getSnapshot()))).toBe("altinnAuthorized");
     h.clock.advance(40 * 24 * 3600_000);
-    expect(restored.getSnapshot().value).toBe("expired");
+    expect(view(restored.getSnapshot())).toBe("expired");
+  });
+});
+
+describe("re-authorization never costs the bound user (issue 8)", () => {
+  it("keep-alive goes on while a colleague's login is pending, and AUTHORIZE sent again and again never starves it", async () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 30, loginTimeoutSeconds: 30 }));
+    callback(actor);
+    await flush();
+    await flush();
+    for (let i = 0; i < 6; i++) {
+      actor.send(h.authorize("bob", {}, { keepAliveSeconds: 30, loginTimeoutSeconds: 30 }));
+      h.clock.advance(20_000);
+      await flush();
+      await flush();
+      // The refresh token never goes 30 s unused.
+      expect(h.clock.now() - actor.getSnapshot().context.authorization!.idporten.refreshedAt).toBeLessThan(30_000);
+    }
+    // 120 s in steps of 20 s, renewing 24 s after each renewal: at 24 (answered at 40), 64 (80), 104 (120).
+    expect(h.calls.refresh).toBe(3);
+    const s = actor.getSnapshot();
+    expect(view(s)).toBe("awaitingCode");
+    expect(s.context.boundUser).toBe("alice");
+    expect(s.context.authorization?.idporten.refreshToken).toBe("rt-4");
+    h.clock.advance(30_000);
+    await flush();
+    expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
+    expect(actor.getSnapshot().context.attempt).toBeNull();
+    expect(actor.getSnapshot().context.boundUser).toBe("alice");
+  });
+
+  it("a colleague's login that succeeds while a renewal is in flight waits for it, then replaces the authorization and revokes the old grant", async () => {
+    let release!: () => void;
+    let refreshes = 0;
+    const h = harness(undefined, { refresh: () => (++refreshes === 1 ? new Promise((r) => (release = () => r({}))) : Promise.resolve({})) });
+    const actor = await authorized(h, "alice");
+    actor.send(h.authorize("bob"));
+    actor.send({ type: "RENEW", at: h.clock.now(), user: "alice" });
+    callback(actor);
+    await flush();
+    await flush();
+    // Bob's tokens are held; alice's refresh is still in flight, so nothing is replaced yet.
+    let s = actor.getSnapshot();
+    expect(s.context.replacement?.user).toBe("bob");
+    expect(s.context.boundUser).toBe("alice");
+    expect(s.value).toMatchObject({ grant: { altinnAuthorized: "renewing" }, login: "inactive" });
+    release();
+    await flush();
+    await flush();
+    await flush();
+    s = actor.getSnapshot();
+    expect(s.context.boundUser).toBe("bob");
+    expect(view(s)).toEqual({ altinnAuthorized: "ready" });
+    // Alice's rotated refresh token (rt-3: exchange 1, bob's exchange 2, the refresh 3) is the one revoked.
+    expect(h.calls.revoked).toEqual(["rt-3"]);
+    expect(s.context.revocations).toEqual([]);
+  });
+
+  it("REVOKE revokes the refresh token at ID-porten; a failed revocation is retried with backoff and never blocks", async () => {
+    let tries = 0;
+    const h = harness(undefined, { revoke: async () => (++tries < 3 ? Promise.reject({ error: "temporarily_unavailable", error_description: "down" }) : { revoked: true }) });
+    const actor = await authorized(h, "alice");
+    actor.send({ type: "REVOKE", at: h.clock.now(), user: "alice" });
+    await flush();
+    expect(view(actor.getSnapshot())).toBe("idle");
+    expect(tries).toBe(1);
+    expect(actor.getSnapshot().context.revocations[0]?.lastError?.error).toBe("temporarily_unavailable");
+    // A new login is not held up by the revocation owed.
+    actor.send(h.authorize("alice"));
+    expect(view(actor.getSnapshot())).toBe("awaitingCode");
+    h.clock.advance(29_000);
+    await flush();
+    expect(tries).toBe(1);
+    h.clock.advance(1_000);
+    await flush();
+    expect(tries).toBe(2);
+    h.clock.advance(60_000);
+    await flush();
+    await flush();
+    expect(tries).toBe(3);
+    expect(h.calls.revoked).toEqual(["rt-1", "rt-1", "rt-1"]);
+    expect(actor.getSnapshot().context.revocations).toEqual([]);
+  });
+
+  it("REVOKE is not taken while a refresh is in flight (its one-time token is spent; the live one is the one to revoke)", async () => {
+    let release!: () => void;
+    const h = harness(undefined, { refresh: () => new Promise((r) => (release = () => r({}))) });
+    const actor = await authorized(h);
+    actor.send({ type: "RENEW", at: 0, user: "alice" });
+    expect(actor.getSnapshot().can({ type: "REVOKE", at: 0, user: "alice" })).toBe(false);
+    release();
+    await flush();
+    await flush();
+    actor.send({ type: "REVOKE", at: h.clock.now(), user: "alice" });
+    await flush();
+    expect(h.calls.revoked).toEqual(["rt-2"]);
+  });
+});
+
+describe("renewal failures that need words (issue 8)", () => {
+  it("a renewal whose answer was lost (timeout) is retried at once, once; then it backs off", async () => {
+    const lost = Object.assign(new Error("timeout"), { oauth: { error: "temporarily_unavailable", error_description: "no answer" }, lost: true });
+    const h = harness(undefined, { refresh: () => Promise.reject(lost) });
+    const actor = await authorized(h);
+    actor.send({ type: "RENEW", at: h.clock.now(), user: "alice" });
+    await flush();
+    await flush();
+    await flush();
+    expect(h.calls.refresh).toBe(2);
+    expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
+    expect(actor.getSnapshot().context.authorization?.renewalFailures).toBe(1);
+  });
+
+  it("a refresh refused with invalid_grant ends the authorization with words that say why", async () => {
+    const h = harness(undefined, { refresh: () => Promise.reject({ error: "invalid_grant", error_description: "invalid_grant (correlation id: x)" }) });
+    const actor = await authorized(h);
+    actor.send({ type: "RENEW", at: h.clock.now(), user: "alice" });
+    await flush();
+    await flush();
+    const s = actor.getSnapshot();
+    expect(view(s)).toBe("expired");
+    expect(s.context.lastError?.error).toBe("authorization_expired");
+    expect(s.context.lastError?.error_description).toContain("invalid_grant (correlation id: x)");
+    expect(s.context.lastError?.error_description).toContain("answer was lost");
+  });
+
+  it("invalid_client on refresh marks the flow as needing a person, keeps the authorization, backs off, and clears once a renewal works", async () => {
+    let refused = true;
+    const h = harness(undefined, {
+      refresh: () => (refused ? Promise.reject({ error: "invalid_client", error_description: "client authentication failed" }) : Promise.resolve({})),
+    });
+    const actor = h.start();
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
+    callback(actor);
+    await flush();
+    await flush();
+    h.clock.advance(480_000);
+    await flush();
+    await flush();
+    let s = actor.getSnapshot();
+    expect(view(s)).toEqual({ altinnAuthorized: "ready" });
+    expect(s.context.attention?.error).toBe("invalid_client");
+    expect(s.context.attention?.hint).toMatch(/IDPORTEN_CLIENT_SECRET/);
+    expect(s.context.authorization).not.toBeNull();
+    refused = false;
+    actor.send({ type: "KEEP_ALIVE", at: h.clock.now() });
+    await flush();
+    await flush();
+    await flush();
+    s = actor.getSnapshot();
+    expect(s.context.attention).toBeNull();
+    expect(s.context.authorization?.renewalFailures).toBe(0);
   });
 });

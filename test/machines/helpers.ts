@@ -13,10 +13,11 @@ export interface Script {
   exchange?: (n: number) => Promise<Partial<TokenSet>>;
   refresh?: (n: number) => Promise<Partial<TokenSet>>;
   altinn?: (n: number) => Promise<AltinnToken>;
+  revoke?: (n: number) => Promise<unknown>;
 }
 
 export function harness(clock = new SimulatedClock(Date.UTC(2026, 0, 1)), script: Script = {}) {
-  const calls = { exchange: 0, refresh: 0, altinn: 0 };
+  const calls = { exchange: 0, refresh: 0, altinn: 0, revoked: [] as string[] };
   const tokens = (extra: Partial<TokenSet> = {}): TokenSet => ({
     accessToken: `at-${calls.exchange + calls.refresh}`,
     refreshToken: `rt-${calls.exchange + calls.refresh}`,
@@ -34,6 +35,10 @@ export function harness(clock = new SimulatedClock(Date.UTC(2026, 0, 1)), script
       exchangeCode: fromPromise(async () => tokens(await (script.exchange ?? (async () => ({})))(++calls.exchange))),
       refreshIdporten: fromPromise(async () => tokens(await (script.refresh ?? (async () => ({})))(++calls.refresh))),
       exchangeAltinn: fromPromise(async () => (script.altinn ?? (async (n) => ({ token: `altinn-${n}`, expiresAt: clock.now() + 7200_000 })))(++calls.altinn)),
+      revokeToken: fromPromise(async ({ input }: { input: { refreshToken: string } }) => {
+        calls.revoked.push(input.refreshToken);
+        return (script.revoke ?? (async () => ({ revoked: true })))(calls.revoked.length);
+      }),
     },
   });
   const input = { legalEntity: "999999999", integration: "default", createdAt: clock.now() };
@@ -60,3 +65,12 @@ export function harness(clock = new SimulatedClock(Date.UTC(2026, 0, 1)), script
 export const flush = () => new Promise((r) => setTimeout(r, 0));
 
 export const top = (value: unknown) => (typeof value === "string" ? value : Object.keys(value as object)[0]);
+
+/**
+ * The machine's three regions read as one public value, as the API shows it: the login's state while
+ * one is in progress ("awaitingCode"), else the authorization's ("idle", { altinnAuthorized: "ready" }).
+ */
+export function view(snapshot: { value: unknown }): unknown {
+  const value = snapshot.value as { grant: unknown; login: string };
+  return value.login !== "inactive" ? value.login : value.grant;
+}
