@@ -45,7 +45,9 @@ export function summarize(snapshot: AnyMachineSnapshot): Record<string, unknown>
     activeStates: activeStates(snapshot),
     boundUser: ctx.boundUser,
     pendingUser: ctx.attempt?.user ?? null,
-    authorizationUrl: awaiting ? ctx.attempt!.request.url : null,
+    // The login link on this server (it binds the browser); ID-porten's own URL, state and nonce never leave the sealed snapshot.
+    authorizationUrl: awaiting ? (ctx.attempt!.login?.url ?? null) : null,
+    loginOpened: awaiting ? ctx.attempt!.login?.browserBinding != null : null,
     codeReceived: ctx.attempt?.response != null,
     idporten: auth
       ? { grantedScope: auth.idporten.grantedScope, accessTokenExpiresAt: iso(auth.idporten.accessTokenExpiresAt), pid: maskPid(auth.idporten.pid), acr: auth.idporten.acr }

@@ -166,12 +166,17 @@ export const authorizationMachine = setup({
     redirectUrlRegistered: ({ event }) => event.type === "AUTHORIZE" && checkRedirectUrl(event.redirect).ok,
     boundUser: ({ context, event }) => "user" in event && typeof event.user === "string" && holdsBinding(context, event.user),
     attemptUser: ({ context, event }) => "user" in event && typeof event.user === "string" && startedAttempt(context, event.user),
+    // The callback answers this login, on the redirect URI it used, in the browser that opened its
+    // login link (a forged or replayed callback from elsewhere, code or error, changes nothing).
     callbackForThisAttempt: ({ context, event }) =>
       event.type === "CALLBACK" &&
       context.attempt !== null &&
       !context.attempt.callbackConsumed &&
       event.state === context.attempt.request.state &&
-      event.callbackUrl === context.attempt.request.redirectUri,
+      event.callbackUrl === context.attempt.request.redirectUri &&
+      (context.attempt.login === undefined || (context.attempt.login.browserBinding !== null && event.browserBinding === context.attempt.login.browserBinding)),
+    loginLinkUnopened: ({ context, event }) =>
+      event.type === "LOGIN_OPENED" && context.attempt?.login !== undefined && context.attempt.login.browserBinding === null && context.attempt.login.loginId === event.loginId,
     callbackHasError: ({ event }) => event.type === "CALLBACK" && typeof event.error === "string",
     callbackHasCode: ({ event }) => event.type === "CALLBACK" && typeof event.code === "string" && event.code.length > 0,
     autoExchange: ({ context }) => context.attempt?.settings.exchangeMode === "auto",
@@ -195,8 +200,13 @@ export const authorizationMachine = setup({
         loginDeadline: event.at + event.settings.loginTimeoutSeconds * 1000,
         response: null,
         callbackConsumed: false,
+        ...(event.login ? { login: { loginId: event.login.loginId, url: event.login.url, browserBinding: null, uiLocale: event.login.uiLocale ?? null } } : {}),
       };
       return { attempt, lastError: null };
+    }),
+    bindBrowser: assign(({ context, event }) => {
+      if (event.type !== "LOGIN_OPENED" || !context.attempt?.login) return {};
+      return { attempt: { ...context.attempt, login: { ...context.attempt.login, browserBinding: event.browserBinding } } };
     }),
     keepCode: assign(({ context, event }) => {
       if (event.type !== "CALLBACK" || !context.attempt || !event.code) return {};
@@ -383,6 +393,8 @@ export const authorizationMachine = setup({
               { guard: and(["callbackForThisAttempt", "callbackHasCode", not("autoExchange")]), actions: "keepCode" },
             ],
             EXCHANGE_CODE: { guard: and(["codeHeld", "attemptUser"]), target: "exchanging" },
+            // The login link was opened: that browser, and only it, may bring the callback back.
+            LOGIN_OPENED: { guard: "loginLinkUnopened", actions: "bindBrowser" },
             LOGIN_TIMEOUT: { target: "inactive", actions: "recordLoginTimeout" },
           },
         },

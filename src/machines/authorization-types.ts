@@ -48,6 +48,13 @@ export interface Attempt {
   /** The authorization response, once the browser came back with a code. */
   response: { code: string; state: string; iss?: string } | null;
   callbackConsumed: boolean;
+  /**
+   * The login link on this server that binds a browser to this login (issue 9): `loginId` is its
+   * opaque, single-use id; once a browser opened it, `browserBinding` is the SHA-256 of the secret
+   * in that browser's cookie, and only a callback carrying that cookie is taken. Absent on attempts
+   * without a login link (direct callers of the machine).
+   */
+  login?: { loginId: string; url: string; browserBinding: string | null; uiLocale: string | null };
 }
 
 export interface IdportenTokens {
@@ -123,8 +130,17 @@ export interface AuthorizationInput {
 
 // Every event carries `at`: the engine stamps it from the clock, so the machine itself stays pure.
 export type AuthorizationEvent =
-  | { type: "AUTHORIZE"; at: number; user: string; request: AuthorizationRequest; redirect: RedirectSetup; settings: AttemptSettings }
-  | { type: "CALLBACK"; at: number; state: string; callbackUrl: string; code?: string; iss?: string; error?: string; error_description?: string }
+  | {
+      type: "AUTHORIZE";
+      at: number;
+      user: string;
+      request: AuthorizationRequest;
+      redirect: RedirectSetup;
+      settings: AttemptSettings;
+      login?: { loginId: string; url: string; uiLocale?: string | null };
+    }
+  | { type: "LOGIN_OPENED"; at: number; loginId: string; browserBinding: string }
+  | { type: "CALLBACK"; at: number; state: string; callbackUrl: string; browserBinding?: string | null; code?: string; iss?: string; error?: string; error_description?: string }
   | { type: "EXCHANGE_CODE"; at: number; user: string }
   | { type: "EXCHANGE_ALTINN"; at: number; user: string }
   | { type: "RENEW"; at: number; user?: string }

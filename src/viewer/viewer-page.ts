@@ -65,11 +65,19 @@ function showFlow(view, audit) {
   for (const node of document.querySelectorAll("#diagram .state")) { node.removeAttribute("aria-current"); node.classList.remove("current-sub"); }
   for (const edge of document.querySelectorAll("#diagram .edge.live")) edge.classList.remove("live");
   if (view.state) {
-    byState(view.state)?.setAttribute("aria-current", "true");
-    const deep = view.substate ? view.state + "." + view.substate : null;
-    if (deep) byState(deep)?.classList.add("current-sub");
-    // What can happen next: the transitions out of the current state, its substate, and any state.
-    for (const source of [view.state, deep, "*"].filter(Boolean)) {
+    // The machine has three parallel regions (grant, login, revocation): the public state is the
+    // login's while one is in progress, else the authorization's. Every active leaf is marked too.
+    const region = view.state === "awaitingCode" || view.state === "exchanging" ? "login" : "grant";
+    byState(region + "." + view.state)?.setAttribute("aria-current", "true");
+    const active = view.activeStates || [];
+    const sources = new Set(["*"]);
+    for (const leaf of active) {
+      const parts = leaf.split(".");
+      if (parts.length > 2) byState(leaf)?.classList.add("current-sub");
+      for (let i = 2; i <= parts.length; i++) sources.add(parts.slice(0, i).join("."));
+    }
+    // What can happen next: the transitions out of every active state, and those from any state.
+    for (const source of sources) {
       for (const edge of document.querySelectorAll('#diagram .edge[data-source="' + CSS.escape(source) + '"]')) edge.classList.add("live");
     }
     const option = [...$("flow").options].find((o) => o.value === view.id);

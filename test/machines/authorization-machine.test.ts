@@ -569,3 +569,35 @@ describe("renewal failures that need words (issue 8)", () => {
     expect(s.context.authorization?.renewalFailures).toBe(0);
   });
 });
+
+describe("the login is bound to the browser that opened its link (issue 9)", () => {
+  const withLink = (h: ReturnType<typeof harness>, user: string) => h.authorize(user, { login: { loginId: `link-${user}`, url: `https://erp.example/login/link-${user}` } });
+
+  it("a callback without the binding of the browser that opened the link changes nothing, code or error; with it, the login completes", async () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(withLink(h, "alice"));
+    const state = actor.getSnapshot().context.attempt!.request.state;
+    const cb = (extra: Record<string, unknown>) => ({ type: "CALLBACK" as const, at: h.at(), state, callbackUrl: CALLBACK_URL, ...extra });
+    // Before the link is opened, and with a forged binding, nothing is taken.
+    expect(actor.getSnapshot().can(cb({ code: "c", browserBinding: null }))).toBe(false);
+    actor.send({ type: "LOGIN_OPENED", at: h.at(), loginId: "link-alice", browserBinding: "hash-of-alices-cookie" });
+    // The link is single-use: a second browser cannot take it over.
+    expect(actor.getSnapshot().can({ type: "LOGIN_OPENED", at: h.at(), loginId: "link-alice", browserBinding: "other" })).toBe(false);
+    expect(actor.getSnapshot().can(cb({ error: "access_denied", browserBinding: "hash-of-mallorys-cookie" }))).toBe(false);
+    expect(actor.getSnapshot().can(cb({ code: "c" }))).toBe(false);
+    actor.send(cb({ error: "access_denied", browserBinding: "hash-of-mallorys-cookie" }));
+    expect(view(actor.getSnapshot())).toBe("awaitingCode");
+    actor.send(cb({ code: "c", browserBinding: "hash-of-alices-cookie" }));
+    await flush();
+    await flush();
+    expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
+  });
+
+  it("a link id that is not this login's is not taken", () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(withLink(h, "alice"));
+    expect(actor.getSnapshot().can({ type: "LOGIN_OPENED", at: h.at(), loginId: "link-bob", browserBinding: "x" })).toBe(false);
+  });
+});
