@@ -1,35 +1,34 @@
-// Deno entry: the same service, served by Deno.serve.
-import { ConfigError, readConfig } from "./config.ts";
-import { startService, startupLines } from "./service.ts";
+// Deno entry: `deno task start`. Everything but the socket and the signals is shared with Node
+// (lifecycle/run-server.ts).
+import { runServer, type Listener } from "./lifecycle/run-server.ts";
 
 declare const Deno: {
   env: { toObject(): Record<string, string> };
-  serve(options: { port: number; hostname: string; onListen?: (addr: { port: number }) => void }, handler: (req: Request) => Response | Promise<Response>): { shutdown(): Promise<void> };
+  serve(
+    options: { port: number; hostname: string; onListen?: (addr: { port: number }) => void },
+    handler: (req: Request) => Response | Promise<Response>,
+  ): { shutdown(): Promise<void>; addr: { port: number } };
   addSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
   exit(code: number): never;
 };
 
-const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
-
-let config;
-try {
-  config = readConfig(Deno.env.toObject());
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(`authflow: bad configuration: ${error.message}`);
-    Deno.exit(2);
-  }
-  throw error;
+async function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, host: string): Promise<Listener & { port: number }> {
+  // Deno.serve throws Deno.errors.AddrInUse at once when the port is taken.
+  const server = Deno.serve({ port, hostname: host, onListen: () => {} }, fetch);
+  // Deno cannot drop a connection that a response is still streaming to: shutdown() waits for it.
+  // Past the grace, stop waiting; the exit that follows closes the sockets.
+  let giveUp = () => {};
+  const gaveUp = new Promise<void>((resolve) => (giveUp = resolve));
+  return {
+    port: server.addr.port,
+    close: () => Promise.race([server.shutdown(), gaveUp]),
+    closeAllConnections: () => giveUp(),
+  };
 }
 
-const running = await startService(config, log);
-const server = Deno.serve({ port: config.port, hostname: config.host, onListen: () => {} }, running.app.fetch);
-for (const line of startupLines(config, running, `http://${config.host}:${config.port}`)) console.log(line);
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, async () => {
-    await server.shutdown();
-    await running.close();
-    Deno.exit(0);
-  });
-}
+await runServer({
+  env: Deno.env.toObject(),
+  listen,
+  onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
+  exit: (code) => Deno.exit(code),
+});

@@ -1,30 +1,32 @@
-// Node entry: read the environment once, start the service, listen, stop cleanly on a signal.
-import { serve } from "@hono/node-server";
-import { ConfigError, readConfig } from "./config.ts";
-import { startService, startupLines } from "./service.ts";
+// Node entry: `npm start` (node --import tsx, so the process a supervisor signals is the server
+// itself). Everything but the socket and the signals is shared with Deno (lifecycle/run-server.ts).
+import type { Server } from "node:http";
+import { createAdaptorServer } from "@hono/node-server";
+import { runServer, type Listener } from "./lifecycle/run-server.ts";
 
-const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
-
-let config;
-try {
-  config = readConfig(process.env);
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(`authflow: bad configuration: ${error.message}`);
-    process.exit(2);
-  }
-  throw error;
-}
-
-const running = await startService(config, log);
-const server = serve({ fetch: running.app.fetch, port: config.port, hostname: config.host }, (info) => {
-  for (const line of startupLines(config, running, `http://${config.host}:${info.port}`)) console.log(line);
-});
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, async () => {
-    server.close();
-    await running.close();
-    process.exit(0);
+function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, host: string): Promise<Listener & { port: number }> {
+  const server = createAdaptorServer({ fetch, port, hostname: host }) as Server;
+  // Closed when every connection has ended; close() ends the idle ones at once (Node ≥ 19).
+  const closed = new Promise<void>((resolve) => server.once("close", () => resolve()));
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve({
+        port: (server.address() as { port: number }).port,
+        close: () => {
+          server.close();
+          return closed;
+        },
+        closeAllConnections: () => server.closeAllConnections(),
+      });
+    });
   });
 }
+
+await runServer({
+  env: process.env,
+  listen,
+  onSignal: (signal, handler) => void process.on(signal, handler),
+  exit: (code) => process.exit(code),
+});

@@ -25,6 +25,14 @@ export interface AppDeps {
   /** The registered machines, for /api/machines and the viewer. */
   machines: () => RegisteredMachine[];
   log: (line: string) => void;
+  /** What GET /readyz reports; without it /readyz answers as /healthz does. */
+  readiness?: () => Promise<Readiness>;
+}
+
+/** Named checks (e.g. store open, DATA_DIR lock held, provider reached): plain words, no secrets. */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; detail?: string }>;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -40,7 +48,22 @@ export function createApp(deps: AppDeps) {
   });
   app.notFound((c) => problem(404, `Nothing here: ${c.req.method} ${new URL(c.req.url).pathname}. The API is described at /docs.`));
 
+  // Liveness: the process answers. Readiness: it can do its work, so a load balancer or a
+  // supervisor sends traffic only then (and stops once shutdown begins). Neither needs the token.
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    if (!deps.readiness) return c.json({ status: "ok" });
+    let readiness: Readiness;
+    try {
+      readiness = await deps.readiness();
+    } catch (error) {
+      deps.log(`readiness check failed: ${(error as Error)?.message ?? error}`);
+      return problem(503, "The readiness checks could not be run; the server log says why.", { checks: {} });
+    }
+    if (readiness.ready) return c.json({ status: "ready", checks: readiness.checks });
+    const failing = Object.entries(readiness.checks).filter(([, check]) => !check.ok).map(([name]) => name);
+    return problem(503, `Not ready: ${failing.join(", ") || "not yet"}.`, { checks: readiness.checks });
+  });
   app.get("/openapi.json", (c) => c.json(openApiDocument));
   app.get("/docs", (c) => c.html(docsPage()));
   app.get("/", (c) => c.redirect("/docs"));

@@ -1,0 +1,92 @@
+// The process around the service, shared by the Node and the Deno entry: read the configuration,
+// start the service, listen, print where everything is, and stop cleanly on SIGTERM/SIGINT.
+// Each entry supplies only what its runtime does differently (the Runtime below).
+
+import { readConfig, type Config, type Env } from "../config.ts";
+import { startService, startupLines, type Service } from "../service.ts";
+import { gracefulStop } from "./graceful-stop.ts";
+import { ShutdownSignal } from "./shutdown-signal.ts";
+import { describeStartupFailure, portVariables, type StartupFailure } from "./startup-failure.ts";
+
+/** A listening HTTP server, as the stop sequence needs it. */
+export interface Listener {
+  /** Stops accepting connections; resolves when every connection has ended. */
+  close(): Promise<void>;
+  /** Ends the connections still open (a browser holding an SSE stream). */
+  closeAllConnections(): void;
+}
+
+export interface Runtime {
+  env: Env;
+  /** Binds host:port and serves `fetch`; rejects with the runtime's own error when it cannot. */
+  listen(fetch: (request: Request) => Response | Promise<Response>, port: number, host: string): Promise<Listener & { port: number }>;
+  onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
+  exit(code: number): void;
+}
+
+// startService hands the signal to the app (SSE streams end on it). Typed with the options
+// parameter so this compiles both before and after service.ts takes it.
+type StartService = (config: Readonly<Config>, log: (line: string) => void, options: { shutdown: ShutdownSignal }) => Promise<Service>;
+const start: StartService = startService;
+
+const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+const warn = (line: string) => console.error(line);
+
+export async function runServer(runtime: Runtime): Promise<void> {
+  const fail = ({ line, exitCode }: StartupFailure) => {
+    warn(line);
+    runtime.exit(exitCode);
+  };
+
+  let config: Readonly<Config>;
+  try {
+    config = readConfig(runtime.env);
+  } catch (error) {
+    return fail(describeStartupFailure(error));
+  }
+  const ports = portVariables(config);
+
+  const shutdown = new ShutdownSignal();
+  let serviceStarting: Promise<Service> | undefined;
+  let listening: Promise<Listener & { port: number }> | undefined;
+  const settled = <T>(promise: Promise<T> | undefined) => promise?.catch(() => undefined);
+
+  // Signals are handled from the first moment: a stop during start-up waits for what is being
+  // opened and closes it (a half-started service already holds the DATA_DIR lock).
+  const onSignal = gracefulStop({
+    shutdown,
+    closeServer: async () => {
+      await (await settled(listening))?.close();
+    },
+    closeAllConnections: () => void settled(listening)?.then((listener) => listener?.closeAllConnections()),
+    closeService: async () => {
+      await (await settled(serviceStarting))?.close();
+    },
+    exit: runtime.exit,
+    log,
+    warn,
+  });
+  runtime.onSignal("SIGINT", () => onSignal("SIGINT"));
+  runtime.onSignal("SIGTERM", () => onSignal("SIGTERM"));
+
+  serviceStarting = start(config, log, { shutdown });
+  let service: Service;
+  try {
+    service = await serviceStarting;
+  } catch (error) {
+    return fail(describeStartupFailure(error, ports));
+  }
+  if (shutdown.stopping) return; // stopped while starting: the stop sequence closes the service
+
+  // Through a promise: a runtime may throw at once (Deno.serve does) instead of rejecting.
+  listening = Promise.resolve().then(() => runtime.listen(service.app.fetch, config.port, config.host));
+  try {
+    const bound = await listening;
+    for (const line of startupLines(config, service, `http://${config.host}:${bound.port}`)) console.log(line);
+  } catch (error) {
+    const failure = describeStartupFailure(error, ports, { variable: "PORT", port: config.port });
+    // Release what the service holds (DATA_DIR lock, simulator port) before saying why we stop.
+    await service.close().catch(() => {});
+    return fail(failure);
+  }
+}
