@@ -262,6 +262,22 @@ describe.skipIf(!hasDeno)("deno task start", () => {
     }
   }, 90_000);
 
+  // Guards --allow-run in the task: without it Deno may not ask whether the lock's holder still
+  // runs, and a crashed server's DATA_DIR lock would block every restart. (Meaningful once
+  // startService takes the DATA_DIR lock.)
+  it("after a crash (SIGKILL), deno task start on the same DATA_DIR starts again", async () => {
+    const env = await serverEnv();
+    const crashed = startProcess("deno", ["task", "start"], env);
+    await waitForHealthy(baseUrl(env), crashed, 60_000);
+    // The server crashes; `deno task`, its parent, reaps it and exits (so no zombie looks alive).
+    const server = groupMembers(crashed.pgid).find((p) => p.cmd.includes("src/main.deno.ts") && !p.cmd.startsWith("deno task"));
+    process.kill(server!.pid, "SIGKILL");
+    await crashed.exited;
+    await waitUntil(() => groupMembers(crashed.pgid).length === 0, 5000, () => JSON.stringify(groupMembers(crashed.pgid)));
+    const restarted = startProcess("deno", ["task", "start"], env);
+    await waitForHealthy(baseUrl(env), restarted, 60_000);
+  }, 120_000);
+
   it("a taken SIMULATOR_PORT is one line and exit 2 under Deno too", async () => {
     const env = await serverEnv();
     const other = await holdPort(Number(env.SIMULATOR_PORT));
