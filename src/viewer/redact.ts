@@ -16,6 +16,12 @@ const SECRET_KEYS = new Set([
   "password",
   "callbackParams",
   "pid",
+  // the person's pairwise subject at ID-porten (personal data, like pid)
+  "sub",
+  // a login link on this server is a capability until a browser opened it (its id is in its URL),
+  // and the browser binding is derived from that browser's cookie
+  "loginId",
+  "browserBinding",
   // the same secrets as a provider or a raw request names them
   "access_token",
   "refresh_token",
@@ -47,9 +53,12 @@ export function redact<T>(value: T, depth = 0, seen = new WeakSet<object>()): T 
   try {
     if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1, seen)) as T;
     const out: Record<string, unknown> = {};
+    // A login link ({loginId, url}) carries its id in its URL: the URL goes too.
+    const loginLink = "loginId" in value;
     for (const [key, inner] of Object.entries(value)) {
       if (typeof inner === "function") continue;
-      out[key] = SECRET_KEYS.has(key) && inner !== null && inner !== undefined && typeof inner !== "boolean" ? REDACTED : redact(inner, depth + 1, seen);
+      const secret = SECRET_KEYS.has(key) || (loginLink && key === "url");
+      out[key] = secret && inner !== null && inner !== undefined && typeof inner !== "boolean" ? REDACTED : redact(inner, depth + 1, seen);
     }
     return out as T;
   } finally {

@@ -45,15 +45,26 @@ it("redacts every secret path of the authorization context, and nothing a watche
       loginDeadline: 2,
       response: { code: secret("code"), state: secret("state2"), iss: "https://op" },
       callbackConsumed: true,
+      login: { loginId: secret("login-id"), url: `http://localhost/login/${secret("login-url-id")}`, browserBinding: secret("binding"), uiLocale: "nb" },
     },
     authorization: {
       idporten: { accessToken: secret("access"), refreshToken: secret("refresh"), idToken: secret("id"), grantedScope: "openid x", accessTokenExpiresAt: 3, pid: "01817010055", acr: "idporten-loa-substantial", refreshedAt: 4 },
       altinn: { token: secret("altinn"), expiresAt: 5 },
+      authorizedAt: 2,
       expiresAt: 6,
       renewalFailures: 0,
       lastRenewalAt: null,
+      lostRetries: 0,
       settings: { exchangeMode: "auto", loginTimeoutSeconds: 600, authorizationLifetimeSeconds: 31536000 },
     },
+    // A colleague's login that succeeded while the authorization was renewing, waiting to take over.
+    replacement: {
+      user: "bob",
+      tokens: { accessToken: secret("r-access"), refreshToken: secret("r-refresh"), idToken: secret("r-id"), scope: "openid x", expiresIn: 7200, pid: "01817010055", acr: "idporten-loa-high", sub: secret("sub"), receivedAt: 7 },
+      settings: { exchangeMode: "auto", loginTimeoutSeconds: 600, authorizationLifetimeSeconds: 31536000 },
+    },
+    revocations: [{ refreshToken: secret("revoke"), reason: "replaced", failures: 1, nextAt: 8, until: 9, lastError: null }],
+    attention: { error: "invalid_client", error_description: "client secret refused", since: 10 },
     lastError: { error: "invalid_grant", error_description: "invalid_grant (correlation id: 1)" },
   };
   const out = redact(ctx);
@@ -70,11 +81,23 @@ it("redacts every secret path of the authorization context, and nothing a watche
     "attempt.request.state",
     "attempt.response.code",
     "attempt.response.state",
+    "attempt.login.loginId",
+    "attempt.login.url",
+    "attempt.login.browserBinding",
+    "replacement.tokens.accessToken",
+    "replacement.tokens.refreshToken",
+    "replacement.tokens.idToken",
+    "replacement.tokens.sub",
+    "revocations.0.refreshToken",
   ]) {
     expect(path.split(".").reduce((v: any, k) => v[k], out), path).toBe(REDACTED);
   }
   expect(out).toMatchObject({ legalEntity: "999999999", boundUser: "alice", attempt: { user: "bob", response: { iss: "https://op" } }, lastError: ctx.lastError });
   expect(out.authorization!.idporten).toMatchObject({ grantedScope: "openid x", accessTokenExpiresAt: 3, acr: "idporten-loa-substantial" });
+  expect(out.attempt!.login).toMatchObject({ uiLocale: "nb" });
+  expect(out.replacement).toMatchObject({ user: "bob", tokens: { scope: "openid x", expiresIn: 7200, acr: "idporten-loa-high", receivedAt: 7 } });
+  expect(out.revocations[0]).toMatchObject({ reason: "replaced", failures: 1, nextAt: 8, until: 9 });
+  expect(out.attention).toEqual(ctx.attention);
   expect(out.attempt!.request.url).toBe(`https://op/authorize?client_id=c&state=${REDACTED}&nonce=${REDACTED}&code_challenge=${REDACTED}`);
 });
 
