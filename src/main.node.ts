@@ -6,7 +6,9 @@ import { runServer, type Listener } from "./lifecycle/run-server.ts";
 
 function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, host: string): Promise<Listener & { port: number }> {
   const server = createAdaptorServer({ fetch, port, hostname: host }) as Server;
-  // Closed when every connection has ended; close() ends the idle ones at once (Node ≥ 19).
+  // Closed when every connection has ended. close() ends only the connections idle at that moment;
+  // a keep-alive connection whose response ends later (an SSE stream ending on the shutdown
+  // signal) would wait for the grace, so idle ones are swept until the server has closed.
   const closed = new Promise<void>((resolve) => server.once("close", () => resolve()));
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -16,7 +18,8 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, port:
         port: (server.address() as { port: number }).port,
         close: () => {
           server.close();
-          return closed;
+          const sweep = setInterval(() => server.closeIdleConnections(), 50);
+          return closed.finally(() => clearInterval(sweep));
         },
         closeAllConnections: () => server.closeAllConnections(),
       });
