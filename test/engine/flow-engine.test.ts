@@ -1,7 +1,7 @@
 // The engine against a real lowdb directory on disk. The ID-porten and Altinn clients are replaced
 // by in-process doubles here: these tests are about persistence, ordering and restore; the real
 // peers are exercised in test/server.
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -44,14 +44,40 @@ async function boot(clock: SimulatedClock, store?: FlowStore) {
       acr: "idporten-loa-substantial",
       receivedAt: clock.now(),
     }),
-    refresh: async () => Promise.reject(new Error("not used")),
+    refresh: async () => {
+      refreshes.count++;
+      await refreshes.gate;
+      return {
+        accessToken: `${SECRET_ACCESS}-${refreshes.count}`,
+        refreshToken: `${SECRET_REFRESH}-${refreshes.count}`,
+        idToken: null,
+        scope: "openid skatteetaten:mvameldinginnsending",
+        expiresIn: 7200,
+        pid: "01817010055",
+        acr: "idporten-loa-substantial",
+        receivedAt: clock.now(),
+      };
+    },
+    revoke: async () => ({ revoked: true }),
   };
   const altinn = { exchange: async () => ({ token: SECRET_ALTINN, expiresAt: clock.now() + 7200_000 }) };
-  const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten: fakeIdporten, altinn }));
-  const engine = new FlowEngine({ store: s, box: await createSecretBox(key), clock, registry });
+  // As in service.ts: an outbound call waits until the state that starts it is written.
+  let engine: FlowEngine | undefined;
+  const persisted = (system: unknown) => engine?.persisted(system) ?? Promise.resolve();
+  const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten: fakeIdporten, altinn, persisted }));
+  engine = new FlowEngine({ store: s, box: await createSecretBox(key), clock, registry, heldWriteWaitMs: 100, writeRetryMs: { first: 10, max: 20 }, log: (line) => logLines.push(line) });
   await engine.restoreAll();
   return { engine, store: s };
 }
+
+/** Refreshes made by the current boot; `gate` holds their answer back until a test lets it go. */
+const refreshes: { count: number; gate: Promise<void> } = { count: 0, gate: Promise.resolve() };
+const logLines: string[] = [];
+beforeEach(() => {
+  refreshes.count = 0;
+  refreshes.gate = Promise.resolve();
+  logLines.length = 0;
+});
 
 const authorize = (user: string, state = `flow.${user}`) => ({
   type: "AUTHORIZE",
@@ -65,7 +91,7 @@ async function authorizedFlow(engine: FlowEngine) {
   const flow = await engine.create("authorization", { legalEntity: "999999999", integration: "default" });
   await engine.send(flow.id, authorize("alice"));
   await engine.send(flow.id, { type: "CALLBACK", state: "flow.alice", callbackUrl: CALLBACK_URL, code: SECRET_CODE });
-  await engine.waitFor(flow.id, (s) => s.matches({ altinnAuthorized: "ready" }), 2000);
+  await engine.waitFor(flow.id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 2000);
   return flow.id;
 }
 
@@ -81,9 +107,14 @@ function failingSaves(store: FlowStore, fail: () => boolean, delayMs = 0): FlowS
     },
     appendAudit: (entries) => store.appendAudit(entries),
     readAudit: (id, limit) => store.readAudit(id, limit),
+    damaged: (id) => store.damaged(id),
+    damageReports: () => store.damageReports(),
+    quarantine: (id, reason) => store.quarantine(id, reason),
     close: () => store.close(),
   };
 }
+
+const state = (engine: FlowEngine, id: string) => engine.snapshot(id).value as { grant: unknown; login: string };
 
 async function rawFiles(): Promise<string> {
   let all = "";
@@ -127,13 +158,13 @@ describe("flow engine on lowdb", () => {
     await first.engine.stop();
 
     const second = await boot(clock);
-    expect(second.engine.snapshot(id).value).toEqual({ altinnAuthorized: "ready" });
+    expect(state(second.engine, id).grant).toEqual({ altinnAuthorized: "ready" });
     expect((await second.engine.get(id)).summary.boundUser).toBe("alice");
     clock.advance(165 * 86400_000 - 1);
-    expect(second.engine.snapshot(id).value).toEqual({ altinnAuthorized: "ready" });
+    expect(state(second.engine, id).grant).toEqual({ altinnAuthorized: "ready" });
     clock.advance(1);
     await second.engine.settled();
-    expect(second.engine.snapshot(id).value).toBe("expired");
+    expect(state(second.engine, id).grant).toBe("expired");
     const onDisk = JSON.parse(await readFile(join(dir, "flows", `${id}.json`), "utf8"));
     expect(onDisk.summary.state).toBe("expired");
     await second.engine.stop();
@@ -180,7 +211,7 @@ describe("flow engine on lowdb", () => {
     await engine.stop();
   });
 
-  it("a failed write answers 503 and rolls the flow back to what is stored", async () => {
+  it("a failed write is held and retried until the store takes it: 503 meanwhile, no new change on top, nothing lost", async () => {
     const store = await LowdbFlowStore.open(dir);
     let fail = false;
     const flaky = failingSaves(store, () => fail);
@@ -191,35 +222,105 @@ describe("flow engine on lowdb", () => {
     const error = await engine.send(flow.id, authorize("alice")).catch((e) => e);
     expect(error).toBeInstanceOf(AuthflowError);
     expect(error.status).toBe(503);
-    expect(engine.snapshot(flow.id).value).toBe("idle");
+    expect(error.detail).toMatch(/kept and retried/);
+    // Held in memory, not rolled back; a further event is not applied on top of it.
+    expect(state(engine, flow.id).login).toBe("awaitingCode");
+    expect(await engine.send(flow.id, authorize("bob", "flow.bob")).catch((e) => e)).toMatchObject({ status: 503 });
+    expect(engine.snapshot(flow.id).context.attempt.user).toBe("alice");
+    expect(logLines.filter((l) => l.includes("write failed"))).toHaveLength(1);
     fail = false;
-    await engine.send(flow.id, authorize("bob"));
+    await engine.written(flow.id, 2000);
+    expect((await store.get(flow.id))!.summary.state).toBe("awaitingCode");
+    expect((await engine.audit(flow.id)).map((a) => a.event)).toEqual(["create", "AUTHORIZE"]);
+    await engine.send(flow.id, authorize("bob", "flow.bob"));
     expect(engine.snapshot(flow.id).context.attempt.user).toBe("bob");
     await engine.stop();
   });
 
-  it("a failed write while the actor moves on (callback → exchange → Altinn) is rolled back whole: the store and the live flow agree, and the flow keeps working", async () => {
+  it("a refresh whose answer cannot be written is never rolled back or re-run: the rotated tokens land once the store recovers, also across a restart", async () => {
     const store = await LowdbFlowStore.open(dir);
-    let failures = 0;
-    // The failing save takes a moment, so the actor's next transitions queue writes meanwhile.
-    const flaky = failingSaves(store, () => failures-- > 0, 5);
+    let fail = false;
+    const flaky = failingSaves(store, () => fail);
+    const clock = new SimulatedClock();
+    const first = await boot(clock, flaky);
+    const id = await authorizedFlow(first.engine);
+    // The refresh leaves once `renewing` is written; the disk fills before its answer comes back.
+    let answer!: () => void;
+    refreshes.gate = new Promise((r) => (answer = r));
+    await first.engine.send(id, { type: "RENEW", user: "alice" });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(refreshes.count).toBe(1);
+    fail = true;
+    answer();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(refreshes.count).toBe(1);
+    expect(state(first.engine, id).grant).not.toEqual({ altinnAuthorized: "renewing" });
+    expect(first.engine.snapshot(id).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
+    await expect(first.engine.written(id, 50)).rejects.toMatchObject({ status: 503 });
+    fail = false;
+    await first.engine.written(id, 2000);
+    await first.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 2000);
+    await first.engine.stop();
+    expect(refreshes.count).toBe(1);
+
+    refreshes.count = 0;
+    const second = await boot(clock);
+    expect(second.engine.snapshot(id).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
+    expect(state(second.engine, id).grant).toEqual({ altinnAuthorized: "ready" });
+    expect(refreshes.count).toBe(0); // nothing was re-run after the restart
+    await second.engine.stop();
+  });
+
+  it("an outbound call leaves only once the state that starts it is written", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    let fail = false;
+    const flaky = failingSaves(store, () => fail);
     const clock = new SimulatedClock();
     const { engine } = await boot(clock, flaky);
-    const flow = await engine.create("authorization", { legalEntity: "999999999", integration: "default" });
-    await engine.send(flow.id, authorize("alice"));
-    failures = 1;
-    const error = await engine.send(flow.id, { type: "CALLBACK", state: "flow.alice", callbackUrl: CALLBACK_URL, code: SECRET_CODE }).catch((e) => e);
-    expect(error).toMatchObject({ status: 503 });
+    const id = await authorizedFlow(engine);
+    fail = true;
+    expect(await engine.send(id, { type: "RENEW", user: "alice" }).catch((e) => e)).toMatchObject({ status: 503 });
     await new Promise((r) => setTimeout(r, 50));
-    await engine.settled();
-    const stored = (await store.get(flow.id))!;
-    expect(stored.summary.state).toBe("awaitingCode");
-    expect((await engine.get(flow.id)).revision).toBe(stored.revision);
-    expect(engine.snapshot(flow.id).status).toBe("active");
-    expect(engine.snapshot(flow.id).value).toBe("awaitingCode");
-    const revoked = await engine.send(flow.id, { type: "REVOKE", user: "alice" });
-    expect(revoked.summary.state).toBe("idle");
+    expect(refreshes.count).toBe(0);
+    fail = false;
+    await engine.written(id, 2000);
+    await engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 2000);
+    expect(refreshes.count).toBe(1);
     await engine.stop();
+  });
+
+  it("the public summary is derived from the sealed snapshot on load, never trusted from the file", async () => {
+    const clock = new SimulatedClock();
+    const first = await boot(clock);
+    const id = await authorizedFlow(first.engine);
+    await first.engine.stop();
+    const path = join(dir, "flows", `${id}.json`);
+    const record = JSON.parse(await readFile(path, "utf8"));
+    await writeFile(path, JSON.stringify({ ...record, summary: { ...record.summary, boundUser: "mallory", state: "idle" } }));
+    const second = await boot(clock);
+    expect((await second.engine.get(id)).summary).toMatchObject({ boundUser: "alice", state: "altinnAuthorized" });
+    await second.engine.stop();
+  });
+
+  it("a sealed snapshot moved into another flow's document does not open: that flow is set aside as damaged (410 in words), the others serve", async () => {
+    const clock = new SimulatedClock();
+    const first = await boot(clock);
+    const a = await authorizedFlow(first.engine);
+    const b = (await first.engine.create("authorization", { legalEntity: "999999999", integration: "default" })).id;
+    await first.engine.stop();
+    const recordA = JSON.parse(await readFile(join(dir, "flows", `${a}.json`), "utf8"));
+    const pathB = join(dir, "flows", `${b}.json`);
+    const recordB = JSON.parse(await readFile(pathB, "utf8"));
+    await writeFile(pathB, JSON.stringify({ ...recordB, sealedSnapshot: recordA.sealedSnapshot, summary: recordA.summary }));
+    const second = await boot(clock);
+    expect(state(second.engine, a).grant).toEqual({ altinnAuthorized: "ready" });
+    const refused = await second.engine.get(b).catch((e) => e);
+    expect(refused).toMatchObject({ status: 410, code: "flow_damaged" });
+    expect(refused.detail).toContain("damaged");
+    expect(refused.detail).toContain(join(dir, "damaged"));
+    expect(await second.engine.send(b, { type: "REVOKE", user: "alice" }).catch((e) => e)).toMatchObject({ status: 410 });
+    expect((await second.engine.list()).map((r) => r.id)).toEqual([a]);
+    await second.engine.stop();
   });
 
   it("explains refusals: 409 for a state that does not take the event, 403 for another user, 422 for the redirect URL", async () => {
