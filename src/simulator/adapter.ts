@@ -94,8 +94,11 @@ export class SimulatorStore {
         this.#find((entry) => entry.model === model && entry.payload.userCode === userCode)[0]?.payload,
       consume: async (id) => {
         const entry = this.#get(model, id);
-        if (!entry) return;
+        // The first consumption counts: a refresh token reused within the grace (reuse-grace.ts)
+        // is consumed again, and its grace must not start over.
+        if (!entry || entry.payload.consumed) return;
         entry.payload.consumed = epochSeconds();
+        entry.payload.consumedAt = Date.now();
         await this.#set(entry);
       },
       destroy: async (id) => this.#delete(model, id),

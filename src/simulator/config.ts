@@ -2,8 +2,11 @@
 // Every problem is thrown as an Error whose message names the variable and what is wrong, so an
 // entry can print it as the one line that stops start-up.
 
+import { readFileSync } from "node:fs";
 import { decodeKey } from "../crypto/secrets.ts";
-import type { SimulatorClient, SimulatorLifetimes } from "./types.ts";
+import { AUTH_METHODS } from "./clients.ts";
+import { MAX_REUSE_GRACE_SECONDS } from "./control.ts";
+import type { SimulatorClient, SimulatorLifetimes, TokenEndpointAuthMethod } from "./types.ts";
 
 export type Env = Record<string, string | undefined>;
 
@@ -12,9 +15,10 @@ const LIFETIME_VARIABLES: Record<keyof SimulatorLifetimes, string> = {
   accessTokenSeconds: "SIMULATOR_ACCESS_TOKEN_LIFETIME_SECONDS",
   refreshTokenSeconds: "SIMULATOR_REFRESH_TOKEN_LIFETIME_SECONDS",
   codeSeconds: "SIMULATOR_CODE_TTL_SECONDS",
+  sessionSeconds: "SIMULATOR_SESSION_LIFETIME_SECONDS",
 };
 
-/** The SIMULATOR_*_SECONDS variables that are set; the rest stay at the simulator's defaults. */
+/** The SIMULATOR_* lifetime variables that are set; the rest stay at the simulator's defaults. */
 export function readSimulatorLifetimes(env: Env): Partial<SimulatorLifetimes> {
   const lifetimes: Partial<SimulatorLifetimes> = {};
   for (const [key, variable] of Object.entries(LIFETIME_VARIABLES) as [keyof SimulatorLifetimes, string][]) {
@@ -38,6 +42,8 @@ export interface StandaloneSimulatorConfig {
   /** True when no SIMULATOR_CLIENT_SECRET was given and one was made up for this run. */
   clientSecretGenerated: boolean;
   lifetimes: Partial<SimulatorLifetimes>;
+  refreshReuseGraceSeconds: number;
+  controlToken: string | undefined;
 }
 
 /** Everything `npm run simulator` needs. */
@@ -56,9 +62,15 @@ export function readStandaloneConfig(env: Env): StandaloneSimulatorConfig {
   }
 
   const clientId = env.SIMULATOR_CLIENT_ID?.trim() || "authflow-local";
+  const authMethod = readAuthMethod(env.SIMULATOR_CLIENT_AUTH);
   let clientSecret = env.SIMULATOR_CLIENT_SECRET ?? "";
-  const clientSecretGenerated = clientSecret === "";
-  if (clientSecretGenerated) {
+  let clientSecretGenerated = false;
+  let jwks: SimulatorClient["jwks"];
+  if (authMethod === "private_key_jwt") {
+    jwks = readJwks(env.SIMULATOR_CLIENT_JWKS);
+    clientSecret = "";
+  } else if (clientSecret === "") {
+    clientSecretGenerated = true;
     clientSecret = randomSecret();
   } else if (clientSecret.length < 32) {
     throw new Error(`SIMULATOR_CLIENT_SECRET must be at least 32 characters (got ${clientSecret.length})`);
@@ -76,10 +88,67 @@ export function readStandaloneConfig(env: Env): StandaloneSimulatorConfig {
     publicUrl,
     dataDir: env.DATA_DIR?.trim() || "./data",
     encryptionKey,
-    client: { clientId, clientSecret, redirectUris },
+    client: {
+      clientId,
+      redirectUris,
+      tokenEndpointAuthMethod: authMethod,
+      ...(jwks ? { jwks } : { clientSecret }),
+    },
     clientSecretGenerated,
     lifetimes: readSimulatorLifetimes(env),
+    refreshReuseGraceSeconds: readGrace(env.SIMULATOR_REFRESH_REUSE_GRACE_SECONDS),
+    controlToken: readControlToken(env.SIMULATOR_CONTROL_TOKEN),
   };
+}
+
+function readAuthMethod(raw: string | undefined): TokenEndpointAuthMethod {
+  const value = raw?.trim();
+  if (!value) return "client_secret_post";
+  if (!(AUTH_METHODS as readonly string[]).includes(value)) {
+    throw new Error(`SIMULATOR_CLIENT_AUTH must be one of ${AUTH_METHODS.join(", ")} (got "${value}")`);
+  }
+  return value as TokenEndpointAuthMethod;
+}
+
+/** The client's public key(s) for private_key_jwt: a JWK Set or one JWK, as JSON or in a file. */
+function readJwks(raw: string | undefined): { keys: JsonWebKey[] } {
+  const value = raw?.trim();
+  if (!value) throw new Error("SIMULATOR_CLIENT_JWKS is required with SIMULATOR_CLIENT_AUTH=private_key_jwt (the client's public JWK or JWK Set, or a path to a file holding it)");
+  let text = value;
+  if (!value.startsWith("{")) {
+    try {
+      text = readFileSync(value, "utf8");
+    } catch (error) {
+      throw new Error(`SIMULATOR_CLIENT_JWKS: cannot read ${value} (${(error as Error).message})`);
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error("SIMULATOR_CLIENT_JWKS must be a JWK or JWK Set in JSON");
+  }
+  const keys = (parsed as { keys?: unknown }).keys ?? [parsed];
+  if (!Array.isArray(keys) || keys.length === 0 || keys.some((key) => typeof key !== "object" || key === null || !("kty" in key))) {
+    throw new Error("SIMULATOR_CLIENT_JWKS must be a JWK or JWK Set in JSON");
+  }
+  if (keys.some((key) => "d" in key)) throw new Error("SIMULATOR_CLIENT_JWKS holds a private key; give the public key only");
+  return { keys: keys as JsonWebKey[] };
+}
+
+function readGrace(raw: string | undefined): number {
+  const value = raw?.trim();
+  if (!value) return 0;
+  if (!/^\d+$/.test(value) || Number(value) > MAX_REUSE_GRACE_SECONDS) {
+    throw new Error(`SIMULATOR_REFRESH_REUSE_GRACE_SECONDS must be a whole number of seconds from 0 to ${MAX_REUSE_GRACE_SECONDS} (got "${value}")`);
+  }
+  return Number(value);
+}
+
+function readControlToken(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  if (raw.length < 16) throw new Error(`SIMULATOR_CONTROL_TOKEN must be at least 16 characters (got ${raw.length})`);
+  return raw;
 }
 
 function readPort(raw: string | undefined, fallback: number): number {

@@ -1,30 +1,58 @@
-// The testers' controls (DESIGN §5): lifetimes, "expire the codes issued so far", revoking a
-// person's grants, and faults. One implementation, used in-process and behind /control (JSON,
-// unauthenticated — it is a simulator; bad input answers 400 naming the problem).
+// The testers' controls (DESIGN §5): lifetimes, settings (the refresh-token reuse grace), "expire
+// the codes issued so far", revoking a person's grants, faults, and Altinn's register of persons.
+// One implementation, used in-process and behind /control.
+//
+// Over HTTP it takes JSON only: a POST, and any request with a body, must say
+// `content-type: application/json` (else 415). A browser sends a cross-site form or a no-cors POST
+// without a preflight, but never that content type — so a web page a tester visits cannot drive
+// it (PUT and DELETE are preflighted and no CORS is answered). With a control token set, every
+// request needs `Authorization: Bearer <token>` (else 401). Bad input answers 400 naming the problem.
 
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { SimulatorStore } from "./adapter.ts";
+import type { AltinnRegister } from "./altinn-register.ts";
 import { checkFault, type FaultQueue } from "./faults.ts";
-import { SimulatorInputError } from "./input.ts";
+import { onlyKeys, plainObject, SimulatorInputError, wholeNumber } from "./input.ts";
 import { checkLifetimes } from "./lifetimes.ts";
 import { maskPid, syntheticPidProblem } from "./persons.ts";
-import type { FaultSpec, SimulatorControl, SimulatorLifetimes } from "./types.ts";
+import type { FaultSpec, SimulatorControl, SimulatorLifetimes, SimulatorSettings } from "./types.ts";
+
+/** An hour: far beyond any retry a client makes, short enough to stay a grace. */
+export const MAX_REUSE_GRACE_SECONDS = 3600;
 
 export interface ControlSetup {
   /** The live lifetimes the provider reads; changed in place. */
   lifetimes: SimulatorLifetimes;
+  /** The live settings the provider reads; changed in place. */
+  settings: SimulatorSettings;
   faults: FaultQueue;
   store: SimulatorStore;
+  register: AltinnRegister;
   log: (line: string) => void;
 }
 
-export function createControl({ lifetimes, faults, store, log }: ControlSetup): SimulatorControl {
+export function checkSettings(input: unknown): Partial<SimulatorSettings> {
+  const object = plainObject("settings", input);
+  onlyKeys("settings", object, ["refreshReuseGraceSeconds"]);
+  const checked: Partial<SimulatorSettings> = {};
+  if (object.refreshReuseGraceSeconds !== undefined) {
+    checked.refreshReuseGraceSeconds = wholeNumber("refreshReuseGraceSeconds", object.refreshReuseGraceSeconds, 0, MAX_REUSE_GRACE_SECONDS);
+  }
+  return checked;
+}
+
+export function createControl({ lifetimes, settings, faults, store, register, log }: ControlSetup): SimulatorControl {
   const control: SimulatorControl = {
-    state: () => ({ lifetimes: { ...lifetimes }, faults: faults.list() }),
+    state: () => ({ lifetimes: { ...lifetimes }, settings: { ...settings }, faults: faults.list(), altinnPersons: register.list() }),
     setLifetimes(input) {
       Object.assign(lifetimes, checkLifetimes("lifetimes", input));
       log(`control: lifetimes now ${JSON.stringify(lifetimes)}`);
       return { ...lifetimes };
+    },
+    setSettings(input) {
+      Object.assign(settings, checkSettings(input));
+      log(`control: settings now ${JSON.stringify(settings)}`);
+      return { ...settings };
     },
     async expireCodes() {
       const expired = await store.expireAll("AuthorizationCode");
@@ -32,8 +60,7 @@ export function createControl({ lifetimes, faults, store, log }: ControlSetup): 
       return expired;
     },
     async revoke(pid) {
-      const problem = typeof pid === "string" ? syntheticPidProblem(pid) : "must be a string";
-      if (problem) throw new SimulatorInputError(`pid ${problem}`);
+      checkPid(pid);
       const revoked = await store.revokeAccount(pid);
       log(`control: revoked ${revoked} grant(s) of ${maskPid(pid)}`);
       return revoked;
@@ -49,11 +76,26 @@ export function createControl({ lifetimes, faults, store, log }: ControlSetup): 
       log("control: faults cleared");
       return control.state();
     },
+    async addAltinnPerson(pid) {
+      checkPid(pid);
+      log(`control: ${maskPid(pid)} added to Altinn's register`);
+      return register.add(pid);
+    },
+    async removeAltinnPerson(pid) {
+      checkPid(pid);
+      log(`control: ${maskPid(pid)} removed from Altinn's register`);
+      return register.remove(pid);
+    },
   };
   return control;
 }
 
-export function controlRoutes(control: SimulatorControl): Hono {
+function checkPid(pid: unknown): asserts pid is string {
+  const problem = typeof pid === "string" ? syntheticPidProblem(pid) : "must be a string";
+  if (problem) throw new SimulatorInputError(`pid ${problem}`);
+}
+
+export function controlRoutes(control: SimulatorControl, controlToken: string | undefined): Hono {
   const app = new Hono();
 
   app.onError((error, c) => {
@@ -61,29 +103,70 @@ export function controlRoutes(control: SimulatorControl): Hono {
     throw error;
   });
 
-  app.get("/", (c) => c.json(control.state()));
-  app.put("/lifetimes", async (c) => c.json({ lifetimes: control.setLifetimes((await jsonBody(c.req.raw)) as Partial<SimulatorLifetimes>) }));
-  app.post("/expire-codes", async (c) => c.json({ expired: await control.expireCodes() }));
-  app.post("/revoke", async (c) => {
-    const body = await jsonBody(c.req.raw);
-    const pid = typeof body === "object" && body !== null ? (body as { pid?: unknown }).pid : undefined;
-    if (pid === undefined) throw new SimulatorInputError('body must be {"pid": "<11-digit synthetic number>"}');
-    return c.json({ revokedGrants: await control.revoke(pid as string) });
+  app.use(async (c, next) => {
+    if (controlToken !== undefined && !(await bearerMatches(c.req.header("authorization"), controlToken))) {
+      c.header("www-authenticate", 'Bearer realm="simulator control"');
+      return c.json({ error: "unauthorized", detail: "the control API needs Authorization: Bearer <SIMULATOR_CONTROL_TOKEN>" }, 401);
+    }
+    const length = c.req.header("content-length");
+    const hasBody = (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
+    if ((c.req.method === "POST" || hasBody) && !isJson(c.req.header("content-type"))) {
+      return c.json({ error: "unsupported_media_type", detail: "the control API takes JSON only: send content-type: application/json" }, 415);
+    }
+    await next();
   });
+
+  app.get("/", (c) => c.json(control.state()));
+  app.put("/lifetimes", async (c) => c.json({ lifetimes: control.setLifetimes((await jsonBody(c)) as Partial<SimulatorLifetimes>) }));
+  app.put("/settings", async (c) => c.json({ settings: control.setSettings((await jsonBody(c)) as Partial<SimulatorSettings>) }));
+  app.post("/expire-codes", async (c) => c.json({ expired: await control.expireCodes() }));
+  app.post("/revoke", async (c) => c.json({ revokedGrants: await control.revoke(pidIn(await jsonBody(c))) }));
   // addFault checks its input, typed or not.
-  app.post("/faults", async (c) => c.json(control.addFault((await jsonBody(c.req.raw)) as FaultSpec)));
+  app.post("/faults", async (c) => c.json(control.addFault((await jsonBody(c)) as FaultSpec)));
   app.delete("/faults", (c) => c.json(control.clearFaults()));
+  app.get("/altinn/persons", (c) => c.json({ altinnPersons: control.state().altinnPersons }));
+  app.post("/altinn/persons", async (c) => c.json({ altinnPersons: await control.addAltinnPerson(pidIn(await jsonBody(c))) }));
+  app.delete("/altinn/persons/:pid", async (c) => c.json({ altinnPersons: await control.removeAltinnPerson(c.req.param("pid")) }));
   app.all("*", (c) =>
-    c.json({ error: "not_found", detail: "control routes: GET /control, PUT /control/lifetimes, POST /control/expire-codes, POST /control/revoke, POST|DELETE /control/faults" }, 404),
+    c.json(
+      {
+        error: "not_found",
+        detail:
+          "control routes: GET /control, PUT /control/lifetimes, PUT /control/settings, POST /control/expire-codes, POST /control/revoke, " +
+          "POST|DELETE /control/faults, GET|POST /control/altinn/persons, DELETE /control/altinn/persons/<pid>",
+      },
+      404,
+    ),
   );
 
   return app;
 }
 
-async function jsonBody(request: Request): Promise<unknown> {
+function isJson(contentType: string | undefined): boolean {
+  return /^application\/json\s*(;|$)/i.test(contentType?.trim() ?? "");
+}
+
+function pidIn(body: unknown): string {
+  const pid = typeof body === "object" && body !== null ? (body as { pid?: unknown }).pid : undefined;
+  if (pid === undefined) throw new SimulatorInputError('body must be {"pid": "<11-digit synthetic number>"}');
+  return pid as string;
+}
+
+async function jsonBody(c: Context): Promise<unknown> {
   try {
-    return await request.json();
+    return await c.req.json();
   } catch {
     throw new SimulatorInputError("body must be JSON");
   }
+}
+
+/** Compares digests, so the time taken says nothing about how much of the token was right. */
+async function bearerMatches(authorization: string | undefined, token: string): Promise<boolean> {
+  const presented = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+  if (!presented) return false;
+  const digest = async (value: string) => new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
+  const [a, b] = await Promise.all([digest(presented), digest(token)]);
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  return difference === 0;
 }

@@ -1,12 +1,14 @@
-// Faults testers put in front of the token and Altinn exchange endpoints: the next N calls answer
-// a given status and body, after a delay, or lose the connection — what goes wrong in real life.
+// Faults testers put in front of the token, revocation, PAR and Altinn exchange endpoints: the next
+// N calls answer a given status and body, after a delay, or lose the connection — what goes wrong
+// in real life.
 // They act on the raw node:http request, before oidc-provider or Hono see it.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { idportenErrorBody } from "./errors.ts";
 import { onlyKeys, plainObject, SimulatorInputError, wholeNumber } from "./input.ts";
 import type { FaultEndpoint, FaultSpec, PendingFault } from "./types.ts";
 
-const ENDPOINTS: readonly FaultEndpoint[] = ["token", "altinn"];
+const ENDPOINTS: readonly FaultEndpoint[] = ["token", "revocation", "par", "altinn"];
 const FIELDS = ["endpoint", "count", "status", "body", "delayMs", "drop"] as const;
 
 type CheckedFault = FaultSpec & { count: number };
@@ -89,11 +91,9 @@ export async function applyFault(fault: FaultSpec, req: IncomingMessage, res: Se
   return true;
 }
 
-/** The token endpoint answers like ID-porten (400 → invalid_grant), the exchange a problem document. */
+/** ID-porten's endpoints answer its error body (a 400 from the token endpoint is invalid_grant), the exchange a problem document. */
 function defaultBody(endpoint: FaultEndpoint, status: number): Record<string, unknown> {
-  if (endpoint === "token") {
-    const error = status === 400 ? "invalid_grant" : "server_error";
-    return { error, error_description: `${error} (correlation id: ${crypto.randomUUID()})` };
-  }
-  return { type: "about:blank", title: "Simulated fault", status };
+  if (endpoint === "altinn") return { type: "about:blank", title: "Simulated fault", status };
+  if (status === 400) return { ...idportenErrorBody(endpoint === "token" ? "invalid_grant" : "invalid_request") };
+  return { ...idportenErrorBody(status === 401 ? "invalid_client" : "server_error") };
 }

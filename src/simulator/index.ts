@@ -2,8 +2,9 @@
 // Altinn's token exchange, a login page with synthetic test persons, and a control API for
 // testers — on one node:http server (Node and Deno 2).
 //
-// Requests are dispatched by path: faults first (token, exchange), then the simulator's own pages
-// and APIs (a small Hono app), and everything else to oidc-provider.
+// Requests are dispatched by path: faults first (token, revocation, PAR, exchange), then the
+// one-method-per-client check on the endpoints that authenticate clients (client-auth.ts), then
+// the simulator's own pages and APIs (a small Hono app), and everything else to oidc-provider.
 
 import { mkdir } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -12,15 +13,22 @@ import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import { SimulatorStore } from "./adapter.ts";
+import { AltinnRegister } from "./altinn-register.ts";
 import { ALTINN_EXCHANGE_PATH, altinnRoutes } from "./altinn.ts";
-import { controlRoutes, createControl } from "./control.ts";
+import { authMismatch, presentedAuth, readBody, replayRequest } from "./client-auth.ts";
+import { checkClients } from "./clients.ts";
+import { checkSettings, controlRoutes, createControl } from "./control.ts";
+import { correlationIdOf, idportenErrorBody } from "./errors.ts";
 import { applyFault, FaultQueue } from "./faults.ts";
+import { SimulatorInputError } from "./input.ts";
 import { loadKeys, openSecretBox } from "./keys.ts";
 import { initialLifetimes } from "./lifetimes.ts";
+import { LoginRecords } from "./login-record.ts";
 import { loginRoutes } from "./login.ts";
 import { TEST_PERSONS } from "./persons.ts";
 import { createProvider, LOGIN_PATH, ROUTES } from "./provider.ts";
-import type { RunningSimulator, SimulatorClient, SimulatorOptions } from "./types.ts";
+import { pairwiseSubjects } from "./subjects.ts";
+import type { FaultEndpoint, RunningSimulator, SimulatorOptions, SimulatorSettings } from "./types.ts";
 
 export type {
   FaultEndpoint,
@@ -31,19 +39,34 @@ export type {
   SimulatorControl,
   SimulatorLifetimes,
   SimulatorOptions,
+  SimulatorSettings,
   SimulatorState,
   TestPerson,
+  TokenEndpointAuthMethod,
 } from "./types.ts";
 export { DEFAULT_SIMULATOR_LIFETIMES } from "./lifetimes.ts";
+export { DEFAULT_CLIENT_SCOPES } from "./clients.ts";
 export { SimulatorInputError } from "./input.ts";
 export { ALTINN_EXCHANGE_PATH } from "./altinn.ts";
 
 const CONTROL_PATH = "/control";
 
+/** Which fault endpoint (and client-authenticating endpoint, but for altinn) a path is. */
+const ENDPOINTS: Record<string, FaultEndpoint> = {
+  [ROUTES.token]: "token",
+  [ROUTES.revocation]: "revocation",
+  [ROUTES.pushed_authorization_request]: "par",
+  [ALTINN_EXCHANGE_PATH]: "altinn",
+};
+
 export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
   const log = options.log ?? (() => {});
   const lifetimes = initialLifetimes(options.lifetimes);
   checkClients(options.clients);
+  const settings = initialSettings(options);
+  if (options.controlToken !== undefined && options.controlToken.length < 16) {
+    throw new Error("controlToken must be at least 16 characters");
+  }
 
   const dir = options.dataDir ? join(options.dataDir, "simulator") : undefined;
   let store: SimulatorStore;
@@ -84,29 +107,33 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     const issuer = options.publicUrl ? checkPublicUrl(options.publicUrl) : `http://${urlHost(options.host)}:${port}`;
     const issuerUrl = new URL(issuer);
 
+    const register = await AltinnRegister.open(store);
     const provider = await createProvider({
       issuer,
       clients: options.clients,
       lifetimes,
+      settings,
       store,
       signingKey: keys.idporten,
       cookieKeys: keys.cookieKeys,
+      pairwiseSubject: await pairwiseSubjects(keys.pairwise),
+      loginRecords: new LoginRecords(store),
       log,
     });
     const faults = new FaultQueue();
-    const control = createControl({ lifetimes, faults, store, log });
+    const control = createControl({ lifetimes, settings, faults, store, register, log });
 
     const web = new Hono();
     web.route(LOGIN_PATH, loginRoutes(provider, log));
-    web.route("/", altinnRoutes({ issuer, idportenKey: keys.idporten, altinnKey: keys.altinn, log }));
-    web.route(CONTROL_PATH, controlRoutes(control));
+    web.route("/", altinnRoutes({ issuer, idportenKey: keys.idporten, altinnKey: keys.altinn, register, log }));
+    web.route(CONTROL_PATH, controlRoutes(control, options.controlToken));
     // Leave the global Request/Response alone: the simulator may share its process with the service.
     const handleWeb = getRequestListener(web.fetch, { overrideGlobalObjects: false });
     const handleOidc = provider.callback();
 
     ready = async (req, res) => {
       const path = (req.url ?? "/").split("?")[0];
-      const endpoint = path === ROUTES.token ? "token" : path === ALTINN_EXCHANGE_PATH ? "altinn" : undefined;
+      const endpoint = ENDPOINTS[path] as FaultEndpoint | undefined;
       const fault = endpoint && faults.take(endpoint);
       if (fault) {
         log(`fault: ${endpoint} call answered by a fault (${fault.drop ? "drop" : fault.status ?? "delay"})`);
@@ -115,10 +142,25 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       if (path.startsWith(`${LOGIN_PATH}/`) || path === ALTINN_EXCHANGE_PATH || path === CONTROL_PATH || path.startsWith(`${CONTROL_PATH}/`)) {
         return handleWeb(req, res);
       }
+      if (endpoint && req.method === "POST" && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(req.headers["content-type"] ?? "")) {
+        const body = await readBody(req);
+        if (!body) return answerError(res, endpoint, 400, "invalid_request", "the request body is too large");
+        const presented = presentedAuth(req.headers.authorization, new URLSearchParams(body.toString("utf8")));
+        const mismatch = presented && authMismatch(options.clients, presented);
+        if (mismatch) return answerError(res, endpoint, 401, "invalid_client", mismatch);
+        req = replayRequest(req, body);
+      }
       // The issuer is the one truth: endpoints are advertised under it however we are reached.
       req.headers["x-forwarded-host"] = issuerUrl.host;
       req.headers["x-forwarded-proto"] = issuerUrl.protocol.slice(0, -1);
       handleOidc(req, res);
+    };
+
+    /** An error answered before oidc-provider sees the request, in ID-porten's shape (errors.ts). */
+    const answerError = (res: ServerResponse, endpoint: string, status: number, error: string, reason: string) => {
+      const body = idportenErrorBody(error);
+      log(`${endpoint}: ${error} (${reason}), correlation id ${correlationIdOf(body)}`);
+      res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }).end(JSON.stringify(body));
     };
 
     return {
@@ -141,15 +183,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   }
 }
 
-function checkClients(clients: SimulatorClient[]): void {
-  if (!Array.isArray(clients) || clients.length === 0) throw new Error("clients: at least one client is needed");
-  for (const client of clients) {
-    if (!client.clientId) throw new Error("clients: a client has no clientId");
-    if (!client.clientSecret) throw new Error(`clients: ${client.clientId} has no clientSecret`);
-    if (!client.redirectUris?.length) throw new Error(`clients: ${client.clientId} has no redirect URIs`);
-    for (const uri of client.redirectUris) {
-      if (!URL.canParse(uri)) throw new Error(`clients: ${client.clientId} has a redirect URI that is not an absolute URL: ${uri}`);
-    }
+function initialSettings(options: SimulatorOptions): SimulatorSettings {
+  try {
+    return { refreshReuseGraceSeconds: 0, ...checkSettings({ refreshReuseGraceSeconds: options.refreshReuseGraceSeconds ?? 0 }) };
+  } catch (error) {
+    throw error instanceof SimulatorInputError ? new Error(error.message) : error;
   }
 }
 

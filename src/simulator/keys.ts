@@ -1,6 +1,7 @@
 // The simulator's key material: the encryption key that seals what it keeps on disk, the ID-porten
-// signing key (its JWKS), the separate key that signs Altinn tokens, and the cookie keys. With a
-// data directory they persist, so tokens stay verifiable and logins in flight survive a restart.
+// signing key (its JWKS), the separate key that signs Altinn tokens, the cookie keys, and the
+// secret pairwise subjects are derived with. With a data directory they persist, so tokens stay
+// verifiable, logins in flight survive a restart and a person keeps their `sub`.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,6 +15,8 @@ export interface SimulatorKeys {
   /** Private RS256 JWK the Altinn exchange signs its tokens with. */
   altinn: JWK;
   cookieKeys: string[];
+  /** 32 random bytes (base64url) keying the pairwise `sub` (an HMAC of the pid). */
+  pairwise: string;
 }
 
 /** The box that seals files under `dir`: from the given key, else from `${dir}/key` (made on first start, mode 0600). */
@@ -44,17 +47,24 @@ export async function loadKeys(dir: string | undefined, box: SecretBox | undefin
       if (!isNotFound(error)) throw error;
     }
     if (sealed !== undefined) {
+      let kept: Partial<SimulatorKeys>;
       try {
-        return JSON.parse(await box.open(sealed.trim())) as SimulatorKeys;
+        kept = JSON.parse(await box.open(sealed.trim())) as Partial<SimulatorKeys>;
       } catch {
         throw new Error(`${path} cannot be opened with this encryption key (was the key changed?)`);
       }
+      if (kept.pairwise) return kept as SimulatorKeys;
+      // Kept by a simulator from before pairwise subjects: add the secret, keep everything else.
+      const keys = { ...kept, pairwise: toBase64Url(generateKeyBytes()) } as SimulatorKeys;
+      await writeFileAtomic(path, await box.seal(JSON.stringify(keys)));
+      return keys;
     }
   }
   const keys: SimulatorKeys = {
     idporten: await signingKey(),
     altinn: await signingKey(),
     cookieKeys: [toBase64Url(generateKeyBytes())],
+    pairwise: toBase64Url(generateKeyBytes()),
   };
   if (path && box) await writeFileAtomic(path, await box.seal(JSON.stringify(keys)));
   return keys;

@@ -1,6 +1,7 @@
-// The four lifetimes (DESIGN §1, §5). Defaults are the Dynamics 365 registration: a one-year
+// The lifetimes (DESIGN §1, §5). Defaults are the Dynamics 365 registration: a one-year
 // authorization, two-hour access tokens and one-time refresh tokens that live as long as the
-// authorization. ID-porten's own defaults (7200 / 120 / 600) are one configuration away.
+// authorization. ID-porten's own defaults (7200 / 120 / 600) are one configuration away. The SSO
+// session lives 30 minutes, the short end of ID-porten's 30–120.
 
 import { onlyKeys, plainObject, wholeNumber } from "./input.ts";
 import type { SimulatorLifetimes } from "./types.ts";
@@ -10,9 +11,10 @@ export const DEFAULT_SIMULATOR_LIFETIMES: SimulatorLifetimes = Object.freeze({
   accessTokenSeconds: 7_200,
   refreshTokenSeconds: 31_536_000,
   codeSeconds: 60,
+  sessionSeconds: 1_800,
 });
 
-const KEYS = ["authorizationSeconds", "accessTokenSeconds", "refreshTokenSeconds", "codeSeconds"] as const;
+const KEYS = ["authorizationSeconds", "accessTokenSeconds", "refreshTokenSeconds", "codeSeconds", "sessionSeconds"] as const;
 /** Ten years: far beyond any real registration, small enough for every timer and date involved. */
 const MAX_SECONDS = 315_360_000;
 

@@ -1,13 +1,16 @@
 // The login interaction (oidc-provider's interactions.url): a page that lists the test persons,
 // or — with login_hint=<pid> on the authorization request — no page at all: the person is logged
 // in server-side and the browser is sent straight on, so an automated client following redirects
-// reaches the redirect URI without any HTML form.
+// reaches the redirect URI without any HTML form. The login carries the level the client asked
+// for (acr_values; substantial when none), or the one a login_hint names (login-hint.ts).
 
 import { Hono, type Context } from "hono";
+import { askedAcr } from "./acr.ts";
+import { parseLoginHint } from "./login-hint.ts";
 import type { Interaction, Provider } from "./oidc-types.ts";
 import { renderErrorPage, renderLoginPage } from "./pages.ts";
 import { maskPid, syntheticPidProblem, TEST_PERSONS } from "./persons.ts";
-import { ACR_HIGH, ACR_SUBSTANTIAL, LOGIN_PATH } from "./provider.ts";
+import { LOGIN_PATH } from "./provider.ts";
 
 export function loginRoutes(provider: Provider, log: (line: string) => void): Hono {
   const app = new Hono();
@@ -17,11 +20,11 @@ export function loginRoutes(provider: Provider, log: (line: string) => void): Ho
     if (!interaction) return expired(c);
     const hint = interaction.params.login_hint;
     if (hint === undefined) return c.html(renderLoginPage(pageModel(interaction)));
-    const problem = syntheticPidProblem(hint);
-    if (problem) {
-      return c.html(renderLoginPage({ ...pageModel(interaction), error: `login_hint ${problem}. Choose a test person instead.` }), 400);
+    const parsed = parseLoginHint(hint);
+    if (parsed.problem !== undefined) {
+      return c.html(renderLoginPage({ ...pageModel(interaction), error: `${parsed.problem}. Choose a test person instead.` }), 400);
     }
-    return logIn(c, interaction, hint, "login_hint");
+    return logIn(c, interaction, parsed.pid, "login_hint", parsed.acr);
   });
 
   app.post("/:uid", async (c) => {
@@ -40,14 +43,13 @@ export function loginRoutes(provider: Provider, log: (line: string) => void): Ho
     return logIn(c, interaction, pid, "login page");
   });
 
-  async function logIn(c: Context, interaction: Interaction, pid: string, how: string): Promise<Response> {
+  async function logIn(c: Context, interaction: Interaction, pid: string, how: string, acr = askedAcr(interaction.params.acr_values)): Promise<Response> {
     // oidc-provider would stop at a "log out the previous person?" form when this browser's
     // session belongs to someone else; logging in as another person simply ends that session.
     if (interaction.session && interaction.session.accountId !== pid) {
       await (await provider.Session.findByUid(interaction.session.uid))?.destroy();
       interaction.session = undefined;
     }
-    const acr = chosenAcr(interaction.params.acr_values);
     log(`login: ${maskPid(pid)} at ${acr} via ${how}, client ${interaction.params.client_id}`);
     return finish(c, interaction, { login: { accountId: pid, acr, amr: ["TestID"] } });
   }
@@ -67,14 +69,9 @@ function pageModel(interaction: Interaction) {
     clientId: interaction.params.client_id ?? "",
     uiLocales: interaction.params.ui_locales,
     acrValues: interaction.params.acr_values,
-    acr: chosenAcr(interaction.params.acr_values),
+    acr: askedAcr(interaction.params.acr_values),
     persons: TEST_PERSONS,
   };
-}
-
-/** The first level asked for that ID-porten knows; substantial when none is asked for. */
-function chosenAcr(acrValues: string | undefined): string {
-  return acrValues?.split(" ").find((value) => value === ACR_HIGH || value === ACR_SUBSTANTIAL) ?? ACR_SUBSTANTIAL;
 }
 
 function expired(c: Context): Response {

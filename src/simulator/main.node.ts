@@ -24,17 +24,21 @@ try {
     encryptionKey: config.encryptionKey,
     clients: [config.client],
     lifetimes: config.lifetimes,
+    refreshReuseGraceSeconds: config.refreshReuseGraceSeconds,
+    controlToken: config.controlToken,
     log,
   });
   const { client } = config;
+  const state = simulator.control.state();
   console.log(`ID-porten simulator
   issuer        ${simulator.issuer}  (discovery: ${simulator.issuer}/.well-known/openid-configuration)
-  login page    shown by ${simulator.issuer}/authorize; add login_hint=<pid> to skip it
+  login page    shown by ${simulator.issuer}/authorize; add login_hint=<pid> (or <pid>:substantial|high) to skip it
   Altinn        ${simulator.altinnExchangeUrl}
-  control API   ${simulator.controlUrl}
-  client        ${client.clientId}, redirect URIs ${client.redirectUris.join(", ")}
+  control API   ${simulator.controlUrl}${config.controlToken ? " (Bearer SIMULATOR_CONTROL_TOKEN)" : " (no token: set SIMULATOR_CONTROL_TOKEN to require one)"}
+  client        ${client.clientId} (${client.tokenEndpointAuthMethod}), redirect URIs ${client.redirectUris.join(", ")}
   data          ${config.dataDir}/simulator
-  lifetimes     ${JSON.stringify(simulator.control.state().lifetimes)}`);
+  lifetimes     ${JSON.stringify(state.lifetimes)}
+  reuse grace   ${state.settings.refreshReuseGraceSeconds} s for a rotated refresh token`);
   if (config.clientSecretGenerated) {
     console.log(`  client secret ${client.clientSecret}  (generated for this run; set SIMULATOR_CLIENT_SECRET to keep one)`);
   }

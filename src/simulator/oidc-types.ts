@@ -13,6 +13,8 @@ export interface AdapterPayload {
   userCode?: string;
   accountId?: string;
   consumed?: number;
+  /** Epoch milliseconds of the first consumption (the simulator's own, for the reuse grace). */
+  consumedAt?: number;
 }
 
 export interface Adapter {
@@ -62,15 +64,35 @@ export interface TokenModel {
   accountId?: string;
   acr?: string;
   exp?: number;
+  grantId?: string;
+}
+
+/** The browser session (oidc-provider's Session model) as the simulator reads it. */
+export interface OIDCSession {
+  accountId?: string;
+  acr?: string;
+  loginTs?: number;
+  /** Whether the login is older than `age` seconds. */
+  past(age: number): boolean;
+  sidFor(clientId: string): string | undefined;
+  /** Gives the client a sid in this session (oidc-provider does it after loadExistingGrant). */
+  ensureClientContainer(clientId: string): void;
 }
 
 export interface OIDCContext {
   route: string;
   client?: Client;
   params?: Record<string, unknown>;
+  /** The prompt values the request asked for. */
+  prompts: Set<string>;
   result?: { login?: { accountId: string } } & Record<string, unknown>;
-  session: { accountId?: string };
-  entities: { Grant?: Grant; AuthorizationCode?: TokenModel; RefreshToken?: TokenModel };
+  session: OIDCSession;
+  entities: {
+    Grant?: Grant;
+    AuthorizationCode?: TokenModel;
+    RefreshToken?: TokenModel;
+    PushedAuthorizationRequest?: { jti: string };
+  };
   provider: Provider;
 }
 
@@ -82,6 +104,8 @@ export interface ProviderContext {
   type: string;
   method: string;
   path: string;
+  /** The request's query (Koa). */
+  query: Record<string, string | string[] | undefined>;
   state: Record<string, unknown>;
 }
 
@@ -112,7 +136,11 @@ export interface Prompt {
 
 export interface OidcProviderModule {
   default: new (issuer: string, configuration: Record<string, unknown>) => Provider;
-  errors: { InvalidTarget: new (description?: string) => Error; InvalidRequest: new (description?: string) => Error };
+  errors: {
+    InvalidTarget: new (description?: string) => Error;
+    InvalidRequest: new (description?: string) => Error;
+    InvalidScope: new (description: string, scope: string) => Error;
+  };
   interactionPolicy: {
     base(): Prompt[] & { get(name: string): Prompt | undefined };
     Check: new (reason: string, description: string, error: string, check: (ctx: ProviderContext) => boolean) => Check;

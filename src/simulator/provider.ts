@@ -3,11 +3,19 @@
 // it reproduces.
 
 import type { JWK } from "jose";
+import { ACR_VALUES } from "./acr.ts";
 import type { SimulatorStore } from "./adapter.ts";
-import type { Grant, OidcProviderModule, Provider, ProviderContext, TokenModel } from "./oidc-types.ts";
+import { AUTH_METHODS, OIDC_SCOPES, providerClientMetadata, resourceScopes, scopesOf } from "./clients.ts";
+import { correlationIdOf, idportenErrorBody } from "./errors.ts";
+import { requestedLoginHint } from "./login-hint.ts";
+import { localeFor, type LoginRecords } from "./login-record.ts";
+import type { AdapterPayload, Grant, Interaction, OidcProviderModule, Provider, ProviderContext, TokenModel } from "./oidc-types.ts";
 import { renderErrorPage, renderLogoutPage, renderLoggedOutPage } from "./pages.ts";
 import { isSyntheticPid, maskPid } from "./persons.ts";
-import type { SimulatorClient, SimulatorLifetimes } from "./types.ts";
+import { withReuseGrace } from "./reuse-grace.ts";
+import { freshLoginReason, simulatorOnlyReason } from "./sso.ts";
+import type { PairwiseSubject } from "./subjects.ts";
+import type { SimulatorClient, SimulatorLifetimes, SimulatorSettings } from "./types.ts";
 
 export const ROUTES = {
   authorization: "/authorize",
@@ -21,16 +29,8 @@ export const ROUTES = {
 
 export const LOGIN_PATH = "/login";
 
-export const ACR_SUBSTANTIAL = "idporten-loa-substantial";
-export const ACR_HIGH = "idporten-loa-high";
-
-/** The VAT scopes: resource scopes, carried by the JWT access token (openid is the one OIDC scope). */
-export const RESOURCE_SCOPES = [
-  "skatteetaten:mvameldinginnsending",
-  "skatteetaten:mvameldingvalidering",
-  "altinn:instances.read",
-  "altinn:instances.write",
-] as const;
+/** The endpoints whose errors are ID-porten's JSON body with a correlation id (oidc-provider's route names). */
+const JSON_ERROR_ROUTES = new Set(["token", "revocation", "pushed_authorization_request"]);
 
 /**
  * oidc-provider only issues JWT access tokens for a resource server, so every token is for this one.
@@ -67,51 +67,88 @@ export function loadOidcProvider(): Promise<OidcProviderModule> {
   return loading;
 }
 
+function notExpired(payload: AdapterPayload | undefined): AdapterPayload | undefined {
+  return payload && (payload.exp === undefined || payload.exp > Date.now() / 1000) ? payload : undefined;
+}
+
 export interface ProviderSetup {
   issuer: string;
   clients: SimulatorClient[];
   /** Read on every use: the control API changes it for what is issued afterwards. */
   lifetimes: SimulatorLifetimes;
+  /** Read on every use, like the lifetimes. */
+  settings: SimulatorSettings;
   store: SimulatorStore;
   signingKey: JWK;
   cookieKeys: string[];
+  pairwiseSubject: PairwiseSubject;
+  loginRecords: LoginRecords;
   log: (line: string) => void;
 }
 
 export async function createProvider(setup: ProviderSetup): Promise<Provider> {
-  const { issuer, lifetimes, store, log } = setup;
+  const { issuer, clients, lifetimes, settings, store, loginRecords, log } = setup;
   const { default: OidcProvider, errors, interactionPolicy } = await loadOidcProvider();
+  const registration = new Map(clients.map((client) => [client.clientId, client]));
+  const resourceServerScopes = resourceScopes(clients);
 
-  // No single sign-on: every authorization request asks who logs in (or takes login_hint), so a
-  // tester can be someone else each time. The check is satisfied once this request's login is done.
+  // The SSO session answers a request silently unless it asks for a login (prompt=login, max_age:
+  // oidc-provider's own checks) or the simulator's: a login_hint naming someone else, or a higher
+  // level than the session has (sso.ts).
   const policy = interactionPolicy.base();
   policy.get("login")?.checks.push(
-    new interactionPolicy.Check("simulator_login", "the simulator asks who logs in on every authorization", "login_required",
-      (ctx) => !ctx.oidc.result?.login),
+    new interactionPolicy.Check("simulator_sso", "the browser's session cannot answer this request (login_hint or a higher acr)", "login_required",
+      simulatorOnlyReason),
   );
 
   const epochSeconds = () => Math.floor(Date.now() / 1000);
 
   const provider = new OidcProvider(issuer, {
-    adapter: (model: string) => store.adapterFor(model),
-    clients: setup.clients.map((client) => ({
-      client_id: client.clientId,
-      client_secret: client.clientSecret,
-      redirect_uris: client.redirectUris,
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      // What Dynamics registers; oidc-provider accepts client_secret_basic for it as well.
-      token_endpoint_auth_method: "client_secret_post",
-    })),
-    clientAuthMethods: ["client_secret_post", "client_secret_basic"],
+    adapter: (model: string) => {
+      const adapter = store.adapterFor(model);
+      // oidc-provider allows its clockTolerance (15 s) on every expiry, meant for other parties'
+      // clocks; the SSO session is the simulator's own and ends on time.
+      if (model === "Session") return { ...adapter, find: async (id: string) => notExpired(await adapter.find(id)) };
+      if (model !== "RefreshToken") return adapter;
+      return withReuseGrace(adapter, () => settings.refreshReuseGraceSeconds, () =>
+        log(`token: a rotated refresh token is presented within the reuse grace (${settings.refreshReuseGraceSeconds} s)`));
+    },
+    clients: clients.map(providerClientMetadata),
+    clientAuthMethods: [...AUTH_METHODS],
     // ID-porten wants redirect_uri at the token endpoint too, equal to the one at authorize.
     allowOmittingSingleRegisteredRedirectUri: false,
-    acrValues: [ACR_SUBSTANTIAL, ACR_HIGH],
-    scopes: ["openid"],
+    acrValues: [...ACR_VALUES],
+    scopes: [...OIDC_SCOPES],
+    subjectTypes: ["pairwise"],
+    pairwiseIdentifier: async (_ctx: ProviderContext, accountId: string, client: { clientId: string }) =>
+      setup.pairwiseSubject(client.clientId, accountId),
     responseTypes: ["code"],
-    claims: { openid: ["sub", "pid"], acr: null, auth_time: null, iss: null, sid: null },
+    // ID-porten's id_token: pid, the login's acr, amr and auth_time, the locale asked for and the
+    // session's sid, whatever the client asked for (so all under the openid scope).
+    claims: {
+      openid: ["sub", "pid", "locale", "sid", "acr", "amr", "auth_time"],
+      acr: null,
+      amr: null,
+      auth_time: null,
+      iss: null,
+      sid: null,
+    },
     // ID-porten puts pid in the id_token although an access token is issued as well.
     conformIdTokenClaims: false,
+    // ID-porten refuses a scope the client is not registered for (at /authorize and at PAR);
+    // oidc-provider would ignore it. extraParams validators run for every such request.
+    extraParams: {
+      scope: async (ctx: ProviderContext, value: string | undefined) => {
+        const client = ctx.oidc.client && registration.get(ctx.oidc.client.clientId);
+        if (!client || !value) return;
+        const registered = scopesOf(client);
+        const refused = value.split(" ").filter((scope) => scope && !registered.includes(scope));
+        if (refused.length > 0) {
+          log(`authorize: invalid_scope, client ${client.clientId} is not registered for ${refused.join(" ")}`);
+          throw new errors.InvalidScope("requested scope is not registered for the client", refused.join(" "));
+        }
+      },
+    },
     cookies: { keys: setup.cookieKeys },
     jwks: { keys: [setup.signingKey] },
     routes: ROUTES,
@@ -119,6 +156,9 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
     features: {
       devInteractions: { enabled: false },
       dPoP: { enabled: false },
+      // Advertised in discovery, accepted for every client, required of none (as ID-porten).
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+      // Revoking a refresh token ends the whole grant: oidc-provider revokes the grant with it.
       revocation: {
         enabled: true,
         // A client may revoke only its own tokens (oidc-provider's rule, without its start-up notice).
@@ -146,7 +186,7 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
         getResourceServerInfo: async (_ctx: ProviderContext, indicator: string) => {
           if (indicator !== RESOURCE) throw new errors.InvalidTarget();
           return {
-            scope: RESOURCE_SCOPES.join(" "),
+            scope: resourceServerScopes.join(" "),
             audience: AUDIENCE,
             accessTokenFormat: "jwt",
             accessTokenTTL: lifetimes.accessTokenSeconds,
@@ -157,22 +197,44 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
     },
     interactions: {
       policy,
-      url: async (_ctx: ProviderContext, interaction: { uid: string }) => `${LOGIN_PATH}/${interaction.uid}`,
+      url: async (ctx: ProviderContext, interaction: Interaction) => {
+        // A pushed request's parameters do not hold a login_hint appended to the /authorize URL;
+        // keep it with the interaction, so the login page sees it (login-hint.ts).
+        const hint = requestedLoginHint(ctx);
+        if (hint !== undefined && interaction.params.login_hint === undefined) {
+          interaction.params.login_hint = hint;
+          await interaction.save(Math.max(1, interaction.exp - epochSeconds()));
+        }
+        return `${LOGIN_PATH}/${interaction.uid}`;
+      },
     },
-    findAccount: async (_ctx: ProviderContext, sub: string) =>
-      isSyntheticPid(sub) ? { accountId: sub, claims: async () => ({ sub, pid: sub }) } : undefined,
-    // Consent is never asked: the grant is made with the requested VAT scopes once the person has
-    // logged in for this request. A new grant per login: the authorization lifetime starts there.
+    findAccount: async (_ctx: ProviderContext, sub: string, token?: TokenModel) => {
+      if (!isSyntheticPid(sub)) return undefined;
+      return {
+        accountId: sub,
+        claims: async () => {
+          const record = await loginRecords.find(token?.grantId);
+          return { sub, pid: sub, locale: record?.locale, sid: record?.sid };
+        },
+      };
+    },
+    // Consent is never asked: the grant is made with the requested scopes (registered ones only,
+    // see extraParams) once the person has logged in for this request, or silently from the SSO
+    // session. A new grant per authorization: its authorization lifetime starts there.
     loadExistingGrant: async (ctx: ProviderContext): Promise<Grant | undefined> => {
-      const login = ctx.oidc.result?.login;
       const client = ctx.oidc.client;
-      if (!login || !client) return undefined;
-      const grant = new ctx.oidc.provider.Grant({ accountId: login.accountId, clientId: client.clientId });
+      const accountId = ctx.oidc.result?.login?.accountId ?? (freshLoginReason(ctx) === undefined ? ctx.oidc.session.accountId : undefined);
+      // Not yet: this request's login comes first (no grant is made for it before, and left behind).
+      if (!accountId || !client) return undefined;
+      const grant = new ctx.oidc.provider.Grant({ accountId, clientId: client.clientId });
       const requested = String(ctx.oidc.params?.scope ?? "").split(" ");
       if (requested.includes("openid")) grant.addOIDCScope("openid");
-      const resourceScopes = requested.filter((scope) => (RESOURCE_SCOPES as readonly string[]).includes(scope));
-      if (resourceScopes.length > 0) grant.addResourceScope(RESOURCE, resourceScopes.join(" "));
-      await grant.save();
+      const resource = requested.filter((scope) => resourceServerScopes.includes(scope));
+      if (resource.length > 0) grant.addResourceScope(RESOURCE, resource.join(" "));
+      const grantId = await grant.save();
+      ctx.oidc.session.ensureClientContainer(client.clientId);
+      const record = { locale: localeFor(ctx.oidc.params?.ui_locales as string | undefined), sid: ctx.oidc.session.sidFor(client.clientId) };
+      await loginRecords.save(grantId, record, lifetimes.authorizationSeconds);
       return grant;
     },
     // Refresh tokens without offline_access, for every client allowed the refresh_token grant, and
@@ -181,7 +243,7 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
       client.grantTypeAllowed("refresh_token"),
     expiresWithSession: async () => false,
     // One-time refresh tokens: every refresh returns a new one. oidc-provider also treats reuse of
-    // a spent one as theft and revokes the whole grant.
+    // a spent one as theft and revokes the whole grant (after the reuse grace, reuse-grace.ts).
     rotateRefreshToken: true,
     extraTokenClaims: async (ctx: ProviderContext | undefined, token: TokenModel) => {
       if (token.kind !== "AccessToken") return undefined;
@@ -192,7 +254,9 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
       AccessToken: () => lifetimes.accessTokenSeconds,
       AuthorizationCode: () => lifetimes.codeSeconds,
       Grant: () => lifetimes.authorizationSeconds,
-      Session: () => lifetimes.authorizationSeconds,
+      // The SSO session, counted from its login (a silent login does not extend it).
+      Session: (_ctx: ProviderContext, session?: { loginTs?: number }) =>
+        Math.max(1, lifetimes.sessionSeconds - (session?.loginTs ? epochSeconds() - session.loginTs : 0)),
       IdToken: () => ID_TOKEN_SECONDS,
       Interaction: () => INTERACTION_SECONDS,
       // Inactivity lifetime, but never past the grant: at the end of the authorization lifetime
@@ -204,8 +268,8 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
       },
     },
     renderError: async (ctx: ProviderContext, out: Record<string, string>) => {
-      if (ctx.oidc?.route === "token") {
-        ctx.body = out; // the token endpoint answers JSON, whatever the Accept header prefers
+      if (JSON_ERROR_ROUTES.has(ctx.oidc?.route)) {
+        ctx.body = out; // these endpoints answer JSON, whatever the Accept header prefers
         return;
       }
       ctx.type = "html";
@@ -217,9 +281,12 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
   // advertised under the issuer however the simulator is reached (127.0.0.1, a container port).
   provider.proxy = true;
 
-  provider.on("grant.error", (ctx, error) => {
+  const recordError = (ctx: ProviderContext, error?: { error_detail?: string; message?: string }) => {
     ctx.state.errorDetail = error?.error_detail ?? error?.message;
-  });
+  };
+  provider.on("grant.error", recordError);
+  provider.on("revocation.error", recordError);
+  provider.on("pushed_authorization_request.error", recordError);
   provider.on("grant.success", (ctx) => {
     const accountId = ctx.oidc.entities.Grant?.accountId;
     log(`token: ${String(ctx.oidc.params?.grant_type)} for ${accountId ? maskPid(accountId) : "?"}, client ${ctx.oidc.client?.clientId}`);
@@ -228,15 +295,17 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
 
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.oidc?.route !== "token") return;
+    const route = ctx.oidc?.route;
+    if (!JSON_ERROR_ROUTES.has(route)) return;
     const body = ctx.body as Record<string, unknown> | undefined;
     if (ctx.status >= 400 && typeof body?.error === "string") {
       // ID-porten's error body: the description is the error again with a correlation id.
-      const correlationId = crypto.randomUUID();
-      ctx.body = { error: body.error, error_description: `${body.error} (correlation id: ${correlationId})` };
+      const rewritten = idportenErrorBody(body.error);
+      ctx.body = rewritten;
       const detail = ctx.state.errorDetail ?? body.error_description;
-      log(`token: ${body.error}${detail ? ` (${String(detail)})` : ""}, correlation id ${correlationId}`);
-    } else if (ctx.status === 200 && body?.id_token && typeof body.scope === "string") {
+      const label = route === "pushed_authorization_request" ? "par" : route;
+      log(`${label}: ${body.error}${detail ? ` (${String(detail)})` : ""}, correlation id ${correlationIdOf(rewritten)}`);
+    } else if (route === "token" && ctx.status === 200 && body?.id_token && typeof body.scope === "string") {
       // The access token carries only the resource scopes; ID-porten's answer lists openid too.
       const scopes = body.scope.split(" ").filter((scope) => scope && scope !== "openid");
       ctx.body = { ...body, scope: ["openid", ...scopes].join(" ") };

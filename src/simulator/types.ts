@@ -4,10 +4,23 @@ import type { TestPerson } from "./persons.ts";
 
 export type { TestPerson };
 
+/** How a client authenticates at the token, revocation and PAR endpoints. ID-porten registers one per client. */
+export type TokenEndpointAuthMethod = "client_secret_post" | "client_secret_basic" | "private_key_jwt";
+
 export interface SimulatorClient {
   clientId: string;
-  clientSecret: string;
+  /** Required for client_secret_post and client_secret_basic; not used with private_key_jwt. */
+  clientSecret?: string;
   redirectUris: string[];
+  /** Default client_secret_post (what Dynamics registers). Any other method is refused with invalid_client. */
+  tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
+  /** The client's public keys, for private_key_jwt. */
+  jwks?: { keys: JsonWebKey[] };
+  /**
+   * The scopes the client is registered for; asking for another answers invalid_scope (as ID-porten
+   * does). Default: DEFAULT_CLIENT_SCOPES, the VAT set.
+   */
+  scopes?: string[];
 }
 
 export interface SimulatorLifetimes {
@@ -18,6 +31,8 @@ export interface SimulatorLifetimes {
   refreshTokenSeconds: number;
   /** Authorization code TTL. */
   codeSeconds: number;
+  /** The browser's SSO session, counted from the login (ID-porten: 30–120 min). */
+  sessionSeconds: number;
 }
 
 export interface SimulatorOptions {
@@ -33,11 +48,19 @@ export interface SimulatorOptions {
   encryptionKey?: Uint8Array;
   clients: SimulatorClient[];
   lifetimes?: Partial<SimulatorLifetimes>;
+  /**
+   * Seconds a rotated one-time refresh token is still accepted (each reuse answers a fresh
+   * rotation, as Connect2id's grace does); default 0: reuse answers invalid_grant at once and ends
+   * the grant, which is what to assume of ID-porten.
+   */
+  refreshReuseGraceSeconds?: number;
+  /** When set, the control API requires `Authorization: Bearer <controlToken>`. */
+  controlToken?: string;
   /** One line per notable event; never a token, code, secret or full pid. */
   log?: (line: string) => void;
 }
 
-export type FaultEndpoint = "token" | "altinn";
+export type FaultEndpoint = "token" | "altinn" | "revocation" | "par";
 
 /** What the next `count` calls to an endpoint answer instead of the real thing. */
 export interface FaultSpec {
@@ -59,9 +82,17 @@ export interface PendingFault extends FaultSpec {
   remaining: number;
 }
 
+/** Settings testers may change while the simulator runs. */
+export interface SimulatorSettings {
+  refreshReuseGraceSeconds: number;
+}
+
 export interface SimulatorState {
   lifetimes: SimulatorLifetimes;
+  settings: SimulatorSettings;
   faults: PendingFault[];
+  /** The persons Altinn knows (its register): the exchange answers 401 for anyone else. */
+  altinnPersons: string[];
 }
 
 /** The testers' controls; the HTTP control API under /control calls exactly these. */
@@ -69,12 +100,16 @@ export interface SimulatorControl {
   state(): SimulatorState;
   /** Applies to what is issued afterwards; returns the lifetimes now in force. */
   setLifetimes(lifetimes: Partial<SimulatorLifetimes>): SimulatorLifetimes;
+  setSettings(settings: Partial<SimulatorSettings>): SimulatorSettings;
   /** Every authorization code issued so far is expired; returns how many there were. */
   expireCodes(): Promise<number>;
   /** Revokes every grant of that person (their refresh tokens then answer invalid_grant); returns how many. */
   revoke(pid: string): Promise<number>;
   addFault(fault: FaultSpec): SimulatorState;
   clearFaults(): SimulatorState;
+  /** Altinn's register: add or remove a person (a synthetic number); returns the register. */
+  addAltinnPerson(pid: string): Promise<string[]>;
+  removeAltinnPerson(pid: string): Promise<string[]>;
 }
 
 export interface RunningSimulator {

@@ -6,7 +6,7 @@ import { generateKeyPair, SignJWT } from "jose";
 import type * as client from "openid-client";
 import { hasAcceptedScope } from "../../src/simulator/altinn.ts";
 import type { RunningSimulator } from "../../src/simulator/index.ts";
-import { authorize, decodeJwt, PID, relyingParty, sleep, start } from "./helpers.ts";
+import { authorize, control, decodeJwt, otherSyntheticPid, PID, relyingParty, sleep, start } from "./helpers.ts";
 
 let simulator: RunningSimulator;
 let config: client.Configuration;
@@ -66,7 +66,8 @@ describe("Altinn exchange", () => {
       await sleep(1200);
       const res = await exchangeAltinn(tokens.access_token);
       expect(res.status).toBe(401);
-      expect((await res.json()).detail).toMatch(/expired/);
+      // ASP.NET's Unauthorized(): no detail says why (the simulator's log does).
+      expect(await res.json()).toEqual({ type: expect.stringMatching(/rfc9110/), title: "Unauthorized", status: 401, traceId: expect.any(String) });
     } finally {
       simulator.control.setLifetimes({ accessTokenSeconds: 7200 });
     }
@@ -77,6 +78,73 @@ describe("Altinn exchange", () => {
     expect(decodeJwt(tokens.access_token).pid).toBe(PID);
     const res = await exchangeAltinn(tokens.access_token);
     expect(res.status).toBe(403);
+  });
+
+  it("carries Altinn's claims: user and party id stable per person, nbf, iat, exp, a unique jti, pid, acr, scope", async () => {
+    const tokens = await authorize(config);
+    const access = decodeJwt(tokens.access_token);
+    const one = decodeJwt(await (await exchangeAltinn(tokens.access_token)).text());
+    const again = decodeJwt(await (await exchangeAltinn((await authorize(config)).access_token)).text());
+    const other = decodeJwt(await (await exchangeAltinn((await authorize(config, { login_hint: simulator.persons[1].pid })).access_token)).text());
+    expect(one).toMatchObject({ pid: PID, acr: "idporten-loa-substantial", scope: access.scope, exp: access.exp, "urn:altinn:authlevel": 3 });
+    expect(one["urn:altinn:userid"]).toMatch(/^\d{7}$/);
+    expect(one["urn:altinn:partyid"]).toEqual(expect.any(Number));
+    expect(String(one["urn:altinn:partyid"])).toMatch(/^5\d{7}$/);
+    expect(again["urn:altinn:userid"]).toBe(one["urn:altinn:userid"]);
+    expect(again["urn:altinn:partyid"]).toBe(one["urn:altinn:partyid"]);
+    expect(other["urn:altinn:partyid"]).not.toBe(one["urn:altinn:partyid"]);
+    const now = Math.floor(Date.now() / 1000);
+    expect(Math.abs((one.nbf as number) - now)).toBeLessThan(5);
+    expect(Math.abs((one.iat as number) - now)).toBeLessThan(5);
+    expect(one.jti).not.toBe(again.jti);
+    expect(one.sub).toBeUndefined(); // Altinn drops the pairwise sub
+  });
+});
+
+describe("Altinn's register of persons", () => {
+  const unknown = otherSyntheticPid();
+
+  it("a valid synthetic number outside the register logs in at ID-porten but gets Altinn's 401 ProblemDetails", async () => {
+    const tokens = await authorize(config, { login_hint: unknown });
+    expect(decodeJwt(tokens.access_token).pid).toBe(unknown);
+    const res = await exchangeAltinn(tokens.access_token);
+    expect(res.status).toBe(401);
+    expect(res.headers.get("content-type")).toBe("application/problem+json; charset=utf-8");
+    const body = await res.json();
+    expect(body).toEqual({
+      type: "https://tools.ietf.org/html/rfc9110#section-15.5.2",
+      title: "Unauthorized",
+      status: 401,
+      traceId: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/),
+    });
+  });
+
+  it("checks the scope first: a token without an accepted scope gets 403, known person or not", async () => {
+    const tokens = await authorize(config, { login_hint: unknown, scope: "openid" });
+    expect((await exchangeAltinn(tokens.access_token)).status).toBe(403);
+  });
+
+  it("testers add and remove persons (control API); the listed test persons are known", async () => {
+    expect(simulator.control.state().altinnPersons).toEqual(simulator.persons.map((person) => person.pid).sort());
+    const tokens = await authorize(config, { login_hint: unknown });
+    const added = await control(simulator, "POST", "/altinn/persons", { pid: unknown });
+    expect(added.json.altinnPersons).toContain(unknown);
+    expect((await exchangeAltinn(tokens.access_token)).status).toBe(200);
+    const removed = await control(simulator, "DELETE", `/altinn/persons/${unknown}`);
+    expect(removed.json.altinnPersons).not.toContain(unknown);
+    expect((await exchangeAltinn(tokens.access_token)).status).toBe(401);
+    expect((await control(simulator, "POST", "/altinn/persons", { pid: "12345678901" })).status).toBe(400);
+  });
+
+  it("removing a listed test person makes Altinn refuse them too", async () => {
+    const tokens = await authorize(config);
+    await simulator.control.removeAltinnPerson(PID);
+    try {
+      expect((await exchangeAltinn(tokens.access_token)).status).toBe(401);
+    } finally {
+      await simulator.control.addAltinnPerson(PID);
+    }
+    expect((await exchangeAltinn(tokens.access_token)).status).toBe(200);
   });
 });
 

@@ -12,8 +12,9 @@ describe("readSimulatorLifetimes", () => {
         SIMULATOR_ACCESS_TOKEN_LIFETIME_SECONDS: "120",
         SIMULATOR_REFRESH_TOKEN_LIFETIME_SECONDS: "600",
         SIMULATOR_CODE_TTL_SECONDS: " 30 ",
+        SIMULATOR_SESSION_LIFETIME_SECONDS: "7200",
       }),
-    ).toEqual({ authorizationSeconds: 7200, accessTokenSeconds: 120, refreshTokenSeconds: 600, codeSeconds: 30 });
+    ).toEqual({ authorizationSeconds: 7200, accessTokenSeconds: 120, refreshTokenSeconds: 600, codeSeconds: 30, sessionSeconds: 7200 });
     expect(readSimulatorLifetimes({ SIMULATOR_CODE_TTL_SECONDS: "" })).toEqual({});
   });
 
@@ -35,8 +36,11 @@ describe("readStandaloneConfig", () => {
       client: { clientId: "authflow-local", redirectUris: ["http://localhost:8787/callback"] },
       clientSecretGenerated: true,
       lifetimes: {},
+      refreshReuseGraceSeconds: 0,
+      controlToken: undefined,
     });
-    expect(config.client.clientSecret.length).toBeGreaterThanOrEqual(32);
+    expect(config.client.tokenEndpointAuthMethod).toBe("client_secret_post");
+    expect(config.client.clientSecret!.length).toBeGreaterThanOrEqual(32);
   });
 
   it("reads every variable", () => {
@@ -49,6 +53,9 @@ describe("readStandaloneConfig", () => {
       SIMULATOR_CLIENT_SECRET: "c".repeat(32),
       SIMULATOR_REDIRECT_URIS: "https://erp.example/callback, http://localhost:8787/callback",
       SIMULATOR_CODE_TTL_SECONDS: "5",
+      SIMULATOR_REFRESH_REUSE_GRACE_SECONDS: "10",
+      SIMULATOR_CONTROL_TOKEN: "t".repeat(20),
+      SIMULATOR_CLIENT_AUTH: "client_secret_basic",
     });
     expect(config).toMatchObject({
       host: "0.0.0.0",
@@ -58,7 +65,18 @@ describe("readStandaloneConfig", () => {
       client: { clientId: "erp", clientSecret: "c".repeat(32), redirectUris: ["https://erp.example/callback", "http://localhost:8787/callback"] },
       clientSecretGenerated: false,
       lifetimes: { codeSeconds: 5 },
+      refreshReuseGraceSeconds: 10,
+      controlToken: "t".repeat(20),
     });
+    expect(config.client.tokenEndpointAuthMethod).toBe("client_secret_basic");
+  });
+
+  it("registers a private_key_jwt client with the public key from SIMULATOR_CLIENT_JWKS (no secret)", () => {
+    const jwk = { kty: "RSA", n: "AQAB", e: "AQAB", kid: "k1" };
+    const config = readStandaloneConfig({ SIMULATOR_CLIENT_AUTH: "private_key_jwt", SIMULATOR_CLIENT_JWKS: JSON.stringify(jwk) });
+    expect(config.client).toMatchObject({ tokenEndpointAuthMethod: "private_key_jwt", jwks: { keys: [jwk] } });
+    expect(config.client.clientSecret).toBeUndefined();
+    expect(config.clientSecretGenerated).toBe(false);
   });
 
   it.each([
@@ -67,6 +85,13 @@ describe("readStandaloneConfig", () => {
     [{ SIMULATOR_REDIRECT_URIS: "not a url" }, /^SIMULATOR_REDIRECT_URIS /],
     [{ SIMULATOR_PUBLIC_URL: "http://localhost:8788/idporten" }, /^SIMULATOR_PUBLIC_URL .*without path/],
     [{ ENCRYPTION_KEY: "c2hvcnQ=" }, /^ENCRYPTION_KEY must be 32 bytes/],
+    [{ SIMULATOR_REFRESH_REUSE_GRACE_SECONDS: "-1" }, /^SIMULATOR_REFRESH_REUSE_GRACE_SECONDS /],
+    [{ SIMULATOR_REFRESH_REUSE_GRACE_SECONDS: "3601" }, /^SIMULATOR_REFRESH_REUSE_GRACE_SECONDS /],
+    [{ SIMULATOR_CONTROL_TOKEN: "short" }, /^SIMULATOR_CONTROL_TOKEN must be at least 16/],
+    [{ SIMULATOR_SESSION_LIFETIME_SECONDS: "0" }, /^SIMULATOR_SESSION_LIFETIME_SECONDS /],
+    [{ SIMULATOR_CLIENT_AUTH: "none" }, /^SIMULATOR_CLIENT_AUTH must be one of/],
+    [{ SIMULATOR_CLIENT_AUTH: "private_key_jwt" }, /^SIMULATOR_CLIENT_JWKS is required/],
+    [{ SIMULATOR_CLIENT_AUTH: "private_key_jwt", SIMULATOR_CLIENT_JWKS: '{"kty":"RSA","d":"x"}' }, /^SIMULATOR_CLIENT_JWKS holds a private key/],
   ])("stops on %j with a message naming the variable", (env, message) => {
     expect(() => readStandaloneConfig(env)).toThrow(message);
   });

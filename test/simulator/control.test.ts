@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type * as client from "openid-client";
 import type { RunningSimulator } from "../../src/simulator/index.ts";
-import { authorize, CORRELATED, loginWithHint, exchange, postToken, relyingParty, start } from "./helpers.ts";
+import { authorize, CORRELATED, loginWithHint, exchange, postToken, relyingParty, start, control as controlOf } from "./helpers.ts";
 
 let simulator: RunningSimulator;
 let config: client.Configuration;
@@ -15,18 +15,21 @@ beforeAll(async () => {
 afterEach(() => void simulator.control.clearFaults());
 afterAll(() => simulator.close());
 
+// JSON on every POST and every request with a body (the control API refuses anything else, 415).
 const control = (method: string, path: string, body?: unknown) =>
   fetch(`${simulator.controlUrl}${path}`, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers: body === undefined && method !== "POST" ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
 
 describe("control API", () => {
   it("shows the lifetimes and pending faults, and changes lifetimes for what is issued afterwards", async () => {
     expect(await (await control("GET", "")).json()).toEqual({
-      lifetimes: { authorizationSeconds: 31536000, accessTokenSeconds: 7200, refreshTokenSeconds: 31536000, codeSeconds: 60 },
+      lifetimes: { authorizationSeconds: 31536000, accessTokenSeconds: 7200, refreshTokenSeconds: 31536000, codeSeconds: 60, sessionSeconds: 1800 },
+      settings: { refreshReuseGraceSeconds: 0 },
       faults: [],
+      altinnPersons: simulator.persons.map((person) => person.pid).sort(),
     });
     const res = await control("PUT", "/lifetimes", { accessTokenSeconds: 120 });
     expect((await res.json()).lifetimes.accessTokenSeconds).toBe(120);
@@ -48,6 +51,9 @@ describe("control API", () => {
     ["POST", "/faults", { endpoint: "token", count: 0, status: 500 }, /count/],
     ["POST", "/faults", { endpoint: "token" }, /status, a delayMs or drop/],
     ["POST", "/faults", { endpoint: "token", status: 500, drop: true }, /not both/],
+    ["PUT", "/settings", { refreshReuseGraceSeconds: 3601 }, /refreshReuseGraceSeconds/],
+    ["PUT", "/settings", { grace: 1 }, /unknown field/],
+    ["PUT", "/lifetimes", { sessionSeconds: 0 }, /sessionSeconds/],
   ])("%s %s %j → 400 naming the problem", async (method, path, body, problem) => {
     const res = await control(method, path, body);
     expect(res.status).toBe(400);
@@ -115,5 +121,59 @@ describe("faults", () => {
     const res = await control("DELETE", "/faults");
     expect((await res.json()).faults).toEqual([]);
     expect((await postToken(simulator, { grant_type: "refresh_token", refresh_token: "x" })).status).toBe(400);
+  });
+});
+
+describe("the control API takes JSON only", () => {
+  it.each([
+    ["a form post", { "content-type": "application/x-www-form-urlencoded" }, "pid=01817010055"],
+    ["text/plain (a no-cors fetch)", { "content-type": "text/plain" }, '{"pid":"01817010055"}'],
+    ["no content type", {}, undefined],
+  ])("refuses %s with 415 and does nothing", async (_name, headers, body) => {
+    for (const path of ["/revoke", "/expire-codes", "/faults", "/altinn/persons"]) {
+      const res = await fetch(`${simulator.controlUrl}${path}`, { method: "POST", headers, body });
+      expect(res.status, path).toBe(415);
+      expect((await res.json()).error).toBe("unsupported_media_type");
+    }
+    expect(simulator.control.state().faults).toEqual([]);
+  });
+
+  it("refuses a body that is not JSON on PUT too", async () => {
+    const res = await fetch(`${simulator.controlUrl}/lifetimes`, { method: "PUT", headers: { "content-type": "text/plain" }, body: "{}" });
+    expect(res.status).toBe(415);
+  });
+});
+
+describe("a control token", () => {
+  const TOKEN = "control-token-".padEnd(40, "x");
+  let guarded: RunningSimulator;
+  beforeAll(async () => {
+    guarded = await start({ controlToken: TOKEN });
+  });
+  afterAll(() => guarded.close());
+
+  it.each([
+    ["no Authorization", {}],
+    ["a wrong token", { authorization: "Bearer wrong-token-wrong-token" }],
+    ["Basic", { authorization: `Basic ${btoa(`x:${TOKEN}`)}` }],
+  ])("with %s, every route answers 401 and does nothing", async (_name, headers) => {
+    for (const [method, path, body] of [["GET", ""], ["POST", "/faults", { endpoint: "token", status: 500 }], ["PUT", "/settings", { refreshReuseGraceSeconds: 9 }]] as const) {
+      const res = await controlOf(guarded, method, path, body, headers);
+      expect(res.status, `${method} ${path}`).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    }
+    expect(guarded.control.state()).toMatchObject({ faults: [], settings: { refreshReuseGraceSeconds: 0 } });
+  });
+
+  it("with the right bearer token works, and still takes JSON only", async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    expect((await controlOf(guarded, "GET", "", undefined, auth)).status).toBe(200);
+    expect((await controlOf(guarded, "PUT", "/settings", { refreshReuseGraceSeconds: 3 }, auth)).json).toEqual({ settings: { refreshReuseGraceSeconds: 3 } });
+    const form = await fetch(`${guarded.controlUrl}/expire-codes`, { method: "POST", headers: { ...auth, "content-type": "application/x-www-form-urlencoded" }, body: "a=b" });
+    expect(form.status).toBe(415);
+  });
+
+  it("must be at least 16 characters", async () => {
+    await expect(start({ controlToken: "short" })).rejects.toThrow(/controlToken/);
   });
 });

@@ -27,8 +27,12 @@ export async function tempDir(): Promise<{ path: string; remove(): Promise<void>
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-export function relyingParty(simulator: RunningSimulator, auth = client.ClientSecretPost(CLIENT_SECRET)): Promise<client.Configuration> {
-  return client.discovery(new URL(simulator.issuer), CLIENT_ID, undefined, auth, { execute: [client.allowInsecureRequests] });
+export function relyingParty(
+  simulator: RunningSimulator,
+  auth = client.ClientSecretPost(CLIENT_SECRET),
+  clientId = CLIENT_ID,
+): Promise<client.Configuration> {
+  return client.discovery(new URL(simulator.issuer), clientId, undefined, auth, { execute: [client.allowInsecureRequests] });
 }
 
 export type CookieJar = Map<string, string>;
@@ -78,10 +82,10 @@ export async function authorizationUrl(config: client.Configuration, extra: Reco
   return { url, verifier, state, nonce };
 }
 
-/** A login_hint login up to the callback URL (code, state, iss in its query). */
-export async function loginWithHint(config: client.Configuration, extra: Record<string, string> = {}) {
+/** A login_hint login up to the callback URL (code, state, iss in its query); pass a jar to keep the browser's session. */
+export async function loginWithHint(config: client.Configuration, extra: Record<string, string> = {}, jar?: CookieJar) {
   const attempt = await authorizationUrl(config, { login_hint: PID, ui_locales: "en", ...extra });
-  const landed = await follow(attempt.url.toString());
+  const landed = await follow(attempt.url.toString(), jar);
   if (!landed.url.startsWith(REDIRECT_URI)) throw new Error(`login did not reach the redirect URI: ${landed.status} ${landed.body.slice(0, 200)}`);
   return { ...attempt, callback: new URL(landed.url) };
 }
@@ -100,11 +104,16 @@ export async function authorize(config: client.Configuration, extra: Record<stri
 }
 
 /** Posts the token endpoint by hand, to see ID-porten's exact error body. */
-export async function postToken(simulator: RunningSimulator, params: Record<string, string>) {
-  const res = await fetch(`${simulator.issuer}/token`, {
+export function postToken(simulator: RunningSimulator, params: Record<string, string>) {
+  return postForm(simulator, "/token", { client_id: CLIENT_ID, client_secret: CLIENT_SECRET, ...params });
+}
+
+/** Posts a form to one of the simulator's endpoints (token, revoke, par) exactly as given. */
+export async function postForm(simulator: RunningSimulator, path: string, params: Record<string, string>, headers: Record<string, string> = {}) {
+  const res = await fetch(`${simulator.issuer}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-    body: new URLSearchParams({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, ...params }),
+    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json", ...headers },
+    body: new URLSearchParams(params),
   });
   const text = await res.text();
   let json: Record<string, unknown> | undefined;
@@ -123,3 +132,38 @@ export function decodeJwt(token: string): Record<string, unknown> {
 export const CORRELATED = /^(\w+) \(correlation id: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)$/;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Calls the control API with a JSON body (or none), as testers do. */
+export async function control(simulator: RunningSimulator, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${simulator.controlUrl}${path}`, {
+    method,
+    headers: { ...(body === undefined && method !== "POST" ? {} : { "content-type": "application/json" }), ...headers },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+/**
+ * A valid synthetic (Tenor, month + 80) national identity number that is not one of the listed
+ * test persons: born on the given day of 1980 + `year`, the first individual number whose MOD11
+ * check digits work out.
+ */
+export function otherSyntheticPid(day = 12, month = 3, year = 90): string {
+  const k1 = [3, 7, 6, 1, 8, 9, 4, 5, 2];
+  const k2 = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
+  const check = (digits: number[], weights: number[]) => {
+    const r = weights.reduce((sum, w, i) => sum + w * digits[i], 0) % 11;
+    return r === 0 ? 0 : r === 1 ? undefined : 11 - r;
+  };
+  for (let individual = 100; individual < 500; individual++) {
+    const base = `${String(day).padStart(2, "0")}${month + 80}${String(year).padStart(2, "0")}${individual}`;
+    const digits = [...base].map(Number);
+    const c1 = check(digits, k1);
+    if (c1 === undefined) continue;
+    const c2 = check([...digits, c1], k2);
+    if (c2 === undefined) continue;
+    return `${base}${c1}${c2}`;
+  }
+  throw new Error("no synthetic number found");
+}

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import * as client from "openid-client";
 import type { RunningSimulator } from "../../src/simulator/index.ts";
-import { authorize, exchange, loginWithHint, relyingParty, start, tempDir } from "./helpers.ts";
+import { authorize, exchange, loginWithHint, otherSyntheticPid, PID, relyingParty, start, tempDir } from "./helpers.ts";
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -37,8 +37,10 @@ describe("persistence", () => {
     const before = await startIn(dir.path);
     const port = Number(new URL(before.issuer).port);
     let config = await relyingParty(before);
-    const tokens = await authorize(config);
+    const tokens = await authorize(config, { ui_locales: "nn" });
     const pendingLogin = await loginWithHint(config);
+    const known = otherSyntheticPid();
+    await before.control.addAltinnPerson(known);
     await before.close();
 
     const code = pendingLogin.callback.searchParams.get("code")!;
@@ -49,9 +51,13 @@ describe("persistence", () => {
         expect(text.includes(secret), `${path} holds a token in clear`).toBe(false);
       }
       expect(text).not.toContain('"d":'); // no private JWK member in clear
+      expect(text, `${path} holds a pid in clear`).not.toContain(PID);
+      expect(text).not.toContain(known);
+      expect((await stat(path)).mode & 0o777, path).toBe(0o600);
     }
-    expect((await stat(join(dir.path, "simulator", "key"))).mode & 0o777).toBe(0o600);
-    expect((await stat(join(dir.path, "simulator", "keys.json"))).mode & 0o777).toBe(0o600);
+    for (const folder of ["simulator", "simulator/store"]) {
+      expect((await stat(join(dir.path, folder))).mode & 0o777, folder).toBe(0o700);
+    }
 
     const after = await startIn(dir.path, port);
     expect(after.issuer).toBe(before.issuer);
@@ -59,6 +65,9 @@ describe("persistence", () => {
 
     const renewed = await client.refreshTokenGrant(config, tokens.refresh_token!);
     expect(renewed.refresh_token).toBeTruthy();
+    // The same pairwise sub, and the login's locale and sid, after the restart.
+    expect(renewed.claims()).toMatchObject({ sub: tokens.claims()!.sub, locale: "nn", sid: tokens.claims()!.sid });
+    expect(after.control.state().altinnPersons).toContain(known);
     await expect(exchange(config, pendingLogin)).resolves.toMatchObject({ refresh_token: expect.any(String) });
     // The old access token still verifies: the signing key survived.
     const altinn = await fetch(after.altinnExchangeUrl, { headers: { authorization: `Bearer ${tokens.access_token}` } });
