@@ -32,6 +32,20 @@ export class StaleWriteError extends Error {
   }
 }
 
+/** A flow document the store set aside instead of serving it (DESIGN §3: damage is contained). */
+export interface DamageReport {
+  /** The flow id the file was named for; null for a file that was never a flow's (a stray). */
+  id: string | null;
+  /** Where it was, relative to DATA_DIR ("flows/<id>.json"). */
+  file: string;
+  /** Where it is now (absolute), or where it still is if it could not be moved. */
+  movedTo: string;
+  /** Why, in words for a person: "not valid JSON: torn or empty write". */
+  reason: string;
+  /** When it was set aside (ISO 8601, wall clock). */
+  at: string;
+}
+
 export interface FlowStore {
   get(id: string): Promise<FlowRecord | undefined>;
   list(): Promise<FlowRecord[]>;
@@ -40,5 +54,15 @@ export interface FlowStore {
   appendAudit(entries: AuditEntry[]): Promise<void>;
   /** The newest `limit` audit entries of a flow, oldest first. */
   readAudit(flowId: string, limit: number): Promise<AuditEntry[]>;
+  /** What was set aside for this flow id, if anything (also from before a restart). */
+  damaged(id: string): Promise<DamageReport | undefined>;
+  /** Every damage report since open (for /readyz and the start-up log). */
+  damageReports(): DamageReport[];
+  /**
+   * Sets a flow's stored document aside as damaged (the engine found its sealed snapshot cannot be
+   * opened, or it is bound to another flow). Forgets the flow: get/list no longer return it, and a
+   * save with expectedRevision null may create the id anew.
+   */
+  quarantine(id: string, reason: string): Promise<DamageReport>;
   close(): Promise<void>;
 }

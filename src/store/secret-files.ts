@@ -1,9 +1,12 @@
 // Small secrets the embedded set-up generates once and keeps under DATA_DIR with mode 0600: the
 // encryption key and the demo's API token. Reused after a restart, so sealed data stays readable
 // and a newcomer's curl commands keep working. node:fs is available on Node and Deno alike.
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+// The key is written durably (fsync before it is linked into place): every flow document is sealed
+// with it and fsynced, so a key lost to a power cut would leave every flow unreadable.
+import { chmod, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeKey, generateKeyBytes } from "../crypto/secrets.ts";
+import { createFileExclusively, ensurePrivateDir, PRIVATE_FILE_MODE } from "./private-files.ts";
 
 export const KEY_FILE = "encryption.key";
 export const API_TOKEN_FILE = "api-token";
@@ -16,13 +19,10 @@ async function readOrCreate(dataDir: string, name: string, generate: () => strin
   } catch (error) {
     if ((error as { code?: string }).code !== "ENOENT") throw new Error(`${path}: ${(error as Error).message}`);
   }
-  await mkdir(dataDir, { recursive: true });
-  let created = true;
-  await writeFile(path, generate() + "\n", { mode: 0o600, flag: "wx" }).catch((error) => {
-    if ((error as { code?: string }).code !== "EEXIST") throw error;
-    created = false;
-  });
-  await chmod(path, 0o600);
+  // DATA_DIR is 0700; a folder this process cannot chmod is left to the store to name at open.
+  await ensurePrivateDir(dataDir);
+  const created = await createFileExclusively(path, generate() + "\n");
+  await chmod(path, PRIVATE_FILE_MODE);
   return { value: (await readFile(path, "utf8")).trim(), path, created };
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
@@ -24,4 +24,12 @@ it("generates the encryption key once and names a broken key file in its error",
   expect(a.source).toContain("(generated)");
   await writeFile(join(dir, "encryption.key"), "garbage");
   await expect(loadEncryptionKey(undefined, dir)).rejects.toThrow(/encryption\.key: .*32 bytes|encryption\.key/);
+});
+
+it("creates DATA_DIR private (0700) and leaves no temp file beside the key", async () => {
+  const dataDir = join(dir, "fresh", "data");
+  await loadEncryptionKey(undefined, dataDir);
+  expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+  expect((await stat(join(dataDir, "encryption.key"))).mode & 0o777).toBe(0o600);
+  expect(await readdir(dataDir)).toEqual(["encryption.key"]);
 });

@@ -1,0 +1,132 @@
+// The file-system primitives every file under DATA_DIR goes through: private modes, and writes that
+// survive a power cut. node:fs/promises only, so the same code runs on Node 20 and Deno 2.
+//
+// Why each step is there:
+// - mode 0600 / 0700 on create AND a chmod after: `mode` on create only applies to new files and is
+//   filtered by the umask, and a DATA_DIR written by an older version has 0644 files in 0755 folders.
+// - temp file + fsync + rename: a reader (or a restart after a crash) sees the old document or the
+//   new one, never half of one; without the fsync a power cut can leave the renamed file empty.
+// - fsync of the folder after the rename: the rename itself is only durable once the folder's entry
+//   is on disk. Some runtimes and file systems cannot open a folder for that; then it is skipped.
+import { chmod, link, mkdir, open, rename, unlink, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+export const PRIVATE_FILE_MODE = 0o600;
+export const PRIVATE_DIR_MODE = 0o700;
+
+/** A temp file of ours (or of steno's, lowdb's former writer): `.<target name>[.<random>].tmp`. */
+export function isTempFileName(name: string): boolean {
+  return name.startsWith(".") && name.endsWith(".tmp");
+}
+
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${crypto.randomUUID().slice(0, 8)}.tmp`);
+}
+
+/**
+ * Creates `path` (and missing parents) as a folder only this user can enter, and makes an existing
+ * one so. A folder this process does not own (a mounted volume's root, say) cannot be chmod-ed;
+ * that is answered with a warning rather than a refusal to start, since every file and sub-folder
+ * we create in it is private anyway.
+ */
+export async function ensurePrivateDir(path: string): Promise<{ warning?: string }> {
+  await mkdir(path, { recursive: true, mode: PRIVATE_DIR_MODE });
+  try {
+    await chmod(path, PRIVATE_DIR_MODE);
+    return {};
+  } catch (error) {
+    return { warning: `${path}: could not make the folder private (mode 0700): ${(error as Error).message}` };
+  }
+}
+
+/** fsync a folder so that a rename or create in it is durable; best effort (see the top of the file). */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, "r");
+    await handle.sync();
+  } catch {
+    // EISDIR/EPERM/EINVAL where folders cannot be opened or synced. Not thrown: the caller's rename
+    // has happened, and reporting it as failed would make memory disagree with the disk.
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/** Writes `text` to a new private temp file beside `path` and fsyncs it; returns the temp path. */
+async function writeSyncedTemp(path: string, text: string): Promise<string> {
+  const temp = tempPathFor(path);
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(temp, "wx", PRIVATE_FILE_MODE);
+    await handle.writeFile(text, "utf8");
+    await handle.chmod(PRIVATE_FILE_MODE);
+    await handle.sync();
+    await handle.close();
+    return temp;
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Replaces `path` with `text` so that a crash at any point leaves the old content or the new. */
+export async function writeFileAtomically(path: string, text: string): Promise<void> {
+  const temp = await writeSyncedTemp(path, text);
+  try {
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  await syncDirectory(dirname(path));
+}
+
+/**
+ * Creates `path` with `text` only if nothing is there yet; false if something was. The file appears
+ * whole or not at all: it is written and fsynced under a temp name, then hard-linked into place —
+ * `link` refuses an existing target, like an exclusive create, but never exposes an empty file that
+ * a concurrent reader could mistake for a torn one.
+ */
+export async function createFileExclusively(path: string, text: string): Promise<boolean> {
+  const temp = await writeSyncedTemp(path, text);
+  try {
+    await link(temp, path);
+  } catch (error) {
+    if ((error as { code?: string }).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+  await syncDirectory(dirname(path));
+  return true;
+}
+
+/**
+ * Appends `text` to `path` (created 0600) and fsyncs it before resolving. If the file ends in a line
+ * torn by a crash, the new text starts on a line of its own, so only the torn line is lost.
+ */
+export async function appendDurably(path: string, text: string): Promise<void> {
+  const handle = await open(path, "a+", PRIVATE_FILE_MODE);
+  let created = false;
+  try {
+    const { size } = await handle.stat();
+    created = size === 0;
+    let prefix = "";
+    if (size > 0) {
+      const last = new Uint8Array(1);
+      await handle.read(last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) prefix = "\n";
+    }
+    await handle.writeFile(prefix + text, "utf8");
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  if (created) await syncDirectory(dirname(path));
+}
+
+export function errorCode(error: unknown): string | undefined {
+  return (error as { code?: string } | null)?.code;
+}

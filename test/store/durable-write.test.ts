@@ -1,0 +1,46 @@
+// What no file on disk can show afterwards: that a document was fsynced before it was renamed into
+// place, and its folder after. Watched from outside with strace on a real process doing a real save
+// (skipped where strace is not installed or may not trace).
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { removeDir, tempDir } from "./helpers.ts";
+
+const FIXTURE = new URL("./fixtures/save-one.ts", import.meta.url).pathname;
+const strace = (() => {
+  try {
+    execFileSync("strace", ["-qq", "-o", "/dev/null", "true"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+let dir: string;
+beforeEach(async () => void (dir = await tempDir("durable")));
+afterEach(async () => removeDir(dir));
+
+it.skipIf(!strace)("a save writes a temp file, fsyncs it, renames it into place, then fsyncs the folder; an audit append is synced", async () => {
+  const trace = join(dir, "trace.txt");
+  const data = join(dir, "data");
+  // -y prints the path behind every file descriptor, so fsync(20</…/flows>) says what was synced.
+  const run = spawnSync("strace", ["-f", "-qq", "-y", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2", "-o", trace, "node", "--import", "tsx", FIXTURE, data], {
+    cwd: new URL("../..", import.meta.url).pathname,
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  expect(run.status, run.stderr).toBe(0);
+  const flows = join(data, "flows");
+  const calls = (await readFile(trace, "utf8")).split("\n").filter((l) => l.includes(data));
+  const index = (pattern: RegExp) => calls.findIndex((l) => pattern.test(l));
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+  const syncTemp = index(new RegExp(`fsync\\(\\d+<${esc(flows)}/\\.flow-a\\.json\\.[0-9a-f]+\\.tmp>\\)`));
+  const renamed = index(new RegExp(`rename(at2?)?\\(.*${esc(flows)}/\\.flow-a\\.json\\.[0-9a-f]+\\.tmp".*"${esc(flows)}/flow-a\\.json"`));
+  const syncFolder = index(new RegExp(`fsync\\(\\d+<${esc(flows)}>\\)`));
+  expect(syncTemp, calls.join("\n")).toBeGreaterThanOrEqual(0);
+  expect(renamed, calls.join("\n")).toBeGreaterThan(syncTemp);
+  expect(syncFolder, calls.join("\n")).toBeGreaterThan(renamed);
+  expect(index(new RegExp(`f(data)?sync\\(\\d+<${esc(join(data, "audit", "flow-a.jsonl"))}>\\)`)), calls.join("\n")).toBeGreaterThanOrEqual(0);
+});

@@ -1,0 +1,174 @@
+// The lowdb store against real files in a temp DATA_DIR: durable private writes, damage set aside at
+// start-up (one line each, the other flows serve), quarantine, and the audit trail's torn lines.
+import { appendFile, chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { StaleWriteError, type AuditEntry, type FlowRecord } from "../../src/store/flow-store.ts";
+import { LowdbFlowStore } from "../../src/store/lowdb-store.ts";
+import { modeOf, removeDir, tempDir } from "./helpers.ts";
+
+let dir: string;
+beforeEach(async () => void (dir = await tempDir("store")));
+afterEach(async () => removeDir(dir));
+
+const AT = "2026-11-25T10:00:00.000Z";
+function record(id: string, revision = 1): FlowRecord {
+  return { id, machine: "authorization", version: 1, revision, createdAt: AT, updatedAt: AT, summary: { state: "idle" }, sealedSnapshot: `sealed-${id}-${revision}` };
+}
+function entry(flowId: string, to: string): AuditEntry {
+  return { flowId, at: AT, from: null, to, event: "create", user: null };
+}
+
+async function openLogged() {
+  const lines: string[] = [];
+  const store = await LowdbFlowStore.open(dir, { log: (line) => lines.push(line) });
+  return { store, lines };
+}
+
+/** A store with two good flows on disk, closed again. */
+async function twoGoodFlows(): Promise<void> {
+  const store = await LowdbFlowStore.open(dir);
+  await store.save(record("flow-a"), null);
+  await store.save(record("flow-b"), null);
+  await store.close();
+}
+
+const flowFiles = async () => (await readdir(join(dir, "flows"))).sort();
+
+describe("damage is contained", () => {
+  it("sets aside a torn, an empty, a non-record, a misfiled and an unknown file at start-up — one line each — and the other flows serve", async () => {
+    await twoGoodFlows();
+    const flows = join(dir, "flows");
+    await writeFile(join(flows, "flow-torn.json"), JSON.stringify(record("flow-torn")).slice(0, 40));
+    await writeFile(join(flows, "flow-empty.json"), "");
+    await writeFile(join(flows, "flow-array.json"), "[1, 2]");
+    await writeFile(join(flows, "flow-misfiled.json"), JSON.stringify(record("flow-a", 9)));
+    await writeFile(join(flows, "flow-nosnap.json"), JSON.stringify({ ...record("flow-nosnap"), sealedSnapshot: 42 }));
+    await writeFile(join(flows, "notes.txt"), "a stray");
+    await mkdir(join(flows, "flow-dir.json"));
+    await writeFile(join(flows, ".flow-a.json.1a2b3c4d.tmp"), "half a write"); // ours, interrupted: deleted quietly
+
+    const { store, lines } = await openLogged();
+
+    const reasons: Record<string, RegExp> = {
+      "flow-array.json": /not a flow record: the document is not a JSON object/,
+      "flow-dir.json": /not a regular file/,
+      "flow-empty.json": /empty: a write that never reached the disk/,
+      "flow-misfiled.json": /its id "flow-a" does not match its file name/,
+      "flow-nosnap.json": /not a flow record: "sealedSnapshot" is missing or not a string/,
+      "flow-torn.json": /not valid JSON: torn or empty write/,
+      "notes.txt": /not a flow document: the store keeps only <flow id>\.json files here/,
+    };
+    expect(lines).toHaveLength(Object.keys(reasons).length);
+    for (const [name, reason] of Object.entries(reasons)) {
+      const line = lines.find((l) => l.startsWith(`store: flows/${name} is damaged (`))!;
+      expect(line, name).toMatch(reason);
+      const stamped = `${join(dir, "damaged", name)}.\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\dZ`;
+      expect(line).toMatch(new RegExp(`; moved to ${stamped}; the other flows serve$`));
+    }
+
+    expect(await flowFiles()).toEqual(["flow-a.json", "flow-b.json"]);
+    expect((await store.list()).map((r) => r.id).sort()).toEqual(["flow-a", "flow-b"]);
+    expect(await store.get("flow-a")).toEqual(record("flow-a"));
+    expect(await store.get("flow-torn")).toBeUndefined();
+
+    const moved = (await readdir(join(dir, "damaged"))).filter((n) => n !== "reports.jsonl");
+    expect(moved).toHaveLength(Object.keys(reasons).length);
+    for (const name of moved.filter((n) => !n.startsWith("flow-dir.json"))) expect(await modeOf(join(dir, "damaged", name))).toBe(0o600);
+    expect(await readFile(join(dir, "damaged", moved.find((n) => n.startsWith("flow-array.json"))!), "utf8")).toBe("[1, 2]");
+
+    const torn = await store.damaged("flow-torn");
+    expect(torn).toMatchObject({ id: "flow-torn", file: "flows/flow-torn.json", reason: "not valid JSON: torn or empty write" });
+    expect(torn!.movedTo.startsWith(join(dir, "damaged", "flow-torn.json."))).toBe(true);
+    expect(store.damageReports().map((r) => r.file).sort()).toEqual(Object.keys(reasons).map((n) => `flows/${n}`));
+    expect(store.damageReports().find((r) => r.file === "flows/notes.txt")!.id).toBeNull();
+    await store.close();
+
+    // After a restart: nothing more to set aside, and the damaged ids are still answered for.
+    const again = await openLogged();
+    expect(again.lines).toEqual([]);
+    expect(again.store.damageReports()).toEqual([]);
+    expect(await again.store.damaged("flow-torn")).toEqual(torn);
+    expect(await again.store.damaged("flow-a")).toBeUndefined();
+  });
+
+  it("quarantine() sets a good document aside: get and list no longer see it, damaged() says where it went; the id may be created anew", async () => {
+    await twoGoodFlows();
+    const { store, lines } = await openLogged();
+    const report = await store.quarantine("flow-a", "its sealed snapshot is bound to another flow");
+    expect(report).toMatchObject({ id: "flow-a", file: "flows/flow-a.json", reason: "its sealed snapshot is bound to another flow" });
+    expect(lines).toEqual([`store: flows/flow-a.json is damaged (its sealed snapshot is bound to another flow); moved to ${report.movedTo}; the other flows serve`]);
+    expect(JSON.parse(await readFile(report.movedTo, "utf8"))).toEqual(record("flow-a"));
+    expect(await modeOf(report.movedTo)).toBe(0o600);
+
+    expect(await store.get("flow-a")).toBeUndefined();
+    expect((await store.list()).map((r) => r.id)).toEqual(["flow-b"]);
+    expect(await store.damaged("flow-a")).toEqual(report);
+    expect(store.damageReports()).toEqual([report]);
+    await expect(store.save(record("flow-a", 2), 1)).rejects.toBeInstanceOf(StaleWriteError);
+    expect(await flowFiles()).toEqual(["flow-b.json"]);
+
+    await store.save(record("flow-a"), null);
+    expect(await store.get("flow-a")).toEqual(record("flow-a"));
+    await store.close();
+  });
+
+  it("a torn last line of an audit file does not break reading, and the next entry starts on a line of its own", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    await store.appendAudit([entry("flow-a", "idle"), entry("flow-a", "awaitingCode")]);
+    await appendFile(join(dir, "audit", "flow-a.jsonl"), '{"flowId":"flow-a","at":"2026'); // a crash mid-append
+    expect((await store.readAudit("flow-a", 10)).map((e) => e.to)).toEqual(["idle", "awaitingCode"]);
+    await store.appendAudit([entry("flow-a", "exchanging")]);
+    expect((await store.readAudit("flow-a", 10)).map((e) => e.to)).toEqual(["idle", "awaitingCode", "exchanging"]);
+    await store.close();
+  });
+});
+
+describe("durable, private files", () => {
+  it("after save() the document on disk parses and equals the record, and no temp file is left", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    await store.save(record("flow-a"), null);
+    await store.save(record("flow-a", 2), 1);
+    expect(JSON.parse(await readFile(join(dir, "flows", "flow-a.json"), "utf8"))).toEqual(record("flow-a", 2));
+    expect(await flowFiles()).toEqual(["flow-a.json"]);
+    await store.close();
+    expect(await (await LowdbFlowStore.open(dir)).get("flow-a")).toEqual(record("flow-a", 2));
+  });
+
+  it("saves to one flow land in the order they were made; a failed write leaves memory as the disk is, and nothing behind", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    await Promise.all([store.save(record("flow-a"), null), store.save(record("flow-a", 2), 1), store.save(record("flow-a", 3), 2)]);
+    expect(JSON.parse(await readFile(join(dir, "flows", "flow-a.json"), "utf8")).revision).toBe(3);
+
+    // A folder where the document should go: the rename into place fails, as a full disk would.
+    await mkdir(join(dir, "flows", "flow-b.json", "in-the-way"), { recursive: true });
+    await expect(store.save(record("flow-b"), null)).rejects.toThrow();
+    expect(await store.get("flow-b")).toBeUndefined();
+    await rm(join(dir, "flows", "flow-a.json"));
+    await mkdir(join(dir, "flows", "flow-a.json", "in-the-way"), { recursive: true });
+    await expect(store.save(record("flow-a", 4), 3)).rejects.toThrow();
+    expect((await store.get("flow-a"))!.revision).toBe(3);
+    expect(await flowFiles()).toEqual(["flow-a.json", "flow-b.json"]); // no temp files
+    await store.close();
+  });
+
+  it("an older DATA_DIR (0755 folders, 0644 files) is made private at open; new documents and audit files are 0600, every folder 0700", async () => {
+    for (const sub of ["", "flows", "audit"]) {
+      await mkdir(join(dir, sub), { recursive: true });
+      await chmod(join(dir, sub), 0o755);
+    }
+    await writeFile(join(dir, "flows", "flow-old.json"), JSON.stringify(record("flow-old")), { mode: 0o644 });
+    await writeFile(join(dir, "audit", "flow-old.jsonl"), JSON.stringify(entry("flow-old", "idle")) + "\n", { mode: 0o644 });
+
+    const store = await LowdbFlowStore.open(dir);
+    await store.save(record("flow-new"), null);
+    await store.appendAudit([entry("flow-new", "idle"), entry("flow-old", "awaitingCode")]);
+    await store.close();
+
+    for (const sub of ["", "flows", "audit", "damaged"]) expect(await modeOf(join(dir, sub)), `${sub || "DATA_DIR"}/`).toBe(0o700);
+    for (const file of ["flows/flow-old.json", "flows/flow-new.json", "audit/flow-old.jsonl", "audit/flow-new.jsonl"]) {
+      expect(await modeOf(join(dir, file)), file).toBe(0o600);
+    }
+    // (files moved to damaged/ are 0600 too: see "damage is contained")
+  });
+});
