@@ -12,6 +12,13 @@ const STYLE = `
   select, input, button { font: inherit; padding: .3rem .5rem; }
   main { display: grid; grid-template-columns: minmax(0, max-content) minmax(22rem, 1fr); gap: 1rem; padding: 1rem; }
   @media (max-width: 60rem) { main { grid-template-columns: 1fr; } }
+  #diagramcol { min-width: 0; }
+  #legend { margin: 0 0 .4rem; font-size: .8rem; color: #475569; display: flex; gap: .35rem; align-items: center; flex-wrap: wrap; }
+  #legend .key { display: inline-block; width: 1.4em; height: .9em; border-radius: 3px; margin-left: .6rem; }
+  #legend .key:first-child { margin-left: 0; }
+  #legend .now { background: #e8f6ec; border: 3px solid #0b6b2f; }
+  #legend .active { background: #c9ecd4; border: 2px solid #0b6b2f; }
+  #legend .live { height: 0; border-top: 2px solid #0b6b2f; border-radius: 0; }
   #diagram { background: #fff; border: 1px solid #e2e8f0; border-radius: 10px; padding: .5rem; overflow: auto; align-self: start; justify-self: start; max-width: 100%; }
   #diagram svg { display: block; }
   #live { font-size: .85rem; } #live.on { color: #86efac; } #live.off { color: #fca5a5; }
@@ -19,6 +26,7 @@ const STYLE = `
   aside h2 { font-size: 1rem; margin: 0 0 .5rem; }
   table { width: 100%; border-collapse: collapse; font-size: .8rem; overflow-wrap: break-word; } td, th { text-align: left; padding: .2rem .3rem; border-bottom: 1px solid #e2e8f0; vertical-align: top; }
   #error { white-space: pre-wrap; font-size: .85rem; }
+  time { white-space: nowrap; }
   .bad { color: #a4161a; }
   #signin { max-width: 30rem; margin: 3rem auto; background: #fff; padding: 1.5rem; border-radius: 10px; border: 1px solid #e2e8f0; }
   #signin input { width: 100%; margin: .5rem 0; }
@@ -61,38 +69,82 @@ async function drawDiagram() {
 
 const byState = (path) => document.querySelector('#diagram .state[data-state="' + CSS.escape(path) + '"]');
 
+const pad = (n) => String(n).padStart(2, "0");
+// One time format everywhere in the viewer: local time with its offset from UTC
+// (2025-11-25 10:26:13 +01:00), so a time read here can be compared with a log or another zone.
+function when(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  const off = -d.getTimezoneOffset(), abs = Math.abs(off);
+  return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) +
+    " " + (off < 0 ? "-" : "+") + pad(Math.floor(abs / 60)) + ":" + pad(abs % 60);
+}
+const timeCell = (value) => {
+  const d = value ? new Date(value) : null;
+  return d && !Number.isNaN(d.getTime()) ? el("td", {}, el("time", { datetime: d.toISOString() }, when(value))) : el("td", {}, "—");
+};
+
+// The state in words: the public state, and the authorization beside it while a login is in progress.
+function stateText(view) {
+  const sub = view.substate ? " (" + view.substate + ")" : "";
+  const grant = view.authorizationState && view.authorizationState !== view.state ? view.authorizationState : null;
+  return grant ? view.state + " · authorization: " + grant + sub : view.state + sub;
+}
+
+// The flow picker names the legal entity, the bound user and the state (and whose login is pending).
+const optionLabel = (f) =>
+  f.legalEntity + " · " + (f.boundUser ?? "no bound user") + " · " + f.state + (f.pendingUser ? " (login: " + f.pendingUser + ")" : "") + " · " + f.id.slice(0, 8);
+
+let shownState = null;
+
 function showFlow(view, audit) {
   for (const node of document.querySelectorAll("#diagram .state")) { node.removeAttribute("aria-current"); node.classList.remove("current-sub"); }
   for (const edge of document.querySelectorAll("#diagram .edge.live")) edge.classList.remove("live");
   if (view.state) {
-    // The machine has three parallel regions (grant, login, revocation): the public state is the
-    // login's while one is in progress, else the authorization's. Every active leaf is marked too.
-    const region = view.state === "awaitingCode" || view.state === "exchanging" ? "login" : "grant";
-    byState(region + "." + view.state)?.setAttribute("aria-current", "true");
+    // The machine runs regions side by side (grant, login, revocation): every active leaf is marked
+    // (current-sub), and the public state — the login's while one is in progress, else the
+    // authorization's — is the one current state (aria-current), found in the region that holds it.
     const active = view.activeStates || [];
+    const holder = active.map((leaf) => leaf.split(".")).find((parts) => parts.length > 1 && parts[1] === view.state);
+    const current = holder ? byState(holder[0] + "." + holder[1]) : byState(view.state);
+    current?.setAttribute("aria-current", "true");
+    if (current && view.state !== shownState) current.scrollIntoView({ block: "nearest", inline: "nearest" });
+    shownState = view.state;
     const sources = new Set(["*"]);
     for (const leaf of active) {
+      byState(leaf)?.classList.add("current-sub");
       const parts = leaf.split(".");
-      if (parts.length > 2) byState(leaf)?.classList.add("current-sub");
-      for (let i = 2; i <= parts.length; i++) sources.add(parts.slice(0, i).join("."));
+      for (let i = 1; i <= parts.length; i++) sources.add(parts.slice(0, i).join("."));
     }
-    // What can happen next: the transitions out of every active state, and those from any state.
+    // What can happen next: the transitions out of every active state (leaves and the states around
+    // them), and the machine's own (taken in any state).
     for (const source of sources) {
       for (const edge of document.querySelectorAll('#diagram .edge[data-source="' + CSS.escape(source) + '"]')) edge.classList.add("live");
     }
     const option = [...$("flow").options].find((o) => o.value === view.id);
     if (option) option.textContent = optionLabel(view);
-  }
-  $("current").textContent = view.state ? view.state + (view.substate ? " (" + view.substate + ")" : "") : "—";
+  } else shownState = null;
+  $("current").textContent = view.state ? stateText(view) : "—";
   if (!view.state) return;
+  const text = (v) => el("td", {}, String(v ?? "—"));
   $("facts").replaceChildren(...[
-    ["legal entity", view.legalEntity], ["bound user", view.boundUser ?? "—"], ["pending user", view.pendingUser ?? "—"],
-    ["authorization expires", view.authorizationExpiresAt ?? "—"], ["Altinn token expires", view.altinn?.expiresAt ?? "—"], ["updated", view.updatedAt],
-  ].map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, String(v)))));
+    ["legal entity", text(view.legalEntity)],
+    ["bound user", text(view.boundUser)],
+    ["pending login by", text(view.pendingUser)],
+    ["authorization", text(view.authorizationState ? view.authorizationState + (view.substate ? " (" + view.substate + ")" : "") : null)],
+    ["active states", text((view.activeStates || []).join(", ") || null)],
+    ["login deadline", timeCell(view.loginDeadline)],
+    ["ID-porten token expires", timeCell(view.idporten?.accessTokenExpiresAt)],
+    ["Altinn token expires", timeCell(view.altinn?.expiresAt)],
+    ["authorization expires", timeCell(view.authorizationExpiresAt)],
+    ["updated", timeCell(view.updatedAt)],
+  ].map(([k, cell]) => el("tr", {}, el("th", {}, k), cell)));
+  if (view.attention) $("facts").append(el("tr", {}, el("th", {}, "needs attention"), el("td", { class: "bad" }, view.attention.error + ": " + view.attention.error_description)));
   $("error").textContent = view.lastError ? view.lastError.error + ": " + view.lastError.error_description + (view.lastError.hint ? "\\n" + view.lastError.hint : "") : "none";
   $("error").className = view.lastError ? "bad" : "";
   $("transitions").replaceChildren(...[...audit].reverse().map((a) =>
-    el("tr", {}, el("td", {}, new Date(a.at).toLocaleTimeString()), el("td", {}, a.event), el("td", {}, a.user ?? ""), el("td", {}, (a.from ?? "·") + " → " + a.to))));
+    el("tr", {}, timeCell(a.at), el("td", {}, a.event), el("td", {}, a.user ?? ""), el("td", {}, (a.from ?? "·") + " → " + a.to))));
 }
 
 function setLive(on, text) { $("live").textContent = text; $("live").className = on ? "on" : "off"; }
@@ -134,8 +186,6 @@ async function follow(id) {
     await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 15000)));
   }
 }
-
-const optionLabel = (f) => f.legalEntity + " · " + f.state + " · " + f.id.slice(0, 8);
 
 async function loadFlows(selected) {
   const { flows } = await api("/api/flows");
@@ -191,7 +241,10 @@ export function viewerPage(): string {
     <button id="signout" type="button">Sign out</button>
   </header>
   <main>
-    <div id="diagram" role="region" aria-label="The authorization machine, drawn from its definition"></div>
+    <div id="diagramcol">
+      <p id="legend"><span class="key now"></span>the flow's state <span class="key active"></span>active in its region <span class="key live"></span>can happen next</p>
+      <div id="diagram" role="region" aria-label="The authorization machine, drawn from its definition"></div>
+    </div>
     <aside id="flowpanel" hidden>
       <section><h2>Flow</h2><table id="facts"></table></section>
       <section><h2>Last error</h2><div id="error">none</div></section>

@@ -63,6 +63,7 @@ it("redacts every secret path of the authorization context, and nothing a watche
       tokens: { accessToken: secret("r-access"), refreshToken: secret("r-refresh"), idToken: secret("r-id"), scope: "openid x", expiresIn: 7200, pid: "01817010055", acr: "idporten-loa-high", sub: secret("sub"), receivedAt: 7 },
       settings: { exchangeMode: "auto", loginTimeoutSeconds: 600, authorizationLifetimeSeconds: 31536000 },
     },
+    lastLogin: { user: "bob", state: secret("last-state"), startedAt: 1, browserBinding: secret("last-binding"), uiLocale: "nb", succeeded: true, error: null },
     revocations: [{ refreshToken: secret("revoke"), reason: "replaced", failures: 1, nextAt: 8, until: 9, lastError: null }],
     attention: { error: "invalid_client", error_description: "client secret refused", since: 10 },
     lastError: { error: "invalid_grant", error_description: "invalid_grant (correlation id: 1)" },
@@ -89,6 +90,8 @@ it("redacts every secret path of the authorization context, and nothing a watche
     "replacement.tokens.idToken",
     "replacement.tokens.sub",
     "revocations.0.refreshToken",
+    "lastLogin.state",
+    "lastLogin.browserBinding",
   ]) {
     expect(path.split(".").reduce((v: any, k) => v[k], out), path).toBe(REDACTED);
   }
@@ -98,6 +101,7 @@ it("redacts every secret path of the authorization context, and nothing a watche
   expect(out.replacement).toMatchObject({ user: "bob", tokens: { scope: "openid x", expiresIn: 7200, acr: "idporten-loa-high", receivedAt: 7 } });
   expect(out.revocations[0]).toMatchObject({ reason: "replaced", failures: 1, nextAt: 8, until: 9 });
   expect(out.attention).toEqual(ctx.attention);
+  expect(out.lastLogin).toMatchObject({ user: "bob", startedAt: 1, uiLocale: "nb", succeeded: true, error: null });
   expect(out.attempt!.request.url).toBe(`https://op/authorize?client_id=c&state=${REDACTED}&nonce=${REDACTED}&code_challenge=${REDACTED}`);
 });
 

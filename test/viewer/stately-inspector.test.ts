@@ -19,8 +19,8 @@ it("reports @xstate.snapshot events to the inspector server with every secret re
 
     const id = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id;
     const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
-    const url = new URL(authorize.json.authorizationUrl);
-    const codeVerifier = (t.service.engine.snapshot(id).context as AuthorizationContext).attempt!.request.codeVerifier;
+    // The one-time values of this login, as the machine holds them (the authorizationUrl is a link on this server).
+    const request = (t.service.engine.snapshot(id).context as AuthorizationContext).attempt!.request;
     const page = await t.login(authorize.json.authorizationUrl);
     const code = new URL(page.url).searchParams.get("code")!;
     await t.waitForState(id, ["altinnAuthorized"]);
@@ -32,10 +32,12 @@ it("reports @xstate.snapshot events to the inspector server with every secret re
       refreshToken: ctx.authorization!.idporten.refreshToken!,
       idToken: ctx.authorization!.idporten.idToken!,
       code,
-      codeVerifier,
-      state: url.searchParams.get("state")!,
-      nonce: url.searchParams.get("nonce")!,
+      codeVerifier: request.codeVerifier,
+      state: request.state,
+      nonce: request.nonce,
       clientSecret: t.service.config.idporten.clientSecret,
+      // the login link on this server is a capability until a browser opened it
+      loginLink: authorize.json.authorizationUrl as string,
       pid: PID,
     };
     // The inspector sends on idle callbacks: wait until the altinnAuthorized snapshot has arrived.
@@ -44,7 +46,13 @@ it("reports @xstate.snapshot events to the inspector server with every secret re
     const snapshots = messages.map((m) => JSON.parse(m)).filter((m) => m.type === "@xstate.snapshot");
     expect(snapshots.length).toBeGreaterThan(3);
     const withContext = snapshots.filter((m) => m.snapshot?.context?.legalEntity === "999999999");
-    expect(withContext.map((m) => JSON.stringify(m.snapshot.value))).toEqual(expect.arrayContaining(['"awaitingCode"', '{"altinnAuthorized":"ready"}']));
+    // The machine's three parallel regions, each in its own state.
+    expect(withContext.map((m) => JSON.stringify(m.snapshot.value))).toEqual(
+      expect.arrayContaining([
+        '{"grant":"idle","login":"awaitingCode","revocation":"inactive"}',
+        '{"grant":{"altinnAuthorized":"ready"},"login":"inactive","revocation":"inactive"}',
+      ]),
+    );
     expect(withContext.some((m) => m.snapshot.context.authorization?.idporten?.accessToken === "[redacted]")).toBe(true);
     const all = messages.join("\n");
     for (const [name, value] of Object.entries(secrets)) expect(all.includes(value), `${name} leaked to the inspector`).toBe(false);
