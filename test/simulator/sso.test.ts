@@ -5,7 +5,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type * as client from "openid-client";
 import type { RunningSimulator } from "../../src/simulator/index.ts";
-import { authorizationUrl, type CookieJar, exchange, follow, loginWithHint, PID, REDIRECT_URI, relyingParty, sleep, start } from "./helpers.ts";
+import {
+  authorizationUrl,
+  type CookieJar,
+  exchange,
+  follow,
+  loginWithHint,
+  otherSyntheticPid,
+  PID,
+  REDIRECT_URI,
+  relyingParty,
+  sleep,
+  start,
+} from "./helpers.ts";
 
 let simulator: RunningSimulator;
 let config: client.Configuration;
@@ -82,6 +94,20 @@ describe("SSO session", () => {
     } finally {
       simulator.control.setLifetimes({ sessionSeconds: 1800 });
     }
+  });
+
+  it("makes one grant per authorization: none is left behind when the request needs a fresh login", async () => {
+    const pid = otherSyntheticPid(7, 5, 91); // nobody else's grants in the count
+    const jar = await browserWithSession({ login_hint: pid }); // 1
+    const silent = await authorizeIn(jar); // 2, from the session
+    await exchange(config, { ...silent.attempt, callback: new URL(silent.landed.url) });
+    // prompt=login, a step-up and a hint for the same person: each asks for a login first; one grant each after it.
+    for (const extra of [{ prompt: "login" }, { acr_values: "idporten-loa-high" }, { login_hint: `${pid}:high` }] as Record<string, string>[]) {
+      const again = await authorizeIn(jar, { login_hint: pid, ...extra });
+      expect(again.silent).toBe(true);
+      await exchange(config, { ...again.attempt, callback: new URL(again.landed.url) });
+    }
+    expect(await simulator.control.revoke(pid)).toBe(5);
   });
 
   it("is per browser: another cookie jar sees the page", async () => {
