@@ -7,13 +7,16 @@ import { FlowEngine } from "./engine/flow-engine.ts";
 import { MachineRegistry } from "./engine/machine-registry.ts";
 import { authorizationFlowMachine } from "./flows/authorization-flow.ts";
 import { AuthorizationService } from "./flows/authorization-service.ts";
-import { createIdportenClient } from "./idporten/idporten-client.ts";
+import { createIdportenClient, loadClientKey } from "./idporten/idporten-client.ts";
 import { createAltinnClient } from "./altinn/altinn-client.ts";
-import { createApp } from "./server/app.ts";
+import { createApp, type Readiness } from "./server/app.ts";
 import { loadApiToken, loadEncryptionKey } from "./store/secret-files.ts";
 import { LowdbFlowStore } from "./store/lowdb-store.ts";
-import { startSimulator, type RunningSimulator } from "./simulator/index.ts";
-import { DEFAULT_INTEGRATION } from "./config.ts";
+import { startSimulator, type RunningSimulator, type SimulatorClient } from "./simulator/index.ts";
+import { ConfigError, DEFAULT_INTEGRATION } from "./config.ts";
+import { acquireDataDirLock, type DataDirLock } from "./store/data-dir-lock.ts";
+import type { ShutdownSignal } from "./lifecycle/shutdown-signal.ts";
+import { readFile } from "node:fs/promises";
 import { startStatelyInspector, type StatelyInspector } from "./viewer/stately-inspector.ts";
 
 export interface Service {
@@ -30,12 +33,42 @@ export interface Service {
   close(): Promise<void>;
 }
 
-export async function startService(config: Readonly<Config>, log: (line: string) => void = () => {}): Promise<Service> {
+export interface StartOptions {
+  /** Fires when the process begins to stop: SSE streams end on it, /readyz turns 503. */
+  shutdown?: ShutdownSignal;
+}
+
+export async function startService(config: Readonly<Config>, log: (line: string) => void = () => {}, options: StartOptions = {}): Promise<Service> {
+  // One process per DATA_DIR, before anything under it is read or written (two writers corrupt lowdb
+  // and would both spend the same one-time refresh tokens).
+  const lock = await acquireDataDirLock(config.dataDir);
+  // What is opened is closed again if a later step fails (a taken inspector port, say).
+  const opened: Array<() => Promise<void> | void> = [() => lock.release()];
+  const closeOpened = async () => {
+    for (const close of opened.reverse()) await Promise.resolve(close()).catch(() => undefined);
+  };
+  try {
+    return await wire(config, log, options, lock, opened, closeOpened);
+  } catch (error) {
+    await closeOpened();
+    throw error;
+  }
+}
+
+async function wire(
+  config: Readonly<Config>,
+  log: (line: string) => void,
+  options: StartOptions,
+  lock: DataDirLock,
+  opened: Array<() => Promise<void> | void>,
+  closeOpened: () => Promise<void>,
+): Promise<Service> {
   const { key, source: keySource } = await loadEncryptionKey(config.encryptionKey, config.dataDir);
   const box = await createSecretBox(key);
   const apiToken = await loadApiToken(config.apiToken, config.dataDir);
   const simulatedClock = config.simulatedClock ? new SimulatedClock() : null;
   const clock: Clock = simulatedClock ?? realClock;
+  const clientKey = config.idporten.clientAuth === "private_key_jwt" ? await loadClientKey(config.idporten.clientKey ?? "") : undefined;
 
   const { callbackPath, callbackUrl } = callbackRoute(config.publicUrl, config.idporten.redirectUri);
   const simulator = config.simulator
@@ -45,29 +78,43 @@ export async function startService(config: Readonly<Config>, log: (line: string)
         publicUrl: config.simulator.publicUrl,
         dataDir: config.dataDir,
         encryptionKey: key,
-        clients: [{ clientId: config.idporten.clientId, clientSecret: config.idporten.clientSecret, redirectUris: config.idporten.registeredRedirectUris }],
+        clients: [await simulatorClient(config)],
         lifetimes: config.simulator.lifetimes,
+        refreshReuseGraceSeconds: config.simulator.refreshReuseGraceSeconds,
+        ...(config.simulator.controlToken ? { controlToken: config.simulator.controlToken } : {}),
         log: (line) => log(`simulator: ${line}`),
       })
     : undefined;
+  if (simulator) opened.push(() => simulator.close());
 
   const idporten = createIdportenClient(
     {
       issuer: simulator?.issuer ?? config.idporten.issuer,
       clientId: config.idporten.clientId,
+      clientAuth: config.idporten.clientAuth,
       clientSecret: config.idporten.clientSecret,
+      ...(clientKey ? { clientKey } : {}),
+      ...(config.idporten.clientKeyId ? { clientKeyId: config.idporten.clientKeyId } : {}),
+      ...(config.idporten.prompt ? { prompt: config.idporten.prompt } : {}),
       scope: config.idporten.scope,
       redirectUri: config.idporten.redirectUri,
       timeoutMs: config.outboundTimeoutMs,
     },
     clock,
   );
-  const altinn = createAltinnClient({ exchangeUrl: simulator?.altinnExchangeUrl ?? config.altinnExchangeUrl, timeoutMs: config.outboundTimeoutMs });
+  const altinn = createAltinnClient({ exchangeUrl: simulator?.altinnExchangeUrl ?? config.altinnExchangeUrl, timeoutMs: config.outboundTimeoutMs, clock });
 
-  const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten, altinn }));
-  const store = await LowdbFlowStore.open(config.dataDir);
+  // The machine's outbound calls wait until the state that starts them is written (engine.persisted);
+  // the engine is made after the registry, so the machine reaches it through this late binding.
+  let engine: FlowEngine | undefined;
+  const persisted = (system: unknown) => engine?.persisted(system) ?? Promise.resolve();
+  const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten, altinn, persisted }));
+  const store = await LowdbFlowStore.open(config.dataDir, { log: (line) => log(line) });
+  opened.push(() => store.close());
   const inspector = config.inspectPort !== undefined ? await startStatelyInspector(config.inspectPort) : undefined;
-  const engine = new FlowEngine({ store, box, clock, registry, log, ...(inspector ? { inspect: inspector.inspect } : {}) });
+  if (inspector) opened.push(() => inspector.stop());
+  engine = new FlowEngine({ store, box, clock, registry, log, ...(inspector ? { inspect: inspector.inspect } : {}) });
+  opened.push(() => engine!.stop());
   const restored = await engine.restoreAll();
   // One line per change of state, for whoever watches the console (the audit trail has them all).
   engine.onTransition(({ flowId, audit }) => {
@@ -79,6 +126,7 @@ export async function startService(config: Readonly<Config>, log: (line: string)
     idporten,
     clock,
     integration: DEFAULT_INTEGRATION,
+    publicUrl: config.publicUrl,
     redirect: {
       redirectUri: config.idporten.redirectUri,
       registeredRedirectUris: config.idporten.registeredRedirectUris,
@@ -91,9 +139,25 @@ export async function startService(config: Readonly<Config>, log: (line: string)
       ...(config.idporten.refreshTokenLifetimeSeconds ? { keepAliveSeconds: config.idporten.refreshTokenLifetimeSeconds } : {}),
     },
     settleTimeoutMs: config.outboundTimeoutMs * 2 + 1000,
+    warningDays: config.authorizationWarningDays,
   });
+  const resumed = await service.resumeAttention();
+  if (resumed > 0) log(`${resumed} flow(s) whose client secret was refused try again with the configured one`);
 
-  const app = createApp({ service, apiToken: apiToken.token, callbackPath, clock: simulatedClock, settled: () => engine.settled(), machines: () => registry.all(), log });
+  const readiness = readinessChecks({ issuer: simulator?.issuer ?? config.idporten.issuer, lock, store, shutdown: options.shutdown, timeoutMs: config.outboundTimeoutMs });
+  const app = createApp({
+    service,
+    apiToken: apiToken.token,
+    callbackPath,
+    clock: simulatedClock,
+    settled: () => engine!.settled(),
+    machines: () => registry.all(),
+    log,
+    readiness,
+    ...(options.shutdown ? { shutdown: options.shutdown } : {}),
+    secureCookies: config.publicUrl.startsWith("https:"),
+    cookiePath: new URL(callbackUrl).pathname,
+  });
 
   return {
     config,
@@ -106,12 +170,59 @@ export async function startService(config: Readonly<Config>, log: (line: string)
     keySource,
     apiToken,
     restored,
-    async close() {
-      await engine.stop();
-      await store.close();
-      await simulator?.close();
-      inspector?.stop();
-    },
+    close: closeOpened,
+  };
+}
+
+/** The embedded simulator's registration of our client: the configured method, with its public key for private_key_jwt. */
+async function simulatorClient(config: Readonly<Config>): Promise<SimulatorClient> {
+  const base = { clientId: config.idporten.clientId, redirectUris: config.idporten.registeredRedirectUris, scopes: config.idporten.scope.split(" ") };
+  if (config.idporten.clientAuth !== "private_key_jwt") {
+    return { ...base, clientSecret: config.idporten.clientSecret || config.simulator!.clientSecret, tokenEndpointAuthMethod: config.idporten.clientAuth };
+  }
+  return { ...base, tokenEndpointAuthMethod: "private_key_jwt", jwks: { keys: [await publicJwkOf(config.idporten.clientKey ?? "", config.idporten.clientKeyId)] } };
+}
+
+/**
+ * The public half of IDPORTEN_CLIENT_KEY, for the simulator's dress rehearsal of private_key_jwt
+ * (Digdir's self-service takes the same public key). A JWK only: a PEM would need its public key
+ * derived, which WebCrypto does not do for a non-extractable key.
+ */
+async function publicJwkOf(raw: string, kid: string | undefined): Promise<JsonWebKey & { kid?: string }> {
+  let text = raw.trim();
+  if (!text.startsWith("{")) text = await readFile(text, "utf8").catch(() => "");
+  let jwk: Record<string, unknown>;
+  try {
+    jwk = JSON.parse(text);
+  } catch {
+    throw new ConfigError("IDPORTEN_CLIENT_KEY", "must be a JWK (inline or in a file) to register its public key with the embedded simulator; a PEM works with a real ID-porten");
+  }
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicPart } = jwk;
+  return { ...publicPart, ...(kid ? { kid } : {}) } as JsonWebKey & { kid?: string };
+}
+
+/** /readyz: the store is open (and what was set aside as damaged), the DATA_DIR lock is held, the provider answered once. */
+function readinessChecks(deps: { issuer: string; lock: DataDirLock; store: LowdbFlowStore; shutdown: ShutdownSignal | undefined; timeoutMs: number }) {
+  let providerReached = false;
+  return async (): Promise<Readiness> => {
+    const checks: Readiness["checks"] = {};
+    const damaged = deps.store.damageReports();
+    checks.store = { ok: true, detail: damaged.length ? `open; ${damaged.length} damaged file(s) set aside in DATA_DIR/damaged` : "open" };
+    checks.dataDirLock = { ok: true, detail: `held (${deps.lock.path})` };
+    if (!providerReached) {
+      try {
+        const response = await fetch(`${deps.issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(deps.timeoutMs) });
+        await response.body?.cancel();
+        providerReached = response.ok;
+        checks.provider = providerReached ? { ok: true } : { ok: false, detail: `discovery answered ${response.status}` };
+      } catch (error) {
+        checks.provider = { ok: false, detail: `discovery did not answer: ${(error as Error).message}` };
+      }
+    } else {
+      checks.provider = { ok: true, detail: "reached" };
+    }
+    if (deps.shutdown) checks.running = deps.shutdown.readinessCheck();
+    return { ready: Object.values(checks).every((c) => c.ok), checks };
   };
 }
 

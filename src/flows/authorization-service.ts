@@ -8,7 +8,10 @@ import type { AuditEntry, FlowRecord } from "../store/flow-store.ts";
 import type { IdportenClient } from "../idporten/idporten-client.ts";
 import { AUTHORIZATION_MACHINE } from "../machines/authorization-machine.ts";
 import { bindingRefusal, holdsBinding } from "../machines/authorization-rules.ts";
-import type { Attempt, AttemptSettings, AuthorizationContext, RedirectSetup } from "../machines/authorization-types.ts";
+import type { AttemptSettings, AuthorizationContext, FlowError, LastLogin, RedirectSetup } from "../machines/authorization-types.ts";
+import { toFlowError } from "../machines/flow-error.ts";
+import { sha256Hex } from "../crypto/secrets.ts";
+import type { OutcomeKind } from "../server/login-messages.ts";
 import { grantState, isBusy, loginState, publicState } from "../machines/authorization-state.ts";
 import { explainRefusal } from "./authorization-flow.ts";
 
@@ -22,9 +25,11 @@ export function expiryMarginMs(lifetimeMs: number): number {
 
 export interface AuthorizationServiceOptions {
   engine: FlowEngine;
-  idporten: IdportenClient;
+  idporten: Pick<IdportenClient, "prepareAuthorization" | "authorizationRedirect">;
   clock: Clock;
   integration: string;
+  /** This server's public base URL: login links are made under it. */
+  publicUrl: string;
   redirect: RedirectSetup;
   settings: AttemptSettings;
   /** How long a request may wait for the flow's outbound calls to settle. */
@@ -46,12 +51,18 @@ export interface TokenAnswer {
   idportenAccessTokenExpiresAt: string;
 }
 
+/** What a login page says: a kind of outcome (worded per language by the page), the provider's words, whose login. */
 export interface CallbackOutcome {
   status: number;
-  title: string;
-  message: string;
+  kind: OutcomeKind;
+  detail?: string;
   flowId?: string;
+  legalEntity?: string;
+  uiLocale?: string | null;
 }
+
+/** Opening a login link: on to ID-porten with a cookie that binds this browser, or a page that says why not. */
+export type LoginLinkOutcome = { redirect: string; cookie: { name: string; value: string; maxAgeSeconds: number } } | CallbackOutcome;
 
 /** What needs a person, with the reason: a refused client secret, an authorization that ended or soon ends. */
 export interface AttentionItem {
@@ -144,7 +155,10 @@ export class AuthorizationService {
       const snapshot = engine.snapshot(id);
       if (!snapshot.can(probe as never)) throw explainRefusal(snapshot, probe);
       const request = await this.#o.idporten.prepareAuthorization({ statePrefix: id, uiLocale: event.uiLocale, acr: event.acr });
-      return this.view(await engine.send(id, { type: "AUTHORIZE", user: event.user, request, redirect: this.#o.redirect, settings: this.#o.settings }));
+      // The link the person opens is on this server: it binds their browser, then sends it on to ID-porten.
+      const loginId = `${id}.${randomSecret()}`;
+      const login = { loginId, url: `${this.#o.publicUrl}/login/${loginId}`, uiLocale: event.uiLocale ?? null };
+      return this.view(await engine.send(id, { type: "AUTHORIZE", user: event.user, request, redirect: this.#o.redirect, settings: this.#o.settings, login }));
     }
     // REVOKE waits for a refresh or code exchange in flight: its answer must land first, so that
     // the refresh token handed to ID-porten for revocation is the live one.
@@ -171,56 +185,106 @@ export class AuthorizationService {
     });
   }
 
-  /** The browser's return from ID-porten. The flow is named by the prefix of `state`. */
-  async callback(params: URLSearchParams): Promise<CallbackOutcome> {
-    const state = params.get("state") ?? "";
-    const flowId = state.split(".")[0] ?? "";
-    const error = params.get("error");
-    const code = params.get("code");
-    if (!state || (!code && !error)) {
-      return { status: 400, title: "Not a login response", message: "This address receives the browser back from ID-porten; the request has no state and no code." };
-    }
+  /**
+   * The person opens the login link (`authorizationUrl`): this browser is bound to the login — a
+   * cookie holds a secret, the flow its hash — and is sent on to ID-porten (the request pushed now,
+   * with PAR, when the provider offers it). The link works once, in one browser.
+   */
+  async openLogin(loginId: string, loginHint: string | undefined): Promise<LoginLinkOutcome> {
+    const flowId = loginId.split(".")[0] ?? "";
+    const used: CallbackOutcome = { status: 410, kind: "linkUsed" };
     let snapshot: AnyMachineSnapshot;
     try {
       snapshot = this.#o.engine.snapshot(flowId);
     } catch {
-      return { status: 400, title: "Unknown login", message: "This login response does not belong to any authorization in progress. Start again from your system." };
+      return used;
     }
+    const ctx = snapshot.context as AuthorizationContext;
+    const attempt = ctx.attempt;
+    const page = { flowId, legalEntity: ctx.legalEntity, uiLocale: attempt?.login?.uiLocale ?? null };
+    if (!attempt?.login || !timingSafeEqual(attempt.login.loginId, loginId) || attempt.login.browserBinding !== null || attempt.response !== null) {
+      return { ...used, ...page };
+    }
+    let redirect: string;
+    try {
+      redirect = await this.#o.idporten.authorizationRedirect(attempt.request, loginHint ? { loginHint } : {});
+    } catch (error) {
+      // The link stays unused: the person can try it again.
+      const oauth = toFlowError(error);
+      return { status: 502, kind: "linkFailed", detail: `${oauth.error_description}${oauth.hint ? ` ${oauth.hint}` : ""}`, ...page };
+    }
+    const secret = randomSecret();
+    try {
+      await this.#o.engine.send(flowId, { type: "LOGIN_OPENED", loginId, browserBinding: await sha256Hex(secret) });
+    } catch (error) {
+      // Another browser opened it a moment earlier, or the login ended meanwhile.
+      if (error instanceof AuthflowError && error.status === 409) return { ...used, ...page };
+      throw error;
+    }
+    const maxAgeSeconds = Math.max(1, Math.ceil((attempt.loginDeadline - this.#o.clock.now()) / 1000));
+    return { redirect, cookie: { name: loginCookieName(flowId), value: secret, maxAgeSeconds } };
+  }
+
+  /** The browser's return from ID-porten. The flow is named by the prefix of `state`; the browser by its login cookie. */
+  async callback(params: URLSearchParams, cookie: (name: string) => string | undefined = () => undefined): Promise<CallbackOutcome> {
+    const state = params.get("state") ?? "";
+    const flowId = state.split(".")[0] ?? "";
+    const error = params.get("error");
+    const code = params.get("code");
+    if (!state || (!code && !error)) return { status: 400, kind: "notLoginResponse" };
+    let snapshot: AnyMachineSnapshot;
+    try {
+      snapshot = this.#o.engine.snapshot(flowId);
+    } catch {
+      return { status: 400, kind: "unknownLogin" };
+    }
+    const ctx = snapshot.context as AuthorizationContext;
+    const secret = cookie(loginCookieName(flowId));
+    const browserBinding = secret ? await sha256Hex(secret) : null;
     const event = {
       type: "CALLBACK",
       state,
       callbackUrl: this.#o.redirect.callbackUrl,
+      browserBinding,
       ...(code ? { code } : {}),
       ...(params.get("iss") ? { iss: params.get("iss")! } : {}),
       ...(error ? { error, error_description: params.get("error_description") ?? error } : {}),
     };
-    const refused: CallbackOutcome = {
-      status: 400,
-      title: "Login already used or not in progress",
-      message: "This login response was already used, or belongs to an earlier or another login. Nothing was changed. Start a new authorization if you need one.",
-      flowId,
-    };
-    if (!snapshot.can({ ...event, at: 0 } as never)) return refused;
+    const attempt = ctx.attempt;
+    const page = { flowId, legalEntity: ctx.legalEntity, uiLocale: attempt?.login?.uiLocale ?? null };
+    if (!snapshot.can({ ...event, at: 0 } as never)) {
+      // A reload of a finished login, in the browser that did it: its outcome again, not an error.
+      const last = ctx.lastLogin;
+      if (last && last.state === state && browserBinding !== null && last.browserBinding === browserBinding) {
+        return { ...loginOutcome(snapshot, last), ...page, uiLocale: last.uiLocale };
+      }
+      // This login, but not this browser: refused in words, and nothing changes.
+      if (attempt && attempt.request.state === state && !attempt.callbackConsumed) return { status: 403, kind: "otherBrowser", ...page };
+      return { status: 400, kind: "alreadyUsed", ...page };
+    }
     // The login this callback answers: the page tells the truth about it, not about the flow.
-    const attempt = (snapshot.context as AuthorizationContext).attempt!;
+    const answered = attempt!;
     try {
       await this.#o.engine.send(flowId, event);
     } catch (error) {
       // Defensive: a copy of the callback that passed the check above but lost the race inside the
       // engine's per-flow lock is refused there (409); it gets the same page, not an error document.
-      if (error instanceof AuthflowError && error.status === 409) return refused;
+      if (error instanceof AuthflowError && error.status === 409) return { status: 400, kind: "alreadyUsed", ...page };
       throw error;
     }
     if (error) {
-      return { status: 200, title: "Login not completed", message: `ID-porten answered "${error}"${params.get("error_description") ? `: ${params.get("error_description")}` : ""}. No authorization was given.`, flowId };
+      const description = params.get("error_description");
+      return { status: 200, kind: "notCompleted", detail: `ID-porten answered "${error}"${description ? `: ${description}` : ""}.`, ...page };
     }
     let settled: AnyMachineSnapshot;
     try {
       settled = await this.#settle(flowId);
     } catch {
-      return { status: 202, title: "Code received", message: "The authorization code was received and is being exchanged; ID-porten is slow to answer. Your system will show the result.", flowId };
+      return { status: 202, kind: "slow", ...page };
     }
-    return loginOutcome(settled, attempt, flowId);
+    const ended = (settled.context as AuthorizationContext).lastLogin;
+    const outcome = ended && ended.state === answered.request.state ? loginOutcome(settled, ended) : { status: 200, kind: "codeReceived" as const };
+    return { ...outcome, ...page };
   }
 
   /** Valid tokens for `user`: the Altinn token (submission) and the ID-porten access token (validation), renewing first when needed. */
@@ -310,28 +374,33 @@ export class AuthorizationService {
 }
 
 /**
- * What the person who came back from ID-porten is told: the outcome of *their* login (`attempt`),
+ * What the person who came back from ID-porten is told: the outcome of *their* login (`login`),
  * which is not the flow's state when an earlier authorization is still there.
  */
-function loginOutcome(settled: AnyMachineSnapshot, attempt: Attempt, flowId: string): CallbackOutcome {
+function loginOutcome(settled: AnyMachineSnapshot, login: LastLogin): CallbackOutcome {
   const ctx = settled.context as AuthorizationContext;
-  const login = loginState(settled);
-  if (login === "awaitingCode" && ctx.attempt?.request.state === attempt.request.state) {
-    return { status: 200, title: "Code received", message: 'The authorization code was received. Go back to your system and choose "Get access token" (EXCHANGE_CODE) now: the code is short-lived.', flowId };
-  }
+  const words = (e: FlowError | null) => (e ? `${e.error_description}${e.hint ? ` ${e.hint}` : ""}` : "");
+  if (!login.succeeded) return { status: 200, kind: login.error?.error === "access_denied" ? "notCompleted" : "failed", detail: words(login.error) };
   const auth = ctx.authorization;
-  const replaced = ctx.replacement?.user === attempt.user;
-  const ours = replaced || (auth !== null && ctx.boundUser === attempt.user && auth.authorizedAt >= attempt.startedAt);
-  if (!ours) {
-    const why = ctx.lastError ? `${ctx.lastError.error_description}${ctx.lastError.hint ? ` ${ctx.lastError.hint}` : ""}` : "The login did not complete.";
-    return { status: 200, title: "Authorization failed", message: why, flowId };
-  }
-  if (replaced || grantState(settled) === "altinnAuthorized") {
-    return { status: 200, title: "Success", message: "You are authorized. You can close this tab and go back to your system.", flowId };
-  }
-  if (auth!.settings.exchangeMode === "manual" && !ctx.lastError) {
-    return { status: 200, title: "Logged in", message: 'You are logged in with ID-porten. Go back to your system and choose "NO Altinn: get access token" (EXCHANGE_ALTINN).', flowId };
-  }
-  const why = ctx.lastError ? `${ctx.lastError.error_description}${ctx.lastError.hint ? ` ${ctx.lastError.hint}` : ""}` : "";
-  return { status: 200, title: "Altinn step failed", message: `The ID-porten login succeeded, but the Altinn token exchange did not: ${why}`.trim(), flowId };
+  const ours = auth !== null && ctx.boundUser === login.user && auth.authorizedAt >= login.startedAt;
+  // Taken over once a renewal in flight lands; or replaced since by an even newer login.
+  if (!ours) return ctx.replacement?.user === login.user ? { status: 200, kind: "success" } : { status: 200, kind: "failed", detail: words(ctx.lastError) };
+  if (grantState(settled) === "altinnAuthorized") return { status: 200, kind: "success" };
+  if (auth.settings.exchangeMode === "manual" && auth.altinn === null && !ctx.lastError) return { status: 200, kind: "loggedIn" };
+  return { status: 200, kind: "altinnFailed", detail: words(ctx.lastError) };
 }
+
+function randomSecret(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Compares two strings without leaking where they differ through timing. */
+function timingSafeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** One cookie per flow, so a browser that opens two logins (two legal entities) keeps both. */
+export const loginCookieName = (flowId: string) => `authflow_login_${flowId.replace(/[^A-Za-z0-9-]/g, "")}`;

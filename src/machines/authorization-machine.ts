@@ -31,6 +31,8 @@ import type {
   AuthorizationInput,
   CodeExchangeInput,
   DeadlineInput,
+  FlowError,
+  LastLogin,
   PendingRevocation,
   RefreshInput,
   RevocationInput,
@@ -101,6 +103,19 @@ function revocationOf(auth: Authorization | null, reason: PendingRevocation["rea
 }
 
 const errorOf = (event: unknown) => (event as { error?: unknown }).error;
+
+function endedLogin(attempt: Attempt | null, succeeded: boolean, error: FlowError | null): LastLogin | null {
+  if (!attempt) return null;
+  return {
+    user: attempt.user,
+    state: attempt.request.state,
+    startedAt: attempt.startedAt,
+    browserBinding: attempt.login?.browserBinding ?? null,
+    uiLocale: attempt.login?.uiLocale ?? null,
+    succeeded,
+    error,
+  };
+}
 
 // Actor inputs shared by several states.
 const authorizationDeadline = ({ context }: WithContext): DeadlineInput => ({ at: context.authorization?.expiresAt ?? null, event: "AUTHORIZATION_EXPIRED" });
@@ -213,24 +228,33 @@ export const authorizationMachine = setup({
       const response = { code: event.code, state: event.state, ...(event.iss ? { iss: event.iss } : {}) };
       return { attempt: { ...context.attempt, response, callbackConsumed: true } };
     }),
-    recordCallbackError: assign(({ event }) => {
+    recordCallbackError: assign(({ context, event }) => {
       if (event.type !== "CALLBACK") return {};
-      return { attempt: null, lastError: toFlowError({ error: event.error, error_description: event.error_description ?? event.error }) };
+      const error = toFlowError({ error: event.error, error_description: event.error_description ?? event.error });
+      return { attempt: null, lastError: error, lastLogin: endedLogin(context.attempt, false, error) };
     }),
-    recordLoginTimeout: assign(({ context }) => ({
-      attempt: null,
-      lastError: toFlowError({
+    recordLoginTimeout: assign(({ context }) => {
+      const error = toFlowError({
         error: "login_timeout",
         error_description: context.attempt?.response
           ? "The authorization code was received but not exchanged (EXCHANGE_CODE, \"Get access token\") before the login timeout."
           : "The ID-porten login was not completed before the login timeout.",
-      }),
-    })),
-    recordAttemptFailure: assign(({ event }) => ({ attempt: null, lastError: toFlowError(errorOf(event)) })),
+      });
+      return { attempt: null, lastError: error, lastLogin: endedLogin(context.attempt, false, error) };
+    }),
+    recordAttemptFailure: assign(({ context, event }) => {
+      const error = toFlowError(errorOf(event));
+      return { attempt: null, lastError: error, lastLogin: endedLogin(context.attempt, false, error) };
+    }),
     /** The login succeeded: its tokens wait in `replacement` until the grant region takes them (at once unless it is renewing). */
     holdReplacement: assign(({ context, event }) => {
       const attempt = context.attempt!;
-      return { attempt: null, replacement: { user: attempt.user, tokens: (event as unknown as DoneTokens).output, settings: attempt.settings }, lastError: null };
+      return {
+        attempt: null,
+        replacement: { user: attempt.user, tokens: (event as unknown as DoneTokens).output, settings: attempt.settings },
+        lastLogin: endedLogin(attempt, true, null),
+        lastError: null,
+      };
     }),
     bindReplacement: assign(({ context, event }) => {
       const replacement = context.replacement!;
@@ -313,6 +337,7 @@ export const authorizationMachine = setup({
     attempt: null,
     authorization: null,
     replacement: null,
+    lastLogin: null,
     revocations: [],
     attention: null,
     lastError: null,

@@ -90,6 +90,17 @@ export interface Replacement {
   settings: AttemptSettings;
 }
 
+export interface LastLogin {
+  user: string;
+  state: string;
+  startedAt: number;
+  browserBinding: string | null;
+  uiLocale: string | null;
+  /** Its tokens were received (the authorization may still be waiting to take them over). */
+  succeeded: boolean;
+  error: FlowError | null;
+}
+
 /** A refresh token to revoke at ID-porten (REVOKE, or an authorization replaced by a new login); retried until done. */
 export interface PendingRevocation {
   refreshToken: string;
@@ -117,6 +128,8 @@ export interface AuthorizationContext {
   attempt: Attempt | null;
   authorization: Authorization | null;
   replacement: Replacement | null;
+  /** The login that ended last, so its browser can be told its outcome again (a reload of the callback page). */
+  lastLogin: LastLogin | null;
   revocations: PendingRevocation[];
   attention: Attention | null;
   lastError: FlowError | null;

@@ -74,7 +74,7 @@ export const SCENARIOS: Scenario[] = [
     async run({ t, say, check, startLogin }) {
       const { id, authorizationUrl } = await startLogin();
       const page = await t.login(authorizationUrl);
-      check(page.status === 200 && page.body.includes("Success"), "the callback page says Success");
+      check(page.status === 200 && page.body.includes("Code received"), "the callback page says the code was received and must be exchanged now");
       const held = await t.api("GET", `/api/flows/${id}`);
       check(held.json.state === "awaitingCode" && held.json.codeReceived, "the code is held, the flow waits for Get access token");
       say("waiting 1.5 s: longer than the code's lifetime");

@@ -22,7 +22,8 @@ export interface TestService {
    * Follows the authorization URL's redirects with a cookie jar until the callback page answers
    * (or, with `stopAt`, until the next hop would start with it: the browser's callback, not sent).
    */
-  login(authorizationUrl: string, pid?: string, stopAt?: string): Promise<{ status: number; url: string; body: string }>;
+  /** A browser's walk through the login (redirects followed with a cookie jar); `cookie` is the jar as a Cookie header. */
+  login(authorizationUrl: string, pid?: string, stopAt?: string): Promise<{ status: number; url: string; body: string; cookie: string }>;
   /** Calls the simulator's control API (faults, lifetimes, expire codes, revoke). */
   control(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
   /** Polls the flow view until its state is one of `states` (or `timeoutMs` passes). */
@@ -76,17 +77,18 @@ export async function startTestService(env: Env = {}, dataDir?: string): Promise
     const start = new URL(authorizationUrl);
     if (pid) start.searchParams.set("login_hint", pid);
     let next = start.toString();
+    const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
     for (let hop = 0; hop < 20; hop++) {
-      const res = await fetch(next, { redirect: "manual", headers: jar.size ? { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; ") } : {} });
+      const res = await fetch(next, { redirect: "manual", headers: jar.size ? { cookie: cookie() } : {} });
       for (const c of res.headers.getSetCookie()) {
         const [pair] = c.split(";");
         const i = pair!.indexOf("=");
         jar.set(pair!.slice(0, i).trim(), pair!.slice(i + 1).trim());
       }
       const location = res.headers.get("location");
-      if (!location) return { status: res.status, url: next, body: await res.text() };
+      if (!location) return { status: res.status, url: next, body: await res.text(), cookie: cookie() };
       next = new URL(location, next).toString();
-      if (stopAt && next.startsWith(stopAt)) return { status: res.status, url: next, body: "" };
+      if (stopAt && next.startsWith(stopAt)) return { status: res.status, url: next, body: "", cookie: cookie() };
     }
     throw new Error("too many redirects");
   };

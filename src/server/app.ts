@@ -5,7 +5,8 @@ import { bodyLimit } from "hono/body-limit";
 import type { SimulatedClock } from "../clock.ts";
 import type { AuthorizationService } from "../flows/authorization-service.ts";
 import { bearerAuth } from "./bearer-auth.ts";
-import { callbackRoutes } from "./callback-page.ts";
+import { callbackRoutes, loginLinkRoutes } from "./callback-page.ts";
+import type { ShutdownSignal } from "../lifecycle/shutdown-signal.ts";
 import { clockRoutes } from "./clock-routes.ts";
 import { flowsRoutes } from "./flows-routes.ts";
 import { machinesRoutes } from "./machines-routes.ts";
@@ -27,6 +28,12 @@ export interface AppDeps {
   log: (line: string) => void;
   /** What GET /readyz reports; without it /readyz answers as /healthz does. */
   readiness?: () => Promise<Readiness>;
+  /** Fires when the process begins to stop: open SSE streams end on it. */
+  shutdown?: ShutdownSignal;
+  /** The login cookie is Secure when the public URL is https. */
+  secureCookies?: boolean;
+  /** The callback's path as the browser sees it (PUBLIC_URL's path prefix included): the login cookie's path. */
+  cookiePath?: string;
 }
 
 /** Named checks (e.g. store open, DATA_DIR lock held, provider reached): plain words, no secrets. */
@@ -70,6 +77,7 @@ export function createApp(deps: AppDeps) {
   // The viewer page holds no data: it signs in with the API token and reads /api.
   app.get("/inspect", (c) => c.html(viewerPage()));
   app.route(deps.callbackPath, callbackRoutes(deps.service));
+  app.route("/login", loginLinkRoutes(deps.service, { cookiePath: deps.cookiePath ?? deps.callbackPath, secure: deps.secureCookies ?? false }));
 
   const api = new Hono();
   api.use(bearerAuth(deps.apiToken));
@@ -79,7 +87,7 @@ export function createApp(deps: AppDeps) {
       onError: () => problem(413, `The request body is larger than ${MAX_BODY_BYTES / 1024} KiB.`),
     }),
   );
-  api.route("/flows", flowsRoutes(deps.service));
+  api.route("/flows", flowsRoutes(deps.service, deps.shutdown));
   api.route("/clock", clockRoutes(deps.clock, deps.settled));
   api.route("/machines", machinesRoutes(deps.machines));
   app.route("/api", api);

@@ -1,24 +1,53 @@
-// The redirect URI: ID-porten sends the browser here with `code`, `state` and `iss` (or `error`).
-// It answers a small page: "Success", or what went wrong, in words.
-import { Hono } from "hono";
-import type { AuthorizationService } from "../flows/authorization-service.ts";
+// The two addresses a person's browser visits during a login (DESIGN §4, issue 9):
+// - the login link `/login/<id>` (the flow's `authorizationUrl`): binds this browser to the login
+//   with an HttpOnly, SameSite=Lax cookie and sends it on to ID-porten;
+// - the redirect URI (`/callback`): ID-porten sends the browser back here with `code`, `state` and
+//   `iss` (or `error`); it is taken only with the cookie of the browser that opened the link, and the
+//   page tells the truth about this login, in the language it asked for, naming the legal entity.
+import { Hono, type Context } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import type { AuthorizationService, CallbackOutcome } from "../flows/authorization-service.ts";
 import { escapeHtml, page } from "./html.ts";
+import { GOOD_OUTCOMES, outcomeText, pageLocale } from "./login-messages.ts";
 
+function outcomePage(c: Context, outcome: CallbackOutcome) {
+  const { locale, fallbackNote } = pageLocale(outcome.uiLocale);
+  const { title, message } = outcomeText(outcome.kind, locale, outcome.legalEntity, outcome.detail);
+  const ok = GOOD_OUTCOMES.has(outcome.kind);
+  c.header("cache-control", "no-store");
+  c.header("referrer-policy", "no-referrer"); // the URL holds a one-time code
+  const note = fallbackNote ? `\n<p lang="en"><small>${escapeHtml(fallbackNote)}</small></p>` : "";
+  return c.html(
+    page(title, `<main><h1 class="${ok ? "ok" : "bad"}">${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>${note}</main>`, locale),
+    outcome.status as 200,
+  );
+}
+
+/** The redirect URI. `cookiePath` is the path the login cookie is sent to (the callback's own). */
 export function callbackRoutes(service: AuthorizationService) {
   const app = new Hono();
-  app.get("/", async (c) => {
-    const outcome = await service.callback(new URL(c.req.url).searchParams);
-    const ok = ["Success", "Logged in", "Code received"].includes(outcome.title);
+  app.get("/", async (c) => outcomePage(c, await service.callback(new URL(c.req.url).searchParams, (name) => getCookie(c, name))));
+  return app;
+}
+
+/** GET /login/:id — the login link. `login_hint` (simulator: log this synthetic person in) is passed on. */
+export function loginLinkRoutes(service: AuthorizationService, options: { cookiePath: string; secure: boolean }) {
+  const app = new Hono();
+  app.get("/:id", async (c) => {
+    const id = c.req.param("id");
+    const hint = c.req.query("login_hint");
+    const outcome = /^[0-9a-f-]{36}\.[0-9a-f]{64}$/.test(id) ? await service.openLogin(id, hint || undefined) : ({ status: 404, kind: "linkUsed" } as CallbackOutcome);
+    if (!("redirect" in outcome)) return outcomePage(c, outcome);
+    setCookie(c, outcome.cookie.name, outcome.cookie.value, {
+      httpOnly: true,
+      sameSite: "Lax", // sent on ID-porten's top-level redirect back to us, not on cross-site requests
+      secure: options.secure,
+      path: options.cookiePath,
+      maxAge: outcome.cookie.maxAgeSeconds,
+    });
     c.header("cache-control", "no-store");
-    c.header("referrer-policy", "no-referrer"); // the URL holds a one-time code
-    return c.html(
-      page(
-        outcome.title,
-        `<main><h1 class="${ok ? "ok" : "bad"}">${escapeHtml(outcome.title)}</h1>
-<p>${escapeHtml(outcome.message)}</p></main>`,
-      ),
-      outcome.status as 200 | 202 | 400,
-    );
+    c.header("referrer-policy", "no-referrer");
+    return c.redirect(outcome.redirect, 302);
   });
   return app;
 }

@@ -3,10 +3,11 @@
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { AuthorizationService } from "../flows/authorization-service.ts";
+import type { ShutdownSignal } from "../lifecycle/shutdown-signal.ts";
 
 const PING_MS = 15_000;
 
-export async function flowStream(c: Context, service: AuthorizationService, id: string) {
+export async function flowStream(c: Context, service: AuthorizationService, id: string, shutdown?: ShutdownSignal) {
   const view = await service.get(id);
   const audit = await service.audit(id);
   return streamSSE(c, async (stream) => {
@@ -18,6 +19,8 @@ export async function flowStream(c: Context, service: AuthorizationService, id: 
       chain = chain.then(() => stream.writeSSE({ event: "flow", data }));
     });
     const closed = new Promise<void>((resolve) => stream.onAbort(resolve));
+    // A browser holding the stream open must not hold the process (or, under Deno, its ports) when it stops.
+    const leave = shutdown?.onStop(() => stream.abort());
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       while (!stream.aborted && !stream.closed) {
@@ -28,6 +31,7 @@ export async function flowStream(c: Context, service: AuthorizationService, id: 
     } finally {
       clearTimeout(timer);
       stop();
+      leave?.();
     }
   });
 }

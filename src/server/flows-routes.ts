@@ -4,6 +4,7 @@ import { badRequest } from "../errors.ts";
 import type { AuthorizationService, ClientEvent } from "../flows/authorization-service.ts";
 import { PUBLIC_EVENTS, TOP_STATES } from "../machines/authorization-types.ts";
 import { flowStream } from "./flow-stream.ts";
+import type { ShutdownSignal } from "../lifecycle/shutdown-signal.ts";
 import { checkUser, isOrganisationNumber, jsonObject, optionalString } from "./validate.ts";
 
 const UI_LOCALES = ["nb", "nn", "en", "se"] as const;
@@ -15,7 +16,7 @@ function flowId(id: string): string {
   return id;
 }
 
-export function flowsRoutes(service: AuthorizationService) {
+export function flowsRoutes(service: AuthorizationService, shutdown?: ShutdownSignal) {
   const app = new Hono();
 
   app.post("/", async (c) => {
@@ -50,7 +51,7 @@ export function flowsRoutes(service: AuthorizationService) {
     return c.json({ transitions: await service.audit(id, 100) });
   });
 
-  app.get("/:id/stream", (c) => flowStream(c, service, flowId(c.req.param("id"))));
+  app.get("/:id/stream", (c) => flowStream(c, service, flowId(c.req.param("id")), shutdown));
 
   app.post("/:id/events", async (c) => {
     const id = flowId(c.req.param("id"));

@@ -106,19 +106,27 @@ describe("HTTP API against the real simulator", () => {
     const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice", uiLocale: "en", acr: "idporten-loa-substantial" });
     expect(authorize.status).toBe(200);
     expect(authorize.json.state).toBe("awaitingCode");
-    const url = new URL(authorize.json.authorizationUrl);
-    expect(url.origin).toBe(new URL(t.service.simulator!.issuer).origin);
-    expect(Object.fromEntries(url.searchParams)).toMatchObject({
-      response_type: "code",
-      client_id: "authflow-local",
-      redirect_uri: `${t.url}/callback`,
-      code_challenge_method: "S256",
-      ui_locales: "en",
-      acr_values: "idporten-loa-substantial",
-    });
-    expect(url.searchParams.get("state")).toMatch(new RegExp(`^${id}\\.`));
-    expect(url.searchParams.get("nonce")).toBeTruthy();
-    expect(url.searchParams.get("scope")).toContain("skatteetaten:mvameldinginnsending");
+    // The link is on this server; opening it binds the browser (an HttpOnly, SameSite=Lax cookie on
+    // the callback's path) and sends it on to ID-porten with a pushed request (PAR): the browser's
+    // URL holds only client_id and request_uri — no state, nonce or challenge.
+    const link = new URL(authorize.json.authorizationUrl);
+    expect(link.origin).toBe(t.url);
+    expect(link.pathname).toMatch(new RegExp(`^/login/${id}\\.[0-9a-f]{64}$`));
+    const opened = await fetch(link, { redirect: "manual" });
+    expect(opened.status).toBe(302);
+    const setCookie = opened.headers.get("set-cookie") ?? "";
+    expect(setCookie).toMatch(new RegExp(`^authflow_login_${id}=[0-9a-f]{64};`));
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Lax/);
+    expect(setCookie).toMatch(/Path=\/callback/);
+    const toIdporten = new URL(opened.headers.get("location")!);
+    expect(toIdporten.origin).toBe(new URL(t.service.simulator!.issuer).origin);
+    expect([...toIdporten.searchParams.keys()].sort()).toEqual(["client_id", "request_uri"]);
+    // Single-use: the same link opened again (another browser) is refused in words, and changes nothing.
+    const again = await fetch(link, { redirect: "manual" });
+    expect(again.status).toBe(410);
+    expect(await again.text()).toMatch(/already opened|expired/);
+    await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice", uiLocale: "en", acr: "idporten-loa-substantial" }).then((r) => Object.assign(authorize, r));
 
     const page = await t.login(authorize.json.authorizationUrl);
     expect(page.status).toBe(200);
@@ -248,9 +256,10 @@ describe("callbacks racing", () => {
       const id = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id;
       const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
       const callback = await t.login(authorize.json.authorizationUrl, undefined, `${t.url}/callback`);
-      const results = await Promise.all([fetch(callback.url), fetch(callback.url), fetch(callback.url)]);
+      const headers = { cookie: callback.cookie };
+      const results = await Promise.all([fetch(callback.url, { headers }), fetch(callback.url, { headers }), fetch(callback.url, { headers })]);
       const pages = await Promise.all(results.map(async (r) => ({ status: r.status, type: r.headers.get("content-type"), body: await r.text() })));
-      expect(pages.filter((p) => p.status === 200 && p.body.includes("Success"))).toHaveLength(1);
+      expect(pages.filter((p) => p.status === 200 && p.body.includes("Code received"))).toHaveLength(1);
       expect(pages.filter((p) => p.status === 400 && p.body.includes("already used"))).toHaveLength(2);
       for (const p of pages) expect(p.type).toContain("text/html");
       expect((await t.api("GET", `/api/flows/${id}`)).json).toMatchObject({ state: "awaitingCode", codeReceived: true });
