@@ -175,7 +175,7 @@ export const SCENARIOS: Scenario[] = [
     summary: "Someone else used the flow's one-time refresh token first (rotation): the renewal gets invalid_grant, the flow expires",
     async run({ t, say, check, authorized }) {
       const id = await authorized();
-      const ctx = t.service.engine.snapshot(id).context as AuthorizationContext;
+      const ctx = (await t.service.engine.current(id)).context as AuthorizationContext;
       const stolen = ctx.authorization!.idporten.refreshToken!;
       const sim = t.service.simulator!;
       const config = await oidc.discovery(new URL(sim.issuer), "authflow-local", undefined, oidc.ClientSecretPost(t.service.config.idporten.clientSecret), {
