@@ -40,6 +40,8 @@ export interface Config {
   /** Unset only with the embedded simulator: the demo then generates one and keeps it in DATA_DIR. */
   apiToken: string | undefined;
   encryptionKey: string | undefined;
+  /** PostgreSQL store shared by several instances (DATABASE_URL); lowdb under DATA_DIR when unset. */
+  databaseUrl: string | undefined;
   idporten: {
     issuer: string;
     clientId: string;
@@ -192,6 +194,15 @@ export function readConfig(env: Env): Readonly<Config> {
     read.report("ENCRYPTION_KEY", "must be 32 random bytes in base64 (openssl rand -base64 32)");
   }
 
+  // Several instances share flows through PostgreSQL: each must open the others' sealed snapshots
+  // and accept the same callers, so the key and the token cannot be generated per instance.
+  const databaseUrl = read.text("DATABASE_URL")?.trim();
+  if (databaseUrl !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) read.report("DATABASE_URL", `must be a postgres:// or postgresql:// URL, got "${databaseUrl.replace(/\/\/[^@/]*@/, "//…@").slice(0, 80)}"`);
+    if (encryptionKey === undefined) read.report("ENCRYPTION_KEY", "is required with DATABASE_URL (every instance must open the flows the others sealed)");
+    if (!apiToken) read.report("API_TOKEN", "is required with DATABASE_URL (every instance must accept the same callers)");
+  }
+
   const fallbackRedirectUri = `${publicUrl}/callback`;
   const redirectUri = read.url("IDPORTEN_REDIRECT_URI", { fallback: fallbackRedirectUri }) ?? fallbackRedirectUri;
   const registeredRedirectUris = (env.IDPORTEN_REGISTERED_REDIRECT_URIS ?? "")
@@ -289,6 +300,7 @@ export function readConfig(env: Env): Readonly<Config> {
     host,
     publicUrl,
     dataDir,
+    databaseUrl,
     apiToken,
     encryptionKey,
     idporten: Object.freeze({

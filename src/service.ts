@@ -104,18 +104,21 @@ async function wire(
   );
   const altinn = createAltinnClient({ exchangeUrl: simulator?.altinnExchangeUrl ?? config.altinnExchangeUrl, timeoutMs: config.outboundTimeoutMs, clock });
 
-  // The machine's outbound calls wait until the state that starts them is written (engine.persisted);
-  // the engine is made after the registry, so the machine reaches it through this late binding.
+  // The machine's outbound calls go through the engine's runCall (written first, once per answer,
+  // leased across instances); the engine is made after the registry, so the machine reaches it
+  // through this late binding.
   let engine: FlowEngine | undefined;
-  const persisted = (system: unknown) => engine?.persisted(system) ?? Promise.resolve();
-  const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten, altinn, persisted }));
+  const runCall = <T>(system: unknown, callId: string, input: unknown, call: () => Promise<T>) => (engine ? engine.runCall(system, callId, input, call) : call());
+  const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten, altinn, runCall, warningDays: config.authorizationWarningDays }));
   const store = await LowdbFlowStore.open(config.dataDir, { log: (line) => log(line) });
   opened.push(() => store.close());
   const inspector = config.inspectPort !== undefined ? await startStatelyInspector(config.inspectPort) : undefined;
   if (inspector) opened.push(() => inspector.stop());
   engine = new FlowEngine({ store, box, clock, registry, log, ...(inspector ? { inspect: inspector.inspect } : {}) });
   opened.push(() => engine!.stop());
-  const restored = await engine.restoreAll();
+  // Flows are hydrated when needed; start-up only hydrates what is due (a flow caught mid-call resumes now).
+  await engine.start();
+  const restored = await store.count();
   // One line per change of state, for whoever watches the console (the audit trail has them all).
   engine.onTransition(({ flowId, audit }) => {
     for (const a of audit) if (a.from !== a.to) log(`flow ${flowId}: ${a.from ?? "·"} → ${a.to} (${a.event}${a.user ? ` by ${a.user}` : ""})`);
@@ -150,7 +153,14 @@ async function wire(
     apiToken: apiToken.token,
     callbackPath,
     clock: simulatedClock,
-    settled: () => engine!.settled(),
+    // After the simulated clock moved: hydrate what fell due (its timers fire at once), until quiet.
+    settled: async () => {
+      for (let round = 0; round < 5; round++) {
+        await engine!.settled();
+        if ((await engine!.tick()) === 0) break;
+      }
+      await engine!.settled();
+    },
     machines: () => registry.all(),
     log,
     readiness,

@@ -1,23 +1,27 @@
-// The generic flow host (DESIGN §3): one live XState actor per flow, restored from the store at
-// start-up. It knows nothing of ID-porten. Guarantees:
+// The generic flow host (DESIGN §3). It knows nothing of ID-porten. The store is the truth; actors
+// are a cache: a flow is hydrated from the store when an event, a token call or a due deadline needs
+// it, and dropped again when it is idle. Guarantees:
 // - every accepted transition is written before `send` resolves (an acknowledged change is never lost);
-// - events to one flow are serialized;
-// - writes are compare-and-swap on a revision, so a stale write never overwrites a newer one;
+// - events to one flow are serialized in this process, and across processes by compare-and-swap
+//   on the flow's revision: a write that lost the race is refused, the flow reloaded, and the event
+//   applied again to what the store holds — never applied on top of a stale state;
 // - a provider's answer is never thrown away: a write that fails (full disk, I/O error) is held and
-//   retried with backoff until it lands — the live actor is never rolled back to a state that would
-//   re-run a call whose one-time credential is spent. Callers get 503 meanwhile;
-// - an outbound call leaves only once the state that starts it is written (`persisted`), so whoever
-//   finds the flow after a crash knows a call may have happened;
-// - snapshots are sealed at rest with their flow id and machine as additional data (a copy moved to
-//   another flow does not open), the public summary is derived from the snapshot on load (never
-//   trusted from disk), and a flow that cannot be opened is set aside as damaged, never a reason not
-//   to start;
+//   retried with backoff until it lands — the actor is never rolled back to a state that would re-run
+//   a call whose one-time credential is spent — and an answer whose write lost a race is kept and
+//   handed to the reloaded flow instead of calling again. Callers get 503 meanwhile;
+// - an outbound call leaves only once the state that starts it is written (`runCall`), so whoever
+//   finds the flow after a crash knows a call may have happened; with a shared store the call is
+//   leased to one instance, and another that hydrates the flow meanwhile waits for its answer;
+// - deadlines live in the store's due-time index (`nextDeadlineAt`): a tick claims the flows due
+//   soon (once across instances) and hydrates them; their actors' own timers then fire;
+// - snapshots are sealed at rest with their flow id and machine as additional data, the public
+//   summary is derived from the snapshot, and a flow that cannot be opened is set aside as damaged;
 // - every transition goes to the audit trail.
 import { createActor, type AnyActorRef, type AnyMachineSnapshot, type InspectionEvent } from "xstate";
 import type { Clock } from "../clock.ts";
 import type { SecretBox } from "../crypto/secrets.ts";
 import { AuthflowError, notFound } from "../errors.ts";
-import { StaleWriteError, type AuditEntry, type FlowRecord, type FlowStore } from "../store/flow-store.ts";
+import { StaleWriteError, type AuditEntry, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "../store/flow-store.ts";
 import type { MachineRegistry, RegisteredMachine } from "./machine-registry.ts";
 
 export interface EngineEvent {
@@ -27,8 +31,10 @@ export interface EngineEvent {
 
 export interface TransitionNotice {
   flowId: string;
-  record: FlowRecord;
+  record: FlowRow;
   audit: AuditEntry[];
+  /** Written by another process sharing the store (its audit entries are not in `audit`). */
+  remote?: boolean;
 }
 
 export interface FlowEngineOptions {
@@ -39,10 +45,20 @@ export interface FlowEngineOptions {
   log?: (line: string) => void;
   /** Inspection hook for each live actor (the Stately inspector); receives raw events. */
   inspect?: (event: InspectionEvent) => void;
+  /** Other processes write to the same store (PostgreSQL): calls are leased, caches follow notifications. */
+  shared?: boolean;
+  /** This process, in leases and claims. */
+  instanceId?: string;
   /** How long `send` waits for a held (failing) write before it answers 503; default 2 s. */
   heldWriteWaitMs?: number;
   /** Backoff of a failing write: first and largest pause; default 100 ms and 5 s. */
   writeRetryMs?: { first: number; max: number };
+  /** Flows whose deadline falls within this much are hydrated ahead of it; default 60 s. */
+  horizonMs?: number;
+  /** An idle flow (no call in flight, nothing due soon) is dropped from memory after this; default 30 s. */
+  idleMs?: number;
+  /** How long an outbound call is leased to the instance that makes it (wall clock); default 30 s. */
+  leaseMs?: number;
 }
 
 interface LiveFlow {
@@ -61,6 +77,15 @@ interface LiveFlow {
   lastState: string;
   /** Set while the newest change is held in memory because the store refused it; cleared when it lands. */
   heldError: unknown;
+  /** Last time anything used it (wall clock), for dropping idle flows. */
+  usedAt: number;
+}
+
+/** An answer of an outbound call not yet written with its outcome: handed to a reloaded flow instead of calling again. */
+interface HeldAnswer {
+  seq: number;
+  ok: boolean;
+  value: unknown;
 }
 
 type Listener = (notice: TransitionNotice) => void;
@@ -76,32 +101,79 @@ export const sealBinding = (record: Pick<FlowRecord, "id" | "machine" | "version
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A write lost a compare-and-swap race: the flow was reloaded; the caller applies its event again. */
+class LostRace extends Error {}
+
 export class FlowEngine {
   #opts: FlowEngineOptions;
+  #me: string;
   #flows = new Map<string, LiveFlow>();
-  /** Each live actor's system → its flow: lets an invoked actor wait for its flow's writes. */
+  #loading = new Map<string, Promise<LiveFlow>>();
+  /** Each live actor's system → its flow: lets an invoked actor reach its flow. */
   #bySystem = new WeakMap<object, LiveFlow>();
+  #held = new Map<string, Map<string, HeldAnswer>>();
+  #seq = 0;
   #listeners = new Set<Listener>();
   #stopped = false;
+  #ticker: ReturnType<typeof setInterval> | undefined;
+  #unsubscribe: (() => Promise<void>) | undefined;
+  #ticking: Promise<number> | undefined;
 
   constructor(options: FlowEngineOptions) {
     this.#opts = options;
+    this.#me = options.instanceId ?? crypto.randomUUID();
   }
 
-  /** Restores every stored flow; invoked timers re-arm with their remaining time as the actors start. */
-  async restoreAll(): Promise<number> {
-    const records = await this.#opts.store.list();
-    for (const record of records) {
-      try {
-        await this.#revive(record);
-      } catch (error) {
-        await this.#setAside(record.id, `its snapshot could not be restored: ${(error as Error).message}`);
-      }
-    }
+  get instanceId(): string {
+    return this.#me;
+  }
+
+  /** Number of flows held in memory now (the rest are in the store only). */
+  get resident(): number {
     return this.#flows.size;
   }
 
-  async create(machine: string, input: Record<string, unknown>): Promise<FlowRecord> {
+  /**
+   * Starts the engine's background work: hydrating what is due (at once: a flow caught mid-call by
+   * a crash resumes now), dropping what is idle, and following other instances' changes. Returns
+   * how many flows were hydrated by the first tick.
+   */
+  async start(tickMs = 1000): Promise<number> {
+    if (this.#opts.shared) {
+      this.#unsubscribe = await this.#opts.store.subscribe((change) => void this.#remoteChange(change.id, change.revision));
+    }
+    const first = await this.tick();
+    this.#ticker = setInterval(() => void this.tick().catch((e) => this.#log(`deadline tick failed: ${(e as Error).message}`)), tickMs);
+    (this.#ticker as { unref?: () => void }).unref?.();
+    return first;
+  }
+
+  /** @deprecated kept for callers of the first engine: start() without the interval. */
+  async restoreAll(): Promise<number> {
+    return this.tick();
+  }
+
+  /** Hydrates the flows due within the horizon (claimed for this instance) and drops idle ones. */
+  tick(): Promise<number> {
+    this.#ticking ??= (async () => {
+      try {
+        const horizon = this.#opts.horizonMs ?? 60_000;
+        const due = await this.#opts.store.claimDue(this.#opts.clock.now() + horizon, this.#me, Date.now() + horizon + 30_000, 500);
+        let hydrated = 0;
+        for (const record of due) {
+          if (this.#flows.has(record.id)) continue;
+          await this.#hydrate(record).then(() => hydrated++, () => undefined);
+        }
+        this.#dropIdle();
+        return hydrated;
+      } finally {
+        this.#ticking = undefined;
+      }
+    })();
+    return this.#ticking;
+  }
+
+  async create(machine: string, input: Record<string, unknown>): Promise<FlowRow> {
     const def = this.#opts.registry.latest(machine);
     const id = crypto.randomUUID();
     const now = this.#iso();
@@ -114,6 +186,9 @@ export class FlowEngine {
       updatedAt: now,
       summary: {},
       sealedSnapshot: "",
+      nextDeadlineAt: null,
+      attentionFrom: null,
+      lease: null,
     };
     const live = this.#start(placeholder, def, undefined, { ...input, createdAt: this.#opts.clock.now() });
     // The first write creates the document; if it fails the flow never existed.
@@ -129,89 +204,142 @@ export class FlowEngine {
     return live.record;
   }
 
-  async get(id: string): Promise<FlowRecord> {
-    const live = this.#flows.get(id);
-    if (live) return live.record;
-    await this.#refuseDamaged(id);
-    throw notFound(`No flow with id "${id}".`);
+  /**
+   * The flow's public row, its summary derived from the sealed snapshot (hydrated if needed), never
+   * trusted from what the store keeps beside it. Lists read the stored summaries (they cannot open
+   * every flow); whoever gets a token or drives a flow goes through here.
+   */
+  async get(id: string): Promise<FlowRow> {
+    const { sealedSnapshot: _sealed, ...row } = (await this.#load(id)).record;
+    return row;
   }
 
-  async list(): Promise<FlowRecord[]> {
-    return [...this.#flows.values()].map((f) => f.record);
+  /** Filtered and paginated in the store. */
+  list(query: ListQuery): Promise<ListPage> {
+    return this.#opts.store.list(query);
   }
 
-  /** The live snapshot, secrets included: for the domain layer only, never for an API answer. */
-  snapshot(id: string): AnyMachineSnapshot {
-    return this.#live(id).actor.getSnapshot() as AnyMachineSnapshot;
+  count(): Promise<number> {
+    return this.#opts.store.count();
+  }
+
+  /** The flow's current snapshot, secrets included (hydrated if needed): for the domain layer only, never for an API answer. */
+  async current(id: string): Promise<AnyMachineSnapshot> {
+    return (await this.#load(id)).actor.getSnapshot() as AnyMachineSnapshot;
   }
 
   /** 404 for an unknown flow, 410 (in words, naming where its file went) for a damaged one. */
   async exists(id: string): Promise<void> {
-    await this.get(id);
+    await this.#load(id);
   }
 
   /**
    * Sends an event, stamped with the clock's time, after the ones before it. Resolves once the
    * transition is written. A refused event throws the machine's own explanation (409/403/422).
+   * A write that loses a race with another instance is applied again to the reloaded flow.
    */
-  async send(id: string, event: EngineEvent): Promise<FlowRecord> {
-    const live = await this.#liveOrDamaged(id);
-    return this.#serialized(live, async () => {
-      // A change the store has not taken yet comes first: no new change is accepted on top of it.
-      await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000);
-      const stamped = { ...event, at: this.#opts.clock.now() };
-      const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
-      if (snapshot.status !== "active") throw new AuthflowError("conflict", 409, `Flow "${id}" is no longer running.`);
-      if (!snapshot.can(stamped)) throw live.def.refusal(snapshot, stamped);
-      live.actor.send(stamped);
-      await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000);
-      return live.record;
-    });
+  async send(id: string, event: EngineEvent): Promise<FlowRow> {
+    for (let attempt = 0; ; attempt++) {
+      const live = await this.#load(id);
+      try {
+        return await this.#serialized(live, async () => {
+          // A change the store has not taken yet comes first: no new change is accepted on top of it.
+          await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000);
+          if (this.#flows.get(id) !== live) throw new LostRace();
+          const stamped = { ...event, at: this.#opts.clock.now() };
+          const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
+          if (snapshot.status !== "active") throw new AuthflowError("conflict", 409, `Flow "${id}" is no longer running.`);
+          if (!snapshot.can(stamped)) throw live.def.refusal(snapshot, stamped);
+          live.actor.send(stamped);
+          await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000);
+          return live.record;
+        });
+      } catch (error) {
+        if (!(error instanceof LostRace) || attempt >= 5) {
+          if (error instanceof LostRace) throw new AuthflowError("conflict", 409, `Flow "${id}" is being changed elsewhere at the same time; try again.`);
+          throw error;
+        }
+      }
+    }
   }
 
   /** Waits (up to `timeoutMs`) until `predicate` holds for the flow's snapshot and that state is written. */
   async waitFor(id: string, predicate: (snapshot: AnyMachineSnapshot) => boolean, timeoutMs: number): Promise<AnyMachineSnapshot> {
-    const live = this.#live(id);
-    const started = Date.now();
-    const current = live.actor.getSnapshot() as AnyMachineSnapshot;
-    if (!predicate(current)) {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          sub.unsubscribe();
-          reject(new AuthflowError("upstream_unavailable", 503, `Flow "${id}" did not settle within ${Math.round(timeoutMs / 1000)} s.`));
-        }, timeoutMs);
-        const sub = live.actor.subscribe((s: AnyMachineSnapshot) => {
-          if (!predicate(s)) return;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const live = await this.#load(id);
+      const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
+      if (predicate(snapshot)) {
+        await this.#landed(live, Math.max(deadline - Date.now(), 0));
+        if (this.#flows.get(id) === live) return live.actor.getSnapshot() as AnyMachineSnapshot;
+        continue; // reloaded meanwhile: look again
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new AuthflowError("upstream_unavailable", 503, `Flow "${id}" did not settle within ${Math.round(timeoutMs / 1000)} s.`, { extra: { retryAfterSeconds: 2 } });
+      // Woken by this actor's next snapshot, by the flow being reloaded (another instance), or after a while.
+      await new Promise<void>((resolve) => {
+        const done = () => {
           clearTimeout(timer);
-          queueMicrotask(() => sub.unsubscribe());
+          sub.unsubscribe();
+          off();
           resolve();
-        });
+        };
+        const timer = setTimeout(done, Math.min(left, 250));
+        const sub = live.actor.subscribe(() => queueMicrotask(done));
+        const off = this.onTransition((n) => n.flowId === id && done());
       });
     }
-    await this.#landed(live, Math.max(timeoutMs - (Date.now() - started), 0));
-    return live.actor.getSnapshot() as AnyMachineSnapshot;
   }
 
   /** Resolves when everything the flow did so far is written; 503 after `timeoutMs` while a write is held. */
   async written(id: string, timeoutMs: number): Promise<void> {
-    await this.#landed(this.#live(id), timeoutMs);
+    const live = this.#flows.get(id);
+    if (live) await this.#landed(live, timeoutMs);
   }
 
   /**
-   * For invoked actors, before an outbound call leaves: resolves once every write of the calling
-   * flow queued so far has landed (a held write is retried until it does). `system` is the invoked
-   * actor's `system`, shared with its flow's root actor.
+   * How an invoked actor makes its outbound call (`callId` names it, `input` is what it sends):
+   * - only once the state that starts it is written (a held write is retried until it lands);
+   * - an answer this flow already got for the same call, whose write lost a race, is returned
+   *   instead of calling again (a one-time credential is spent once);
+   * - with a shared store, not while another instance holds the flow's call lease: this actor then
+   *   waits until that instance's answer arrives (the flow is reloaded and this actor retired) or
+   *   its lease runs out (it died: this instance takes the lease over and calls).
+   * `system` is the invoked actor's `system`, shared with its flow's root actor.
    */
-  async persisted(system: unknown): Promise<void> {
+  async runCall<T>(system: unknown, callId: string, input: unknown, call: () => Promise<T>): Promise<T> {
+    await null; // the transition that started this call queues its write synchronously after the actor starts
     const live = this.#bySystem.get(system as object);
-    if (!live) return; // not one of ours (tests that run the machine alone)
+    if (!live) return call(); // not one of ours (tests that run the machine alone)
+    const stillOurs = () => {
+      if (this.#flows.get(live.id) !== live || this.#stopped) throw new Error("the flow was reloaded or stopped before the call left; it was not made");
+    };
     for (;;) {
       const pending = live.writes;
       await pending;
-      // Reloaded after a stale write, or stopping: this actor's call must not leave.
-      if (this.#flows.get(live.id) !== live || this.#stopped) throw new Error("the flow was reloaded or stopped before the call left; it was not made");
-      if (live.writes === pending && live.pendingAudit.length === 0) return;
+      stillOurs();
+      if (live.writes === pending && live.pendingAudit.length === 0) break;
     }
+    const key = `${callId}:${JSON.stringify(input)}`;
+    const held = this.#held.get(live.id)?.get(key);
+    if (held) {
+      this.#held.get(live.id)!.delete(key);
+      if (held.ok) return held.value as T;
+      throw held.value;
+    }
+    if (this.#opts.shared) await this.#takeLease(live, stillOurs);
+    let answer: HeldAnswer;
+    try {
+      answer = { seq: ++this.#seq, ok: true, value: await call() };
+    } catch (error) {
+      answer = { seq: ++this.#seq, ok: false, value: error };
+    }
+    // Kept until a write of its outcome lands: if that write loses a race, the reloaded flow gets it.
+    let answers = this.#held.get(live.id);
+    if (!answers) this.#held.set(live.id, (answers = new Map()));
+    answers.set(key, answer);
+    if (answer.ok) return answer.value as T;
+    throw answer.value;
   }
 
   async audit(id: string, limit = 50): Promise<AuditEntry[]> {
@@ -240,6 +368,8 @@ export class FlowEngine {
    * (the store keeps refusing) is named in the log, since it is lost with the process.
    */
   async stop(graceMs = 3000): Promise<void> {
+    clearInterval(this.#ticker);
+    await this.#unsubscribe?.().catch(() => undefined);
     const flows = [...this.#flows.values()];
     const deadline = sleep(graceMs).then(() => "late" as const);
     await Promise.race([Promise.all(flows.map((f) => f.writes)), deadline]);
@@ -255,17 +385,43 @@ export class FlowEngine {
 
   // --- internals
 
-  #live(id: string): LiveFlow {
+  /** The live flow, hydrated from the store when it is not in memory (one load at a time per flow). */
+  async #load(id: string): Promise<LiveFlow> {
     const live = this.#flows.get(id);
-    if (!live) throw notFound(`No flow with id "${id}".`);
-    return live;
+    if (live) {
+      live.usedAt = Date.now();
+      return live;
+    }
+    let loading = this.#loading.get(id);
+    if (!loading) {
+      loading = (async () => {
+        const record = await this.#opts.store.get(id);
+        if (!record) {
+          await this.#refuseDamaged(id);
+          throw notFound(`No flow with id "${id}".`);
+        }
+        const again = this.#flows.get(id);
+        if (again) return again;
+        try {
+          return await this.#hydrate(record);
+        } catch (error) {
+          if (error instanceof AuthflowError) throw error;
+          await this.#setAside(id, `its snapshot could not be restored: ${(error as Error).message}`);
+          await this.#refuseDamaged(id);
+          throw error;
+        }
+      })().finally(() => this.#loading.delete(id));
+      this.#loading.set(id, loading);
+    }
+    return loading;
   }
 
-  async #liveOrDamaged(id: string): Promise<LiveFlow> {
-    const live = this.#flows.get(id);
-    if (live) return live;
-    await this.#refuseDamaged(id);
-    throw notFound(`No flow with id "${id}".`);
+  async #hydrate(record: FlowRecord): Promise<LiveFlow> {
+    const def = this.#opts.registry.get(record.machine, record.version);
+    const snapshot = JSON.parse(await this.#opts.box.open(record.sealedSnapshot, sealBinding(record)));
+    const existing = this.#flows.get(record.id);
+    if (existing) return existing;
+    return this.#start(record, def, snapshot, undefined);
   }
 
   async #refuseDamaged(id: string): Promise<void> {
@@ -289,12 +445,6 @@ export class FlowEngine {
     }
   }
 
-  async #revive(record: FlowRecord): Promise<void> {
-    const def = this.#opts.registry.get(record.machine, record.version);
-    const snapshot = JSON.parse(await this.#opts.box.open(record.sealedSnapshot, sealBinding(record)));
-    this.#start(record, def, snapshot, undefined);
-  }
-
   #start(stored: FlowRecord, def: RegisteredMachine, snapshot: unknown, input: unknown): LiveFlow {
     const live = {
       id: stored.id,
@@ -306,6 +456,7 @@ export class FlowEngine {
       unappendedAudit: [],
       lastState: "",
       heldError: undefined,
+      usedAt: Date.now(),
     } as unknown as LiveFlow;
     const actor = createActor(def.logic, {
       ...(snapshot ? { snapshot: snapshot as never } : { input: input as never }),
@@ -332,9 +483,41 @@ export class FlowEngine {
     live.actor.stop();
   }
 
+  /** Drops flows nobody needs in memory now: nothing in flight, nothing unwritten, nothing due soon. */
+  #dropIdle() {
+    const now = Date.now();
+    const soon = this.#opts.clock.now() + (this.#opts.horizonMs ?? 60_000);
+    for (const live of [...this.#flows.values()]) {
+      if (now - live.usedAt < (this.#opts.idleMs ?? 30_000)) continue;
+      if (live.pendingAudit.length > 0 || live.heldError !== undefined || this.#held.get(live.id)?.size) continue;
+      const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
+      if (live.def.busy?.(snapshot)) continue;
+      const next = live.def.nextDeadline?.(snapshot) ?? null;
+      if (next !== null && next <= soon) continue;
+      this.#retire(live);
+    }
+  }
+
+  /** Another instance wrote this flow: a cached copy that is now stale and has nothing of its own in flight is dropped. */
+  async #remoteChange(id: string, revision: number) {
+    const live = this.#flows.get(id);
+    if (live && revision > live.record.revision && live.pendingAudit.length === 0 && live.heldError === undefined && !this.#held.get(id)?.size) {
+      const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
+      // Our own call in flight keeps its actor: its answer's write will lose the race and be re-applied.
+      const ownCall = live.def.busy?.(snapshot) && live.record.lease?.owner === this.#me;
+      if (!ownCall) this.#retire(live);
+    }
+    if (this.#listeners.size === 0) return;
+    const record = await this.#opts.store.get(id).catch(() => undefined);
+    if (!record) return;
+    const { sealedSnapshot: _sealed, ...row } = record;
+    for (const listener of this.#listeners) listener({ flowId: id, record: row, audit: [], remote: true });
+  }
+
   /** Each snapshot of the root actor: note the transition and queue a write. */
   #observe(live: LiveFlow, snapshot: AnyMachineSnapshot, event: EngineEvent) {
     if (this.#stopped || event.type === "xstate.init" || this.#flows.get(live.id) !== live) return;
+    live.usedAt = Date.now();
     const to = live.def.stateName(snapshot);
     const user = typeof event.user === "string" ? event.user : null;
     const entry: AuditEntry = { flowId: live.id, at: this.#iso(), from: live.lastState, to, event: auditEventName(event.type), user };
@@ -349,13 +532,13 @@ export class FlowEngine {
     const run = async () => {
       const retry = this.#opts.writeRetryMs ?? { first: 100, max: 5000 };
       for (let attempt = 0; ; attempt++) {
-        // A retired actor (stale: another writer moved first) never writes again.
+        // A retired actor (reloaded after a lost race) never writes again.
         if (this.#flows.get(live.id) !== live || this.#stopped) return;
         try {
           await this.#writeOnce(live, false);
           return;
         } catch (error) {
-          if (error instanceof StaleWriteError) return this.#reloadAfterStale(live, error);
+          if (error instanceof StaleWriteError) return this.#reloadAfterLostRace(live, error);
           if (attempt === 0) this.#log(`flow ${live.id}: write failed (${(error as Error).message}); the change is held and retried until the store takes it`);
           await sleep(Math.min(retry.first * 2 ** attempt, retry.max));
         }
@@ -364,20 +547,36 @@ export class FlowEngine {
     live.writes = live.writes.then(run, run);
   }
 
-  /** One write of the newest snapshot with every transition not yet written. Throws what the store threw. */
-  async #writeOnce(live: LiveFlow, creating: boolean): Promise<void> {
-    const audit = live.pendingAudit.slice();
-    if (audit.length === 0 && !creating) return; // an earlier write already took this snapshot
-    const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
-    if (snapshot.status === "stopped") return;
-    const persisted = live.actor.getPersistedSnapshot();
-    const next: FlowRecord = {
+  /** The record a snapshot is written as: summary, due-time index, attention, and the call lease. */
+  #recordFor(live: LiveFlow, snapshot: AnyMachineSnapshot, sealedSnapshot: string): FlowRecord {
+    const busy = live.def.busy?.(snapshot) ?? false;
+    const leaseUntil = Date.now() + (this.#opts.leaseMs ?? 30_000);
+    const deadline = live.def.nextDeadline?.(snapshot) ?? null;
+    // A flow caught mid-call is due at once after a crash (one process), or when the caller's lease
+    // ends (several): whoever hydrates it then resumes the call.
+    const busyDue = this.#opts.shared ? this.#opts.clock.now() + (this.#opts.leaseMs ?? 30_000) : this.#opts.clock.now();
+    return {
       ...live.record,
       revision: live.record.revision + 1,
       updatedAt: this.#iso(),
       summary: live.def.summarize(snapshot),
-      sealedSnapshot: await this.#opts.box.seal(JSON.stringify(persisted), sealBinding(live.record)),
+      sealedSnapshot,
+      nextDeadlineAt: busy ? Math.min(busyDue, deadline ?? Infinity) : deadline,
+      attentionFrom: live.def.attentionFrom?.(snapshot) ?? null,
+      // Another live instance's lease stays as it is (it makes the call); else the call is ours.
+      lease: busy ? (live.record.lease && live.record.lease.owner !== this.#me && live.record.lease.until > Date.now() ? live.record.lease : { owner: this.#me, until: leaseUntil }) : null,
     };
+  }
+
+  /** One write of the newest snapshot with every transition not yet written. Throws what the store threw. */
+  async #writeOnce(live: LiveFlow, creating: boolean): Promise<void> {
+    const audit = live.pendingAudit.slice();
+    if (audit.length === 0 && !creating) return; // an earlier write already took this snapshot
+    const startSeq = this.#seq;
+    const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
+    if (snapshot.status === "stopped") return;
+    const persisted = live.actor.getPersistedSnapshot();
+    const next = this.#recordFor(live, snapshot, await this.#opts.box.seal(JSON.stringify(persisted), sealBinding(live.record)));
     try {
       await this.#opts.store.save(next, creating ? null : live.record.revision);
     } catch (error) {
@@ -387,6 +586,12 @@ export class FlowEngine {
     live.pendingAudit.splice(0, audit.length);
     live.record = next;
     live.heldError = undefined;
+    // Answers delivered before this snapshot was taken are now in the store.
+    const answers = this.#held.get(live.id);
+    if (answers) {
+      for (const [key, answer] of answers) if (answer.seq <= startSeq) answers.delete(key);
+      if (answers.size === 0) this.#held.delete(live.id);
+    }
     const toAppend = [...live.unappendedAudit.splice(0), ...audit];
     try {
       await this.#opts.store.appendAudit(toAppend);
@@ -395,28 +600,69 @@ export class FlowEngine {
       live.unappendedAudit.unshift(...toAppend);
       this.#log(`flow ${live.id}: audit append failed (${(error as Error).message}); kept for the next write`);
     }
-    for (const listener of this.#listeners) listener({ flowId: live.id, record: next, audit });
+    const { sealedSnapshot: _sealed, ...row } = next;
+    for (const listener of this.#listeners) listener({ flowId: live.id, record: row, audit });
   }
 
   /**
-   * Another writer moved the flow first (only possible with a shared store): what is in memory is
-   * stale, so it is replaced by what the store holds.
+   * Another writer moved the flow first (a shared store): what is in memory is stale. It is replaced
+   * by what the store holds; a call answer this actor got is kept for the reloaded flow (runCall),
+   * and the caller of `send` applies its event again.
    */
-  async #reloadAfterStale(live: LiveFlow, error: StaleWriteError): Promise<void> {
+  async #reloadAfterLostRace(live: LiveFlow, error: StaleWriteError): Promise<void> {
     this.#log(`flow ${live.id}: ${error.message}; reloading it from the store`);
-    live.heldError = error;
+    live.heldError = new LostRace(error.message);
     this.#retire(live);
     if (this.#stopped) return;
     const latest = await this.#opts.store.get(live.id).catch(() => undefined);
-    if (latest) await this.#revive(latest).catch((e) => this.#log(`flow ${live.id}: could not be reloaded (${(e as Error).message})`));
+    if (latest && !this.#flows.has(live.id)) await this.#hydrate(latest).catch((e) => this.#log(`flow ${live.id}: could not be reloaded (${(e as Error).message})`));
+  }
+
+  /**
+   * With a shared store: the flow's call lease must be ours before a call leaves. Another live
+   * instance's lease is waited out (its answer will reload this flow and retire this actor); an
+   * expired one is taken over with a compare-and-swap write, so only one instance takes it.
+   */
+  async #takeLease(live: LiveFlow, stillOurs: () => void): Promise<void> {
+    for (;;) {
+      stillOurs();
+      const lease = live.record.lease;
+      if (!lease || lease.owner === this.#me) return;
+      if (lease.until > Date.now()) {
+        await sleep(Math.min(lease.until - Date.now(), 250));
+        // The other instance's answer has landed when the stored revision moved (a notification may come later, or never).
+        const stored = await this.#opts.store.get(live.id).catch(() => undefined);
+        if (stored && stored.revision !== live.record.revision) {
+          this.#retire(live);
+          if (!this.#flows.has(live.id)) await this.#hydrate(stored).catch(() => undefined);
+        }
+        continue;
+      }
+      const next = { ...live.record, revision: live.record.revision + 1, lease: { owner: this.#me, until: Date.now() + (this.#opts.leaseMs ?? 30_000) } };
+      try {
+        await this.#opts.store.save(next, live.record.revision);
+        live.record = next;
+        this.#log(`flow ${live.id}: took over the call lease of ${lease.owner} (expired)`);
+        return;
+      } catch (error) {
+        if (error instanceof StaleWriteError) {
+          await this.#reloadAfterLostRace(live, error);
+          stillOurs(); // throws: this actor is retired
+        }
+        throw error;
+      }
+    }
   }
 
   /** Waits for the flow's writes; a change the store keeps refusing answers 503 after `timeoutMs`. */
   async #landed(live: LiveFlow, timeoutMs: number): Promise<void> {
-    const settled = await Promise.race([live.writes.then(() => "landed" as const), sleep(timeoutMs).then(() => "waiting" as const)]);
-    if (live.heldError instanceof StaleWriteError) {
-      throw new AuthflowError("conflict", 409, `Flow "${live.id}" was changed elsewhere at the same time; it was reloaded. Look at it again and retry.`, { cause: live.heldError });
-    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settled = await Promise.race([
+      live.writes.then(() => "landed" as const),
+      new Promise<"waiting">((r) => (timer = setTimeout(() => r("waiting"), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (live.heldError instanceof LostRace) throw live.heldError;
     if (settled === "waiting" || live.heldError !== undefined) {
       const reason = (live.heldError as Error | undefined)?.message ?? "a write is still in progress";
       throw new AuthflowError(

@@ -13,6 +13,12 @@ export interface RegisteredMachine {
   stateName(snapshot: AnyMachineSnapshot): string;
   /** Public, secret-free facts of a snapshot: what the API and lists show. */
   summarize(snapshot: AnyMachineSnapshot): Record<string, unknown>;
+  /** An outbound call is in flight: the flow stays in memory, and its call is leased to this instance. */
+  busy?(snapshot: AnyMachineSnapshot): boolean;
+  /** When the flow next needs to run without being asked (its earliest timer), or null: the due-time index. */
+  nextDeadline?(snapshot: AnyMachineSnapshot): number | null;
+  /** From when the flow needs a person, or null (ms). */
+  attentionFrom?(snapshot: AnyMachineSnapshot): number | null;
   /** Extra public fields for the audit entry of a transition (e.g. the masked person who logged in). */
   auditDetail?(snapshot: AnyMachineSnapshot, event: { type: string; [key: string]: unknown }): Record<string, string | null> | undefined;
   /** Why `event` is not accepted in `snapshot`, as an error for the person who sent it. */

@@ -8,7 +8,8 @@ import { AUTHORIZATION_MACHINE, authorizationMachine } from "../machines/authori
 import { createDeadlineActor } from "../machines/deadline-actor.ts";
 import { bindingRefusal, checkRedirectUrl, holdsBinding, maskPid, startedAttempt } from "../machines/authorization-rules.ts";
 import { PUBLIC_EVENTS, type AuthorizationContext, type RedirectSetup } from "../machines/authorization-types.ts";
-import { activeStates, grantState, grantSubstate, publicState } from "../machines/authorization-state.ts";
+import { activeStates, grantState, grantSubstate, isBusy, loginState, publicState } from "../machines/authorization-state.ts";
+import { keepAliveAt } from "../machines/authorization-machine.ts";
 import { fromPromise } from "xstate";
 import type { IdportenClient } from "../idporten/idporten-client.ts";
 import type { AltinnExchangeInput, AltinnToken, CodeExchangeInput, RefreshInput, RevocationInput, TokenSet } from "../machines/authorization-types.ts";
@@ -18,11 +19,13 @@ export interface AuthorizationFlowDeps {
   idporten: Pick<IdportenClient, "exchangeCode" | "refresh" | "revoke">;
   altinn: { exchange(input: AltinnExchangeInput): Promise<AltinnToken> };
   /**
-   * Resolves once the state that starts an outbound call is written (the engine's `persisted`).
-   * A code exchange and a one-time refresh spend their credential: the store must know the call may
-   * have left before it leaves, so that whoever finds the flow after a crash knows it too.
+   * How an outbound call is made (the engine's `runCall`): only once the state that starts it is
+   * written — a code exchange and a one-time refresh spend their credential, so the store must know
+   * a call may have left before it leaves — and never twice for one answer.
    */
-  persisted?: (system: unknown) => Promise<void>;
+  runCall?: <T>(system: unknown, callId: string, input: unknown, call: () => Promise<T>) => Promise<T>;
+  /** An authorization that ends within this many days needs a person (attentionFrom). */
+  warningDays?: number;
 }
 
 /** The public state name (DESIGN §4): the login's while one is in progress, else the authorization's. */
@@ -101,21 +104,20 @@ export function explainRefusal(snapshot: AnyMachineSnapshot, event: { type: stri
 }
 
 export function authorizationFlowMachine(deps: AuthorizationFlowDeps): RegisteredMachine {
-  const written = async (system: unknown) => {
-    // One microtask first: the transition that started this call queues its write synchronously
-    // after the call's actor has started (xstate starts invoked actors before it reports the snapshot).
-    await null;
-    await deps.persisted?.(system);
-  };
+  // Every outbound call goes through the engine's runCall when there is one: it leaves only once the
+  // state that starts it is written, once per answer, and (shared store) under this instance's lease.
+  const run = <T>(system: unknown, callId: string, input: unknown, call: () => Promise<T>) =>
+    deps.runCall ? deps.runCall(system, callId, input, call) : call();
   const logic = authorizationMachine.provide({
     actors: {
       deadline: createDeadlineActor(deps.clock),
-      exchangeCode: fromPromise<TokenSet, CodeExchangeInput>(async ({ input, system }) => (await written(system), deps.idporten.exchangeCode(input))),
-      refreshIdporten: fromPromise<TokenSet, RefreshInput>(async ({ input, system }) => (await written(system), deps.idporten.refresh(input.refreshToken))),
-      exchangeAltinn: fromPromise<AltinnToken, AltinnExchangeInput>(async ({ input, system }) => (await written(system), deps.altinn.exchange(input))),
-      revokeToken: fromPromise<unknown, RevocationInput>(async ({ input, system }) => (await written(system), deps.idporten.revoke(input.refreshToken))),
+      exchangeCode: fromPromise<TokenSet, CodeExchangeInput>(({ input, system, self }) => run(system, self.id, input, () => deps.idporten.exchangeCode(input))),
+      refreshIdporten: fromPromise<TokenSet, RefreshInput>(({ input, system, self }) => run(system, self.id, input, () => deps.idporten.refresh(input.refreshToken))),
+      exchangeAltinn: fromPromise<AltinnToken, AltinnExchangeInput>(({ input, system, self }) => run(system, self.id, input, () => deps.altinn.exchange(input))),
+      revokeToken: fromPromise<unknown, RevocationInput>(({ input, system, self }) => run(system, self.id, input, () => deps.idporten.revoke(input.refreshToken))),
     },
   });
+  const warningMs = (deps.warningDays ?? 0) * 86_400_000;
   return {
     name: AUTHORIZATION_MACHINE.name,
     version: AUTHORIZATION_MACHINE.version,
@@ -123,5 +125,37 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
     stateName: topState,
     summarize,
     refusal: explainRefusal,
+    busy: isBusy,
+    nextDeadline,
+    attentionFrom: (snapshot) => {
+      const ctx = snapshot.context as AuthorizationContext;
+      if (ctx.attention) return ctx.attention.since;
+      if (grantState(snapshot) === "expired") return 0;
+      return ctx.authorization && warningMs > 0 ? ctx.authorization.expiresAt - warningMs : null;
+    },
+    auditDetail: (snapshot, event) => {
+      // The login's audit entry names the person who logged in, masked (a new person for the same user shows here).
+      if (event.type !== "xstate.done.actor.exchangeCode") return undefined;
+      const pid = (event as { output?: { pid?: string | null } }).output?.pid ?? null;
+      return { person: maskPid(pid) };
+    },
   };
+}
+
+/** The flow's earliest timer: the login's deadline, the authorization's end, the keep-alive, a revocation's retry. */
+export function nextDeadline(snapshot: AnyMachineSnapshot): number | null {
+  const ctx = snapshot.context as AuthorizationContext;
+  const times: number[] = [];
+  if (loginState(snapshot) === "awaitingCode" && ctx.attempt) times.push(ctx.attempt.loginDeadline);
+  const grant = grantState(snapshot);
+  if ((grant === "idportenAuthorized" || grant === "altinnAuthorized") && ctx.authorization) {
+    times.push(ctx.authorization.expiresAt);
+    if (grantSubstate(snapshot) === "ready") {
+      const keepAlive = keepAliveAt(ctx);
+      if (keepAlive !== null) times.push(keepAlive);
+    }
+  }
+  const value = snapshot.value as { revocation?: string };
+  if (value.revocation === "waiting" && ctx.revocations[0]) times.push(ctx.revocations[0].nextAt);
+  return times.length ? Math.min(...times) : null;
 }

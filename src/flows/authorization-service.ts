@@ -4,7 +4,7 @@ import type { AnyMachineSnapshot } from "xstate";
 import type { Clock } from "../clock.ts";
 import { AuthflowError } from "../errors.ts";
 import type { FlowEngine } from "../engine/flow-engine.ts";
-import type { AuditEntry, FlowRecord } from "../store/flow-store.ts";
+import type { AuditEntry, FlowRow } from "../store/flow-store.ts";
 import type { IdportenClient } from "../idporten/idporten-client.ts";
 import { AUTHORIZATION_MACHINE } from "../machines/authorization-machine.ts";
 import { bindingRefusal, holdsBinding } from "../machines/authorization-rules.ts";
@@ -70,7 +70,7 @@ export interface AttentionItem {
   detail: string;
 }
 
-export function toView(record: FlowRecord, now?: number, warningDays = 0): FlowView {
+export function toView(record: FlowRow, now?: number, warningDays = 0): FlowView {
   const view = { id: record.id, ...record.summary, createdAt: record.createdAt, updatedAt: record.updatedAt } as unknown as FlowView;
   return now === undefined ? view : { ...view, needsAttention: attentionOf(view, now, warningDays) };
 }
@@ -111,7 +111,7 @@ export class AuthorizationService {
   }
 
   /** The public view of a stored record, with what needs a person as of now. */
-  view(record: FlowRecord): FlowView {
+  view(record: FlowRow): FlowView {
     return toView(record, this.#o.clock.now(), this.#o.warningDays ?? 0);
   }
 
@@ -119,14 +119,17 @@ export class AuthorizationService {
     return this.view(await this.#o.engine.get(id));
   }
 
-  async list(filter: { legalEntity?: string; state?: string; attention?: boolean }): Promise<FlowView[]> {
-    const records = await this.#o.engine.list();
-    return records
-      .filter((r) => r.machine === AUTHORIZATION_MACHINE.name)
-      .map((r) => this.view(r))
-      .filter((v) => (!filter.legalEntity || v.legalEntity === filter.legalEntity) && (!filter.state || v.state === filter.state))
-      .filter((v) => filter.attention === undefined || (v.needsAttention as AttentionItem[]).length > 0 === filter.attention)
-      .sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
+  /** A page of flows, filtered and paginated in the store (oldest first); `next` is the cursor of the following page. */
+  async list(filter: { legalEntity?: string; state?: string; attention?: boolean; limit?: number; after?: string }): Promise<{ flows: FlowView[]; next: string | null }> {
+    const page = await this.#o.engine.list({
+      machine: AUTHORIZATION_MACHINE.name,
+      ...(filter.legalEntity ? { legalEntity: filter.legalEntity } : {}),
+      ...(filter.state ? { state: filter.state } : {}),
+      ...(filter.attention !== undefined ? { attention: filter.attention, attentionAt: this.#o.clock.now() } : {}),
+      limit: filter.limit ?? 100,
+      ...(filter.after ? { after: filter.after } : {}),
+    });
+    return { flows: page.items.map((r) => this.view(r)), next: page.next };
   }
 
   /**
@@ -135,10 +138,16 @@ export class AuthorizationService {
    */
   async resumeAttention(): Promise<number> {
     let resumed = 0;
-    for (const record of await this.#o.engine.list()) {
+    const rows: FlowRow[] = [];
+    for (let after: string | undefined, page; (page = await this.#o.engine.list({ machine: AUTHORIZATION_MACHINE.name, attention: true, attentionAt: this.#o.clock.now(), limit: 500, ...(after ? { after } : {}) })); ) {
+      rows.push(...page.items);
+      if (!page.next) break;
+      after = page.next;
+    }
+    for (const record of rows) {
       const attention = record.summary.attention as { error?: string } | null | undefined;
       if (!attention || !["invalid_client", "unauthorized_client"].includes(attention.error ?? "")) continue;
-      const snapshot = this.#o.engine.snapshot(record.id);
+      const snapshot = await this.#o.engine.current(record.id);
       if (!snapshot.can({ type: "KEEP_ALIVE", at: this.#o.clock.now() } as never)) continue;
       await this.#o.engine.send(record.id, { type: "KEEP_ALIVE" }).then(() => resumed++, () => undefined);
     }
@@ -152,7 +161,7 @@ export class AuthorizationService {
       // Refuse a misconfigured redirect URL or a state that does not take it before talking to ID-porten.
       // The login runs beside the authorization, so a renewal in flight does not have to finish first.
       const probe = { type: "AUTHORIZE", at: 0, user: event.user, redirect: this.#o.redirect, request: {}, settings: this.#o.settings };
-      const snapshot = engine.snapshot(id);
+      const snapshot = (await engine.current(id));
       if (!snapshot.can(probe as never)) throw explainRefusal(snapshot, probe);
       const request = await this.#o.idporten.prepareAuthorization({ statePrefix: id, uiLocale: event.uiLocale, acr: event.acr });
       // The link the person opens is on this server: it binds their browser, then sends it on to ID-porten.
@@ -178,10 +187,10 @@ export class AuthorizationService {
   }
 
   /** Calls `listener` with the new view and its transitions after each written change of the flow. */
-  watch(id: string, listener: (view: FlowView, audit: AuditEntry[]) => void): () => void {
-    this.#o.engine.snapshot(id); // 404 for an unknown flow
+  /** The listener gets the new view and its transitions after each written change (`remote`: made by another instance, transitions not included). */
+  watch(id: string, listener: (view: FlowView, audit: AuditEntry[], remote: boolean) => void): () => void {
     return this.#o.engine.onTransition((notice) => {
-      if (notice.flowId === id) listener(this.view(notice.record), notice.audit);
+      if (notice.flowId === id) listener(this.view(notice.record), notice.audit, notice.remote === true);
     });
   }
 
@@ -195,7 +204,7 @@ export class AuthorizationService {
     const used: CallbackOutcome = { status: 410, kind: "linkUsed" };
     let snapshot: AnyMachineSnapshot;
     try {
-      snapshot = this.#o.engine.snapshot(flowId);
+      snapshot = await this.#o.engine.current(flowId);
     } catch {
       return used;
     }
@@ -234,7 +243,7 @@ export class AuthorizationService {
     if (!state || (!code && !error)) return { status: 400, kind: "notLoginResponse" };
     let snapshot: AnyMachineSnapshot;
     try {
-      snapshot = this.#o.engine.snapshot(flowId);
+      snapshot = await this.#o.engine.current(flowId);
     } catch {
       return { status: 400, kind: "unknownLogin" };
     }
@@ -293,7 +302,7 @@ export class AuthorizationService {
     for (let step = 0; step < 4; step++) {
       // A change the store has not taken yet (a renewal's answer held through a full disk) is not handed out.
       await this.#o.engine.written(id, this.#o.settleTimeoutMs);
-      const snapshot = this.#o.engine.snapshot(id);
+      const snapshot = (await this.#o.engine.current(id));
       const ctx = snapshot.context as AuthorizationContext;
       const state = publicState(snapshot);
       const auth = ctx.authorization;

@@ -13,10 +13,12 @@ export async function flowStream(c: Context, service: AuthorizationService, id: 
   return streamSSE(c, async (stream) => {
     let recent = audit;
     let chain = stream.writeSSE({ event: "flow", data: JSON.stringify({ view, audit: recent }) });
-    const stop = service.watch(id, (next, entries) => {
-      recent = [...recent, ...entries].slice(-20);
-      const data = JSON.stringify({ view: next, audit: recent });
-      chain = chain.then(() => stream.writeSSE({ event: "flow", data }));
+    const stop = service.watch(id, (next, entries, remote) => {
+      chain = chain.then(async () => {
+        // A change made on another instance: its transitions are read from the shared audit trail.
+        recent = remote ? await service.audit(id).catch(() => recent) : [...recent, ...entries].slice(-20);
+        await stream.writeSSE({ event: "flow", data: JSON.stringify({ view: next, audit: recent }) });
+      });
     });
     const closed = new Promise<void>((resolve) => stream.onAbort(resolve));
     // A browser holding the stream open must not hold the process (or, under Deno, its ports) when it stops.

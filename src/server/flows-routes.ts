@@ -40,7 +40,13 @@ export function flowsRoutes(service: AuthorizationService, shutdown?: ShutdownSi
     }
     const attention = c.req.query("attention");
     if (attention !== undefined && attention !== "true" && attention !== "false") throw badRequest(`"attention" must be true or false; got "${attention.slice(0, 40)}".`);
-    return c.json({ flows: await service.list({ legalEntity, state, ...(attention !== undefined ? { attention: attention === "true" } : {}) }) });
+    const limitText = c.req.query("limit");
+    const limit = limitText === undefined ? 100 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw badRequest(`"limit" must be a whole number from 1 to 500; got "${String(limitText).slice(0, 20)}".`);
+    const cursor = c.req.query("cursor");
+    if (cursor !== undefined && !/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw badRequest('"cursor" must be the "next" value of a previous page.');
+    const page = await service.list({ legalEntity, state, limit, ...(cursor ? { after: cursor } : {}), ...(attention !== undefined ? { attention: attention === "true" } : {}) });
+    return c.json(page);
   });
 
   app.get("/:id", async (c) => c.json(await service.get(flowId(c.req.param("id")))));

@@ -1,6 +1,9 @@
-// The store behind the engine (DESIGN §3). lowdb is the embedded default; a PostgreSQL store can
-// replace it behind the same interface. Correctness never rests on an in-process lock alone:
-// every write names the revision it replaces, and a stale write is refused.
+// The store behind the engine (DESIGN §3). lowdb is the embedded default; with DATABASE_URL a
+// PostgreSQL store replaces it behind the same interface, shared by several instances.
+// Correctness never rests on an in-process lock alone: every write names the revision it replaces,
+// and a stale write is refused. The engine does not need every flow in memory: the store answers
+// lists (filtered and paginated) and the due-time index from its own fields, and a flow's sealed
+// snapshot is read only when the flow is hydrated.
 
 export interface FlowRecord {
   id: string;
@@ -14,6 +17,47 @@ export interface FlowRecord {
   summary: Record<string, unknown>;
   /** The persisted XState snapshot, sealed with AES-GCM: it holds tokens and one-time values. */
   sealedSnapshot: string;
+  /** The flow's next deadline (ms since the epoch) as the machine computes it, or null: the due-time index. */
+  nextDeadlineAt: number | null;
+  /** From when the flow needs a person (ms since the epoch), or null: `GET /api/flows?attention=true`. */
+  attentionFrom: number | null;
+  /**
+   * An outbound call in flight (a refresh, a code exchange) is owned by one instance until `until`
+   * (ms): another instance that hydrates the flow meanwhile does not make the call again. Null with
+   * no call in flight. Irrelevant with lowdb (one process per DATA_DIR).
+   */
+  lease: { owner: string; until: number } | null;
+}
+
+/** A record without its sealed snapshot: what lists and the due-time index return. */
+export type FlowRow = Omit<FlowRecord, "sealedSnapshot">;
+
+export interface ListQuery {
+  machine?: string;
+  /** summary.legalEntity equals this. */
+  legalEntity?: string;
+  /** summary.state equals this. */
+  state?: string;
+  /** true: attentionFrom <= attentionAt; false: the others. */
+  attention?: boolean;
+  /** The "now" the attention filter compares with (ms). */
+  attentionAt?: number;
+  /** 1..500. */
+  limit: number;
+  /** The opaque cursor of the previous page's `next`. Order: createdAt, then id. */
+  after?: string;
+}
+
+export interface ListPage {
+  items: FlowRow[];
+  /** Cursor for the next page, or null when this was the last. */
+  next: string | null;
+}
+
+/** Another process changed a flow (PostgreSQL LISTEN/NOTIFY): caches drop it, SSE streams show it. */
+export interface FlowChange {
+  id: string;
+  revision: number;
 }
 
 export interface AuditEntry {
@@ -47,10 +91,23 @@ export interface DamageReport {
 }
 
 export interface FlowStore {
+  /** The whole record, sealed snapshot included (to hydrate the flow). */
   get(id: string): Promise<FlowRecord | undefined>;
-  list(): Promise<FlowRecord[]>;
-  /** Writes `record` if the stored revision is `expectedRevision` (null: must not exist yet). */
+  /** Filtered and paginated in the store; never loads sealed snapshots. */
+  list(query: ListQuery): Promise<ListPage>;
+  /** How many flows there are (for the start-up line). */
+  count(): Promise<number>;
+  /** Writes `record` if the stored revision is `expectedRevision` (null: must not exist yet). Atomic with respect to other writers, also in other processes. */
   save(record: FlowRecord, expectedRevision: number | null): Promise<void>;
+  /**
+   * The due-time index: records whose nextDeadlineAt <= `until`, each claimed for `owner` until
+   * `claimUntil` so that no other instance takes it meanwhile (PostgreSQL: FOR UPDATE SKIP LOCKED;
+   * lowdb: one process, so every due record). A claim ends by itself at `claimUntil`, so the flows of
+   * an instance that died are taken by the others. At most `limit`, earliest deadline first.
+   */
+  claimDue(until: number, owner: string, claimUntil: number, limit: number): Promise<FlowRecord[]>;
+  /** Changes made by other processes sharing this store; lowdb has none (returns a no-op). */
+  subscribe(listener: (change: FlowChange) => void): Promise<() => Promise<void>>;
   appendAudit(entries: AuditEntry[]): Promise<void>;
   /** The newest `limit` audit entries of a flow, oldest first. */
   readAudit(flowId: string, limit: number): Promise<AuditEntry[]>;

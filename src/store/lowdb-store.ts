@@ -16,7 +16,7 @@ import { join, resolve } from "node:path";
 import { Low } from "lowdb";
 import { DamageLedger, DAMAGED_DIR, FLOW_ID_PATTERN, flowIdOfFileName, inspectFlowDocument } from "./damage.ts";
 import { DurableJsonFile } from "./durable-json-file.ts";
-import { StaleWriteError, type AuditEntry, type DamageReport, type FlowRecord, type FlowStore } from "./flow-store.ts";
+import { StaleWriteError, type ListPage, type ListQuery, type AuditEntry, type DamageReport, type FlowRecord, type FlowStore } from "./flow-store.ts";
 import { appendDurably, ensurePrivateDir, isTempFileName, PRIVATE_FILE_MODE } from "./private-files.ts";
 
 const FLOWS_DIR = "flows";
@@ -127,8 +127,37 @@ export class LowdbFlowStore implements FlowStore {
     return this.#docs.get(id)?.data ?? undefined;
   }
 
-  async list(): Promise<FlowRecord[]> {
-    return [...this.#docs.values()].map((d) => d.data).filter((r): r is FlowRecord => r !== null);
+  // Interim (the lead, until the lazy index lands): filters and pages over the documents in memory.
+  async list(query: ListQuery): Promise<ListPage> {
+    const rows = [...this.#docs.values()]
+      .map((d) => d.data)
+      .filter((r): r is FlowRecord => r !== null)
+      .filter((r) => (!query.machine || r.machine === query.machine) && (!query.legalEntity || r.summary.legalEntity === query.legalEntity) && (!query.state || r.summary.state === query.state))
+      .filter((r) => query.attention === undefined || (r.attentionFrom !== null && r.attentionFrom !== undefined && r.attentionFrom <= (query.attentionAt ?? Date.now())) === query.attention)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    const after = query.after ? atob(query.after.replace(/-/g, "+").replace(/_/g, "/")) : null;
+    const start = after ? rows.findIndex((r) => `${r.createdAt}|${r.id}` > after) : 0;
+    const page = (start < 0 ? [] : rows.slice(start, start + query.limit)).map(({ sealedSnapshot: _s, ...row }) => row);
+    const last = page.at(-1);
+    const more = start >= 0 && start + query.limit < rows.length;
+    return { items: page, next: more && last ? btoa(`${last.createdAt}|${last.id}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "") : null };
+  }
+
+  async count(): Promise<number> {
+    return [...this.#docs.values()].filter((d) => d.data !== null).length;
+  }
+
+  async claimDue(until: number, _owner: string, _claimUntil: number, limit: number): Promise<FlowRecord[]> {
+    // One process per DATA_DIR: nothing to claim against.
+    return [...this.#docs.values()]
+      .map((d) => d.data)
+      .filter((r): r is FlowRecord => r !== null && r.nextDeadlineAt !== null && r.nextDeadlineAt !== undefined && r.nextDeadlineAt <= until)
+      .sort((a, b) => a.nextDeadlineAt! - b.nextDeadlineAt!)
+      .slice(0, limit);
+  }
+
+  async subscribe(): Promise<() => Promise<void>> {
+    return async () => {};
   }
 
   save(record: FlowRecord, expectedRevision: number | null): Promise<void> {

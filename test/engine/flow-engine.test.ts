@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SimulatedClock } from "../../src/clock.ts";
 import { createSecretBox, generateKeyBytes } from "../../src/crypto/secrets.ts";
-import { FlowEngine } from "../../src/engine/flow-engine.ts";
+import { FlowEngine, type FlowEngineOptions } from "../../src/engine/flow-engine.ts";
 import { MachineRegistry } from "../../src/engine/machine-registry.ts";
 import { authorizationFlowMachine } from "../../src/flows/authorization-flow.ts";
 import { LowdbFlowStore } from "../../src/store/lowdb-store.ts";
@@ -30,7 +30,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function boot(clock: SimulatedClock, store?: FlowStore) {
+async function boot(clock: SimulatedClock, store?: FlowStore, extra: Partial<FlowEngineOptions> = {}) {
   const s = store ?? (await LowdbFlowStore.open(dir));
   const fakeIdporten = {
     prepareAuthorization: async () => ({ url: "https://op/authorize", state: "s", nonce: "n", codeVerifier: "v", redirectUri: CALLBACK_URL }),
@@ -61,12 +61,21 @@ async function boot(clock: SimulatedClock, store?: FlowStore) {
     revoke: async () => ({ revoked: true }),
   };
   const altinn = { exchange: async () => ({ token: SECRET_ALTINN, expiresAt: clock.now() + 7200_000 }) };
-  // As in service.ts: an outbound call waits until the state that starts it is written.
+  // As in service.ts: outbound calls go through the engine's runCall.
   let engine: FlowEngine | undefined;
-  const persisted = (system: unknown) => engine?.persisted(system) ?? Promise.resolve();
-  const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten: fakeIdporten, altinn, persisted }));
-  engine = new FlowEngine({ store: s, box: await createSecretBox(key), clock, registry, heldWriteWaitMs: 100, writeRetryMs: { first: 10, max: 20 }, log: (line) => logLines.push(line) });
-  await engine.restoreAll();
+  const runCall = <T,>(system: unknown, callId: string, input: unknown, call: () => Promise<T>) => (engine ? engine.runCall(system, callId, input, call) : call());
+  const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten: fakeIdporten, altinn, runCall }));
+  engine = new FlowEngine({
+    store: s,
+    box: await createSecretBox(key),
+    clock,
+    registry,
+    heldWriteWaitMs: 100,
+    writeRetryMs: { first: 10, max: 20 },
+    log: (line) => logLines.push(line),
+    ...extra,
+  });
+  await engine.tick();
   return { engine, store: s };
 }
 
@@ -99,7 +108,10 @@ async function authorizedFlow(engine: FlowEngine) {
 function failingSaves(store: FlowStore, fail: () => boolean, delayMs = 0): FlowStore {
   return {
     get: (id) => store.get(id),
-    list: () => store.list(),
+    list: (query) => store.list(query),
+    count: () => store.count(),
+    claimDue: (until, owner, claimUntil, limit) => store.claimDue(until, owner, claimUntil, limit),
+    subscribe: (listener) => store.subscribe(listener),
     save: async (record, expected) => {
       if (!fail()) return store.save(record, expected);
       await new Promise((r) => setTimeout(r, delayMs));
@@ -114,7 +126,7 @@ function failingSaves(store: FlowStore, fail: () => boolean, delayMs = 0): FlowS
   };
 }
 
-const state = (engine: FlowEngine, id: string) => engine.snapshot(id).value as { grant: unknown; login: string };
+const state = async (engine: FlowEngine, id: string) => (await engine.current(id)).value as { grant: unknown; login: string };
 
 async function rawFiles(): Promise<string> {
   let all = "";
@@ -158,13 +170,13 @@ describe("flow engine on lowdb", () => {
     await first.engine.stop();
 
     const second = await boot(clock);
-    expect(state(second.engine, id).grant).toEqual({ altinnAuthorized: "ready" });
+    expect((await state(second.engine, id)).grant).toEqual({ altinnAuthorized: "ready" });
     expect((await second.engine.get(id)).summary.boundUser).toBe("alice");
     clock.advance(165 * 86400_000 - 1);
-    expect(state(second.engine, id).grant).toEqual({ altinnAuthorized: "ready" });
+    expect((await state(second.engine, id)).grant).toEqual({ altinnAuthorized: "ready" });
     clock.advance(1);
     await second.engine.settled();
-    expect(state(second.engine, id).grant).toBe("expired");
+    expect((await state(second.engine, id)).grant).toBe("expired");
     const onDisk = JSON.parse(await readFile(join(dir, "flows", `${id}.json`), "utf8"));
     expect(onDisk.summary.state).toBe("expired");
     await second.engine.stop();
@@ -180,7 +192,7 @@ describe("flow engine on lowdb", () => {
     const audit = await engine.audit(flow.id, 100);
     expect(audit.map((a) => a.user)).toEqual([null, ...users]);
     expect(audit[1]).toMatchObject({ from: "idle", to: "awaitingCode", event: "AUTHORIZE", user: "user-0" });
-    expect(engine.snapshot(flow.id).context.attempt.user).toBe("user-19");
+    expect((await engine.current(flow.id)).context.attempt.user).toBe("user-19");
     await engine.stop();
   });
 
@@ -224,16 +236,16 @@ describe("flow engine on lowdb", () => {
     expect(error.status).toBe(503);
     expect(error.detail).toMatch(/kept and retried/);
     // Held in memory, not rolled back; a further event is not applied on top of it.
-    expect(state(engine, flow.id).login).toBe("awaitingCode");
+    expect((await state(engine, flow.id)).login).toBe("awaitingCode");
     expect(await engine.send(flow.id, authorize("bob", "flow.bob")).catch((e) => e)).toMatchObject({ status: 503 });
-    expect(engine.snapshot(flow.id).context.attempt.user).toBe("alice");
+    expect((await engine.current(flow.id)).context.attempt.user).toBe("alice");
     expect(logLines.filter((l) => l.includes("write failed"))).toHaveLength(1);
     fail = false;
     await engine.written(flow.id, 2000);
     expect((await store.get(flow.id))!.summary.state).toBe("awaitingCode");
     expect((await engine.audit(flow.id)).map((a) => a.event)).toEqual(["create", "AUTHORIZE"]);
     await engine.send(flow.id, authorize("bob", "flow.bob"));
-    expect(engine.snapshot(flow.id).context.attempt.user).toBe("bob");
+    expect((await engine.current(flow.id)).context.attempt.user).toBe("bob");
     await engine.stop();
   });
 
@@ -254,8 +266,8 @@ describe("flow engine on lowdb", () => {
     answer();
     await new Promise((r) => setTimeout(r, 50));
     expect(refreshes.count).toBe(1);
-    expect(state(first.engine, id).grant).not.toEqual({ altinnAuthorized: "renewing" });
-    expect(first.engine.snapshot(id).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
+    expect((await state(first.engine, id)).grant).not.toEqual({ altinnAuthorized: "renewing" });
+    expect((await first.engine.current(id)).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
     await expect(first.engine.written(id, 50)).rejects.toMatchObject({ status: 503 });
     fail = false;
     await first.engine.written(id, 2000);
@@ -265,8 +277,8 @@ describe("flow engine on lowdb", () => {
 
     refreshes.count = 0;
     const second = await boot(clock);
-    expect(second.engine.snapshot(id).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
-    expect(state(second.engine, id).grant).toEqual({ altinnAuthorized: "ready" });
+    expect((await second.engine.current(id)).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
+    expect((await state(second.engine, id)).grant).toEqual({ altinnAuthorized: "ready" });
     expect(refreshes.count).toBe(0); // nothing was re-run after the restart
     await second.engine.stop();
   });
@@ -313,14 +325,85 @@ describe("flow engine on lowdb", () => {
     const recordB = JSON.parse(await readFile(pathB, "utf8"));
     await writeFile(pathB, JSON.stringify({ ...recordB, sealedSnapshot: recordA.sealedSnapshot, summary: recordA.summary }));
     const second = await boot(clock);
-    expect(state(second.engine, a).grant).toEqual({ altinnAuthorized: "ready" });
+    expect((await state(second.engine, a)).grant).toEqual({ altinnAuthorized: "ready" });
     const refused = await second.engine.get(b).catch((e) => e);
     expect(refused).toMatchObject({ status: 410, code: "flow_damaged" });
     expect(refused.detail).toContain("damaged");
     expect(refused.detail).toContain(join(dir, "damaged"));
     expect(await second.engine.send(b, { type: "REVOKE", user: "alice" }).catch((e) => e)).toMatchObject({ status: 410 });
-    expect((await second.engine.list()).map((r) => r.id)).toEqual([a]);
+    expect((await second.engine.list({ limit: 10 })).items.map((r) => r.id)).toEqual([a]);
     await second.engine.stop();
+  });
+
+  it("does not need every flow in memory: idle flows are dropped, come back on demand, and a due deadline hydrates its flow", async () => {
+    const clock = new SimulatedClock();
+    const { engine } = await boot(clock, undefined, { idleMs: 0, horizonMs: 60_000 });
+    const id = await authorizedFlow(engine);
+    const other = (await engine.create("authorization", { legalEntity: "999999999", integration: "default" })).id;
+    await engine.settled();
+    await engine.tick();
+    expect(engine.resident).toBe(0);
+    // On demand: a read hydrates it, with its state.
+    expect((await state(engine, id)).grant).toEqual({ altinnAuthorized: "ready" });
+    expect(engine.resident).toBe(1);
+    await engine.tick();
+    expect(engine.resident).toBe(0);
+    // A deadline of a flow not in memory: the tick finds it in the store's due-time index.
+    clock.advance(365 * 86400_000);
+    expect(await engine.tick()).toBe(1);
+    await engine.settled();
+    const row = await engine.get(id);
+    expect(row.summary.state).toBe("expired");
+    expect((await engine.audit(id)).map((a) => a.event)).toContain("AUTHORIZATION_EXPIRED");
+    expect((await engine.get(other)).summary.state).toBe("idle");
+    await engine.stop();
+  });
+
+  it("two engines on one store: a write that loses the race is refused, the flow reloaded and the event applied again — every acknowledged event once", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    const clock = new SimulatedClock();
+    const a = await boot(clock, store, { shared: true });
+    const b = await boot(clock, store, { shared: true });
+    const id = (await a.engine.create("authorization", { legalEntity: "999999999", integration: "default" })).id;
+    await b.engine.current(id); // b caches revision 1
+    await a.engine.send(id, authorize("alice", "flow.alice")); // revision 2, unknown to b's cache
+    await b.engine.send(id, authorize("bob", "flow.bob")); // b's write of revision 2 loses; reloaded; applied to revision 2
+    const trail = await a.engine.audit(id);
+    expect(trail.map((t) => [t.event, t.user])).toEqual([
+      ["create", null],
+      ["AUTHORIZE", "alice"],
+      ["AUTHORIZE", "bob"],
+    ]);
+    expect((await store.get(id))!.revision).toBe(3);
+    await a.engine.stop();
+    await b.engine.stop();
+  });
+
+  it("an answer whose write lost a race is handed to the reloaded flow: the refresh is made once", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    const clock = new SimulatedClock();
+    const a = await boot(clock, store, { shared: true, leaseMs: 400 });
+    const b = await boot(clock, store, { shared: true, leaseMs: 400 });
+    const id = await authorizedFlow(a.engine);
+    let answer!: () => void;
+    refreshes.gate = new Promise((r) => (answer = r));
+    await a.engine.send(id, { type: "RENEW", user: "alice" }); // renewing written, leased to a; the refresh is held
+    await new Promise((r) => setTimeout(r, 20));
+    expect(refreshes.count).toBe(1);
+    // b hydrates the flow (its refresh waits for a's lease) and writes a login beside it.
+    await b.engine.send(id, authorize("bob", "flow.bob"));
+    answer();
+    await a.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 3000);
+    await new Promise((r) => setTimeout(r, 700)); // past b's lease wait
+    await a.engine.settled();
+    await b.engine.settled();
+    expect(refreshes.count).toBe(1);
+    const snapshot = await a.engine.current(id);
+    expect(snapshot.context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
+    expect(snapshot.context.attempt.user).toBe("bob");
+    expect(logLines.some((l) => l.includes("reloading it from the store"))).toBe(true);
+    await a.engine.stop();
+    await b.engine.stop();
   });
 
   it("explains refusals: 409 for a state that does not take the event, 403 for another user, 422 for the redirect URL", async () => {

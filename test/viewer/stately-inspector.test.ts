@@ -20,12 +20,12 @@ it("reports @xstate.snapshot events to the inspector server with every secret re
     const id = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id;
     const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
     // The one-time values of this login, as the machine holds them (the authorizationUrl is a link on this server).
-    const request = (t.service.engine.snapshot(id).context as AuthorizationContext).attempt!.request;
+    const request = ((await t.service.engine.current(id)).context as AuthorizationContext).attempt!.request;
     const page = await t.login(authorize.json.authorizationUrl);
     const code = new URL(page.url).searchParams.get("code")!;
     await t.waitForState(id, ["altinnAuthorized"]);
     const altinnToken = (await t.api("POST", `/api/flows/${id}/token`, { user: "alice" })).json.altinnToken as string;
-    const ctx = t.service.engine.snapshot(id).context as AuthorizationContext;
+    const ctx = (await t.service.engine.current(id)).context as AuthorizationContext;
     const secrets = {
       altinnToken,
       accessToken: ctx.authorization!.idporten.accessToken,
