@@ -67,6 +67,8 @@ export interface AuditEntry {
   to: string;
   event: string;
   user: string | null;
+  /** The person who logged in, masked (first six digits of the pid), on the login's entry. */
+  person?: string | null;
 }
 
 export class StaleWriteError extends Error {
