@@ -186,7 +186,9 @@ async function wire(
 
 /** The embedded simulator's registration of our client: the configured method, with its public key for private_key_jwt. */
 async function simulatorClient(config: Readonly<Config>): Promise<SimulatorClient> {
-  const base = { clientId: config.idporten.clientId, redirectUris: config.idporten.registeredRedirectUris, scopes: config.idporten.scope.split(" ") };
+  // Registered for the VAT scopes, as Digdir registers a VAT client: a scope beyond them in
+  // IDPORTEN_SCOPE is refused (invalid_scope), as ID-porten would.
+  const base = { clientId: config.idporten.clientId, redirectUris: config.idporten.registeredRedirectUris };
   if (config.idporten.clientAuth !== "private_key_jwt") {
     return { ...base, clientSecret: config.idporten.clientSecret || config.simulator!.clientSecret, tokenEndpointAuthMethod: config.idporten.clientAuth };
   }

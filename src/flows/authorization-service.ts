@@ -218,9 +218,14 @@ export class AuthorizationService {
     try {
       redirect = await this.#o.idporten.authorizationRedirect(attempt.request, loginHint ? { loginHint } : {});
     } catch (error) {
-      // The link stays unused: the person can try it again.
       const oauth = toFlowError(error);
-      return { status: 502, kind: "linkFailed", detail: `${oauth.error_description}${oauth.hint ? ` ${oauth.hint}` : ""}`, ...page };
+      const detail = `${oauth.error_description}${oauth.hint ? ` ${oauth.hint}` : ""}`;
+      // No answer, or a passing fault: the link stays unused, and the person can try it again.
+      if ((error as { lost?: boolean }).lost === true || oauth.error === "temporarily_unavailable") return { status: 502, kind: "linkFailed", detail, ...page };
+      // ID-porten refused the request itself (a scope the client is not registered for, a refused
+      // client): no retry can help, so the login ends here, with ID-porten's words in lastError.
+      await this.#o.engine.send(flowId, { type: "LOGIN_REFUSED", loginId, error: oauth }).catch(() => undefined);
+      return { status: 400, kind: "failed", detail, ...page };
     }
     const secret = randomSecret();
     try {

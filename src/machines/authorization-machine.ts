@@ -191,7 +191,10 @@ export const authorizationMachine = setup({
       event.callbackUrl === context.attempt.request.redirectUri &&
       (context.attempt.login === undefined || (context.attempt.login.browserBinding !== null && event.browserBinding === context.attempt.login.browserBinding)),
     loginLinkUnopened: ({ context, event }) =>
-      event.type === "LOGIN_OPENED" && context.attempt?.login !== undefined && context.attempt.login.browserBinding === null && context.attempt.login.loginId === event.loginId,
+      (event.type === "LOGIN_OPENED" || event.type === "LOGIN_REFUSED") &&
+      context.attempt?.login !== undefined &&
+      context.attempt.login.browserBinding === null &&
+      context.attempt.login.loginId === event.loginId,
     callbackHasError: ({ event }) => event.type === "CALLBACK" && typeof event.error === "string",
     callbackHasCode: ({ event }) => event.type === "CALLBACK" && typeof event.code === "string" && event.code.length > 0,
     autoExchange: ({ context }) => context.attempt?.settings.exchangeMode === "auto",
@@ -240,6 +243,11 @@ export const authorizationMachine = setup({
           ? "The authorization code was received but not exchanged (EXCHANGE_CODE, \"Get access token\") before the login timeout."
           : "The ID-porten login was not completed before the login timeout.",
       });
+      return { attempt: null, lastError: error, lastLogin: endedLogin(context.attempt, false, error) };
+    }),
+    recordLoginRefused: assign(({ context, event }) => {
+      if (event.type !== "LOGIN_REFUSED") return {};
+      const error = toFlowError(event.error);
       return { attempt: null, lastError: error, lastLogin: endedLogin(context.attempt, false, error) };
     }),
     recordAttemptFailure: assign(({ context, event }) => {
@@ -420,6 +428,8 @@ export const authorizationMachine = setup({
             EXCHANGE_CODE: { guard: and(["codeHeld", "attemptUser"]), target: "exchanging" },
             // The login link was opened: that browser, and only it, may bring the callback back.
             LOGIN_OPENED: { guard: "loginLinkUnopened", actions: "bindBrowser" },
+            // ID-porten refused the pushed request itself (invalid_scope, invalid_client): this login cannot go on.
+            LOGIN_REFUSED: { guard: "loginLinkUnopened", target: "inactive", actions: "recordLoginRefused" },
             LOGIN_TIMEOUT: { target: "inactive", actions: "recordLoginTimeout" },
           },
         },

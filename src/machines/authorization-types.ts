@@ -153,6 +153,7 @@ export type AuthorizationEvent =
       login?: { loginId: string; url: string; uiLocale?: string | null };
     }
   | { type: "LOGIN_OPENED"; at: number; loginId: string; browserBinding: string }
+  | { type: "LOGIN_REFUSED"; at: number; loginId: string; error: FlowError }
   | { type: "CALLBACK"; at: number; state: string; callbackUrl: string; browserBinding?: string | null; code?: string; iss?: string; error?: string; error_description?: string }
   | { type: "EXCHANGE_CODE"; at: number; user: string }
   | { type: "EXCHANGE_ALTINN"; at: number; user: string }

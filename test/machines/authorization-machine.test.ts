@@ -594,6 +594,18 @@ describe("the login is bound to the browser that opened its link (issue 9)", () 
     expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
   });
 
+  it("a request ID-porten refused at the push (invalid_scope) ends the login with its words; the authorization beside it is untouched", async () => {
+    const h = harness();
+    const actor = await authorized(h, "alice");
+    actor.send(withLink(h, "bob"));
+    actor.send({ type: "LOGIN_REFUSED", at: h.at(), loginId: "link-bob", error: { error: "invalid_scope", error_description: "unregistered scope" } });
+    const s = actor.getSnapshot();
+    expect(view(s)).toEqual({ altinnAuthorized: "ready" });
+    expect(s.context.lastError?.error).toBe("invalid_scope");
+    expect(s.context.lastLogin).toMatchObject({ user: "bob", succeeded: false });
+    expect(s.context.boundUser).toBe("alice");
+  });
+
   it("a link id that is not this login's is not taken", () => {
     const h = harness();
     const actor = h.start();

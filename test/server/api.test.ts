@@ -268,3 +268,36 @@ describe("callbacks racing", () => {
     }
   });
 });
+
+describe("scopes (issue 9)", () => {
+  it("a scope the client is not registered for is refused by ID-porten when the login link is opened: the flow is idle with lastError invalid_scope", async () => {
+    const t = await startTestService({ IDPORTEN_SCOPE: "openid skatteetaten:mvameldinginnsending altinn:instances.read altinn:instances.write skatteetaten:mvameldingvalidering not:registered" });
+    try {
+      const id = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id;
+      const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
+      const page = await t.login(authorize.json.authorizationUrl);
+      expect(page.status).toBe(400);
+      expect(page.body).toMatch(/did not complete/);
+      const view = (await t.api("GET", `/api/flows/${id}`)).json;
+      expect(view).toMatchObject({ state: "idle", lastError: { error: "invalid_scope" } });
+      expect(view.lastError.hint).toMatch(/IDPORTEN_SCOPE/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("the embedded client gets the VAT scopes, Altinn's included", async () => {
+    const t = await startTestService();
+    try {
+      const id = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id;
+      const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
+      await t.login(authorize.json.authorizationUrl);
+      const view = await t.waitForState(id, ["altinnAuthorized"]);
+      for (const scope of ["openid", "skatteetaten:mvameldingvalidering", "skatteetaten:mvameldinginnsending", "altinn:instances.read", "altinn:instances.write"]) {
+        expect(view.idporten.grantedScope.split(" ")).toContain(scope);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
