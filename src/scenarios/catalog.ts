@@ -2,28 +2,11 @@
 // over real HTTP. `npm run scenario -- <name>` prints each transition and ends in PASS or FAIL;
 // test/scenarios runs every one of them as a vitest test.
 import * as oidc from "openid-client";
-import type { Env } from "../config.ts";
 import type { AuthorizationContext } from "../machines/authorization-types.ts";
-import type { TestService } from "./harness.ts";
+import type { Scenario } from "./scenario.ts";
+import { ISSUE_9_SCENARIOS } from "./issue9/index.ts";
 
-export class ScenarioFailure extends Error {}
-
-export interface ScenarioContext {
-  t: TestService;
-  say(line: string): void;
-  check(condition: unknown, what: string): void;
-  /** A flow for 999999999 with `user` asking AUTHORIZE; returns its id and authorization URL. */
-  startLogin(user?: string): Promise<{ id: string; authorizationUrl: string }>;
-  /** startLogin + the ID-porten login; waits for the flow to settle. */
-  authorized(user?: string): Promise<string>;
-}
-
-export interface Scenario {
-  name: string;
-  summary: string;
-  env?: Env;
-  run(s: ScenarioContext): Promise<void>;
-}
+export { ScenarioFailure, type Scenario, type ScenarioContext } from "./scenario.ts";
 
 const CORRELATION = /^invalid_grant \(correlation id: [0-9a-f-]{36}\)$/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -223,4 +206,5 @@ export const SCENARIOS: Scenario[] = [
       check(/authorization failed/i.test(page.body), "the callback page says the authorization failed");
     },
   },
+  ...ISSUE_9_SCENARIOS,
 ];
