@@ -54,6 +54,14 @@ export function inspectFlowDocument(id: string, text: string): Inspection {
   for (const [field, ok, what] of FIELDS) {
     if (!ok(doc[field])) return { reason: `not a flow record: "${field}" is missing or not ${what}` };
   }
+  // Written before the due-time index, a document has none of these; present, they must be usable.
+  for (const field of ["nextDeadlineAt", "attentionFrom"] as const) {
+    if (doc[field] !== undefined && doc[field] !== null && !Number.isFinite(doc[field])) return { reason: `not a flow record: "${field}" is not a number or null` };
+  }
+  const lease = doc.lease as Record<string, unknown> | null | undefined;
+  if (lease !== undefined && lease !== null && !(isObject(lease) && isString(lease.owner) && Number.isFinite(lease.until))) {
+    return { reason: 'not a flow record: "lease" is not null or { owner, until }' };
+  }
   if (doc.id !== id) return { reason: `its id ${JSON.stringify(doc.id)} does not match its file name` };
   return { record: doc as unknown as FlowRecord };
 }

@@ -17,14 +17,18 @@ export class DurableJsonFile<T> implements Adapter<T> {
 
   /** The document, or null if there is no file. Throws on a file that is not JSON (torn, empty). */
   async read(): Promise<T | null> {
-    let text: string;
+    const text = await this.readText();
+    return text === null ? null : (JSON.parse(text) as T);
+  }
+
+  /** The document's text, or null if there is no file: for a caller that names what is wrong with it rather than throwing. */
+  async readText(): Promise<string | null> {
     try {
-      text = await readFile(this.path, "utf8");
+      return await readFile(this.path, "utf8");
     } catch (error) {
       if (errorCode(error) === "ENOENT") return null;
       throw error;
     }
-    return JSON.parse(text) as T;
   }
 
   /** Resolves once `data` is on disk for good: written, fsynced, renamed into place. */

@@ -106,8 +106,11 @@ export interface FlowStore {
    * `claimUntil` so that no other instance takes it meanwhile (PostgreSQL: FOR UPDATE SKIP LOCKED;
    * lowdb: one process, so every due record). A claim ends by itself at `claimUntil`, so the flows of
    * an instance that died are taken by the others. At most `limit`, earliest deadline first.
+   * `claimUntil` and `now` are on one clock (the wall clock, ms), compared in the process, never
+   * with the database's now(): a claim has ended when `claimUntil <= now`. `now` defaults to
+   * Date.now(); tests pass it to let a claim end without waiting.
    */
-  claimDue(until: number, owner: string, claimUntil: number, limit: number): Promise<FlowRecord[]>;
+  claimDue(until: number, owner: string, claimUntil: number, limit: number, now?: number): Promise<FlowRecord[]>;
   /** Changes made by other processes sharing this store; lowdb has none (returns a no-op). */
   subscribe(listener: (change: FlowChange) => void): Promise<() => Promise<void>>;
   appendAudit(entries: AuditEntry[]): Promise<void>;

@@ -1,49 +1,60 @@
 // lowdb, the embedded default: one JSON document per flow under DATA_DIR/flows, so a write
 // rewrites one small file rather than every flow (DESIGN §3 measured ≈200 ms a write for 10,000
-// flows in one file). Each document is written through DurableJsonFile (private temp file, fsync,
-// rename, fsync of the folder), so a crash or a power cut leaves the old document or the new one.
-// The audit trail is kept out of the hot document: one append-only JSON Lines file per flow.
+// flows in one file). Each document is written through DurableJsonFile, lowdb's adapter interface
+// over a private temp file, fsync, rename and fsync of the folder, so a crash or a power cut leaves
+// the old document or the new one. The audit trail is kept out of the hot document: one
+// append-only JSON Lines file per flow.
+//
+// Lazy: memory holds an index of rows (records without their sealed snapshot), built by reading
+// every document once at open — that read is also where damage is found. list, count and the
+// due-time query answer from the index; get reads the one document from disk, so the disk is the
+// truth and a flow's snapshot is in memory only while someone uses it.
 //
 // One process per DATA_DIR (two writers on one lowdb file corrupt it): the caller holds the lock
-// from data-dir-lock.ts while the store is open. That is also what makes it safe to delete temp
-// files found at open — no other writer can be in the middle of one.
+// from data-dir-lock.ts while the store is open. That is also why a compare-and-swap against the
+// index is enough here, why claims are not kept (claimDue returns every due flow), why subscribe
+// has nothing to report, and why it is safe to delete temp files found at open.
 //
 // Damage is contained: a document that is torn, empty, not a flow record, or filed under another
 // id, and any file the store does not know, is moved to DATA_DIR/damaged/ at open and named in one
-// log line; the other flows serve. DATA_DIR and its folders are 0700, every file 0600.
+// log line; the other flows serve. A document damaged after open is set aside the same way when it
+// is next read, and reads as absent (the engine then answers from damaged()). DATA_DIR and its
+// folders are 0700, every file 0600.
 import { chmod, open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { Low } from "lowdb";
 import { DamageLedger, DAMAGED_DIR, FLOW_ID_PATTERN, flowIdOfFileName, inspectFlowDocument } from "./damage.ts";
 import { DurableJsonFile } from "./durable-json-file.ts";
-import { StaleWriteError, type ListPage, type ListQuery, type AuditEntry, type DamageReport, type FlowRecord, type FlowStore } from "./flow-store.ts";
+import { StaleWriteError, type AuditEntry, type DamageReport, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "./flow-store.ts";
 import { appendDurably, ensurePrivateDir, isTempFileName, PRIVATE_FILE_MODE } from "./private-files.ts";
+import { RowIndex } from "./row-index.ts";
 
 const FLOWS_DIR = "flows";
 const AUDIT_DIR = "audit";
-/** Files read at once while opening: enough to hide the disk's latency, few enough for any ulimit. */
-const OPEN_BATCH = 32;
+/** Files read at once (at open, and for claimDue): enough to hide the disk's latency, few enough for any ulimit. */
+const READ_BATCH = 32;
 
 export interface LowdbStoreOptions {
-  /** Where the start-up damage lines go (one per file set aside). Default: stderr. */
+  /** Where the damage lines go (one per file set aside). Default: stderr. */
   log?: (line: string) => void;
 }
 
 type Found = { name: string; id: string | null; text?: string; unreadable?: string; notAFile?: boolean; temp?: boolean };
+type Read = { record: FlowRecord } | { reason: string } | { missing: true };
 
 export class LowdbFlowStore implements FlowStore {
   #flowsDir: string;
   #auditDir: string;
   #damage: DamageLedger;
-  // Note: lowdb's JSONFilePreset silently keeps data in memory when NODE_ENV=test; Low + an adapter never does.
-  #docs = new Map<string, Low<FlowRecord | null>>();
-  /** Writes and quarantines of one flow run one after another, so a revision check sees the last write's outcome. */
+  #log: (line: string) => void;
+  #index = new RowIndex();
+  /** Writes, quarantines and set-asides of one flow run one after another, so a revision check sees the last write's outcome. */
   #chains = new Map<string, Promise<unknown>>();
 
-  private constructor(dataDir: string, damage: DamageLedger) {
+  private constructor(dataDir: string, damage: DamageLedger, log: (line: string) => void) {
     this.#flowsDir = join(dataDir, FLOWS_DIR);
     this.#auditDir = join(dataDir, AUDIT_DIR);
     this.#damage = damage;
+    this.#log = log;
   }
 
   static async open(dataDir: string, options: LowdbStoreOptions = {}): Promise<LowdbFlowStore> {
@@ -53,17 +64,19 @@ export class LowdbFlowStore implements FlowStore {
       const { warning } = await ensurePrivateDir(dir);
       if (warning) log(`store: ${warning}`);
     }
-    const store = new LowdbFlowStore(root, await DamageLedger.open(root, log));
-    await store.#loadFlows();
+    const store = new LowdbFlowStore(root, await DamageLedger.open(root, log), log);
+    store.#index = RowIndex.of(await store.#loadRows());
     await store.#makeAuditPrivate();
     return store;
   }
 
-  async #loadFlows(): Promise<void> {
+  /** Reads every document once: its row goes into the index, its snapshot is let go. */
+  async #loadRows(): Promise<FlowRow[]> {
     const entries = (await readdir(this.#flowsDir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    for (let i = 0; i < entries.length; i += OPEN_BATCH) {
+    const rows: FlowRow[] = [];
+    for (let i = 0; i < entries.length; i += READ_BATCH) {
       const found = await Promise.all(
-        entries.slice(i, i + OPEN_BATCH).map(async (entry): Promise<Found> => {
+        entries.slice(i, i + READ_BATCH).map(async (entry): Promise<Found> => {
           const found: Found = { name: entry.name, id: flowIdOfFileName(entry.name) };
           // A folder or a link is never ours (and a link is never followed out of DATA_DIR).
           if (!entry.isFile()) return { ...found, notAFile: true };
@@ -76,12 +89,16 @@ export class LowdbFlowStore implements FlowStore {
           }
         }),
       );
-      for (const f of found) await this.#admit(f);
+      for (const f of found) {
+        const record = await this.#admit(f);
+        if (record) rows.push(rowOf(record));
+      }
     }
+    return rows;
   }
 
-  /** Serves a document found at open, or sets it aside with the reason. */
-  async #admit({ name, id, text, unreadable, notAFile, temp }: Found): Promise<void> {
+  /** The record of a document found at open, or undefined after setting it aside with the reason. */
+  async #admit({ name, id, text, unreadable, notAFile, temp }: Found): Promise<FlowRecord | undefined> {
     const file = `${FLOWS_DIR}/${name}`;
     // An interrupted write of ours: the document it was replacing is still whole beside it.
     if (temp) return void (await unlink(join(this.#flowsDir, name)).catch(() => undefined));
@@ -90,25 +107,19 @@ export class LowdbFlowStore implements FlowStore {
     if (unreadable !== undefined) return void (await this.#damage.setAside(file, id, `unreadable: ${unreadable}`));
     const inspection = inspectFlowDocument(id, text!);
     if (inspection.reason !== undefined) return void (await this.#damage.setAside(file, id, inspection.reason));
-    this.#doc(id).data = inspection.record;
+    return withDefaults(inspection.record);
   }
 
   /** Audit files written by an older version are 0644; they hold who did what, so they become 0600. */
   async #makeAuditPrivate(): Promise<void> {
     const names = await readdir(this.#auditDir);
-    for (let i = 0; i < names.length; i += OPEN_BATCH) {
-      await Promise.all(names.slice(i, i + OPEN_BATCH).map((name) => chmod(join(this.#auditDir, name), PRIVATE_FILE_MODE).catch(() => undefined)));
+    for (let i = 0; i < names.length; i += READ_BATCH) {
+      await Promise.all(names.slice(i, i + READ_BATCH).map((name) => chmod(join(this.#auditDir, name), PRIVATE_FILE_MODE).catch(() => undefined)));
     }
   }
 
-  #doc(id: string): Low<FlowRecord | null> {
-    if (!FLOW_ID_PATTERN.test(id)) throw new Error(`invalid flow id ${JSON.stringify(id)}`);
-    let doc = this.#docs.get(id);
-    if (!doc) {
-      doc = new Low<FlowRecord | null>(new DurableJsonFile<FlowRecord | null>(join(this.#flowsDir, `${id}.json`)), null);
-      this.#docs.set(id, doc);
-    }
-    return doc;
+  #file(id: string): DurableJsonFile<FlowRecord> {
+    return new DurableJsonFile<FlowRecord>(join(this.#flowsDir, `${id}.json`));
   }
 
   #serially<T>(id: string, task: () => Promise<T>): Promise<T> {
@@ -122,38 +133,64 @@ export class LowdbFlowStore implements FlowStore {
     return result;
   }
 
-  async get(id: string): Promise<FlowRecord | undefined> {
-    if (!FLOW_ID_PATTERN.test(id)) return undefined;
-    return this.#docs.get(id)?.data ?? undefined;
+  /** The document on disk, checked as at open. */
+  async #read(id: string): Promise<Read> {
+    let text: string | null;
+    try {
+      text = await this.#file(id).readText();
+    } catch (error) {
+      return { reason: `unreadable: ${(error as Error).message}` };
+    }
+    if (text === null) return { missing: true };
+    const inspection = inspectFlowDocument(id, text);
+    return inspection.reason !== undefined ? { reason: inspection.reason } : { record: withDefaults(inspection.record) };
   }
 
-  // Interim (the lead, until the lazy index lands): filters and pages over the documents in memory.
+  async get(id: string): Promise<FlowRecord | undefined> {
+    if (!FLOW_ID_PATTERN.test(id) || !this.#index.get(id)) return undefined;
+    const read = await this.#read(id);
+    return "record" in read ? read.record : this.#setAsideIfStillBad(id);
+  }
+
+  /**
+   * A document that was good at open is damaged or gone now. Looked at again inside the flow's
+   * chain — a write of ours may have replaced it meanwhile — then set aside (or forgotten, if it
+   * is gone), so the flow reads as damaged rather than failing every request.
+   */
+  #setAsideIfStillBad(id: string): Promise<FlowRecord | undefined> {
+    return this.#serially(id, async () => {
+      if (!this.#index.get(id)) return undefined; // quarantined meanwhile
+      const read = await this.#read(id);
+      if ("record" in read) return read.record;
+      this.#index.delete(id);
+      if ("missing" in read) {
+        this.#log(`store: ${FLOWS_DIR}/${id}.json has disappeared since the store opened; the flow is forgotten`);
+        return undefined;
+      }
+      await this.#damage.setAside(`${FLOWS_DIR}/${id}.json`, id, read.reason);
+      return undefined;
+    });
+  }
+
   async list(query: ListQuery): Promise<ListPage> {
-    const rows = [...this.#docs.values()]
-      .map((d) => d.data)
-      .filter((r): r is FlowRecord => r !== null)
-      .filter((r) => (!query.machine || r.machine === query.machine) && (!query.legalEntity || r.summary.legalEntity === query.legalEntity) && (!query.state || r.summary.state === query.state))
-      .filter((r) => query.attention === undefined || (r.attentionFrom !== null && r.attentionFrom !== undefined && r.attentionFrom <= (query.attentionAt ?? Date.now())) === query.attention)
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
-    const after = query.after ? atob(query.after.replace(/-/g, "+").replace(/_/g, "/")) : null;
-    const start = after ? rows.findIndex((r) => `${r.createdAt}|${r.id}` > after) : 0;
-    const page = (start < 0 ? [] : rows.slice(start, start + query.limit)).map(({ sealedSnapshot: _s, ...row }) => row);
-    const last = page.at(-1);
-    const more = start >= 0 && start + query.limit < rows.length;
-    return { items: page, next: more && last ? btoa(`${last.createdAt}|${last.id}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "") : null };
+    return this.#index.page(query);
   }
 
   async count(): Promise<number> {
-    return [...this.#docs.values()].filter((d) => d.data !== null).length;
+    return this.#index.size;
   }
 
+  /**
+   * Every flow due by `until`, earliest first. One process per DATA_DIR, so there is no other
+   * instance to claim against: `owner`, `claimUntil` and `now` are not kept.
+   */
   async claimDue(until: number, _owner: string, _claimUntil: number, limit: number): Promise<FlowRecord[]> {
-    // One process per DATA_DIR: nothing to claim against.
-    return [...this.#docs.values()]
-      .map((d) => d.data)
-      .filter((r): r is FlowRecord => r !== null && r.nextDeadlineAt !== null && r.nextDeadlineAt !== undefined && r.nextDeadlineAt <= until)
-      .sort((a, b) => a.nextDeadlineAt! - b.nextDeadlineAt!)
-      .slice(0, limit);
+    const rows = this.#index.due(until, limit);
+    const records: FlowRecord[] = [];
+    for (let i = 0; i < rows.length; i += READ_BATCH) {
+      for (const record of await Promise.all(rows.slice(i, i + READ_BATCH).map((row) => this.get(row.id)))) if (record) records.push(record);
+    }
+    return records;
   }
 
   async subscribe(): Promise<() => Promise<void>> {
@@ -161,27 +198,20 @@ export class LowdbFlowStore implements FlowStore {
   }
 
   save(record: FlowRecord, expectedRevision: number | null): Promise<void> {
+    if (!FLOW_ID_PATTERN.test(record.id)) return Promise.reject(new Error(`invalid flow id ${JSON.stringify(record.id)}`));
     return this.#serially(record.id, async () => {
-      const doc = this.#doc(record.id);
-      const previous = doc.data;
-      const actual = previous?.revision ?? null;
+      const actual = this.#index.get(record.id)?.revision ?? null;
       if (actual !== expectedRevision) throw new StaleWriteError(record.id, expectedRevision, actual);
-      doc.data = record;
-      try {
-        await doc.write();
-      } catch (error) {
-        // What is in memory must stay what is on disk.
-        if (previous === null) this.#docs.delete(record.id);
-        else doc.data = previous;
-        throw error;
-      }
+      // The index changes only once the document is on disk: a failed write leaves both as they were.
+      await this.#file(record.id).write(record);
+      this.#index.put(rowOf(record));
     });
   }
 
   quarantine(id: string, reason: string): Promise<DamageReport> {
     if (!FLOW_ID_PATTERN.test(id)) return Promise.reject(new Error(`invalid flow id ${JSON.stringify(id)}`));
     return this.#serially(id, async () => {
-      this.#docs.delete(id);
+      this.#index.delete(id);
       return this.#damage.setAside(`${FLOWS_DIR}/${id}.json`, id, reason);
     });
   }
@@ -211,20 +241,36 @@ export class LowdbFlowStore implements FlowStore {
     } catch {
       return [];
     }
-    const lines = text.split("\n").filter(Boolean);
-    return lines.slice(-limit).flatMap((line) => {
+    const entries = text.split("\n").flatMap((line) => {
+      if (!line) return [];
       try {
         return [JSON.parse(line) as AuditEntry];
       } catch {
-        return []; // a torn last line after a crash is skipped, not fatal
+        return []; // a torn line after a crash is skipped, not fatal
       }
     });
+    return entries.slice(-limit);
   }
 
   async close(): Promise<void> {
     await Promise.all(this.#chains.values()); // writes under way land before the store lets go
-    this.#docs.clear();
+    this.#index = new RowIndex();
   }
+}
+
+/**
+ * Documents written before the due-time index have no nextDeadlineAt, attentionFrom or lease.
+ * Such a flow is due at once (0): it is hydrated by the engine's first tick, so a deadline it had
+ * armed is not missed, and its next write gives it its real deadline.
+ */
+function withDefaults(record: FlowRecord): FlowRecord {
+  if (record.nextDeadlineAt !== undefined && record.attentionFrom !== undefined && record.lease !== undefined) return record;
+  return { ...record, nextDeadlineAt: record.nextDeadlineAt === undefined ? 0 : record.nextDeadlineAt, attentionFrom: record.attentionFrom ?? null, lease: record.lease ?? null };
+}
+
+function rowOf(record: FlowRecord): FlowRow {
+  const { sealedSnapshot: _sealed, ...row } = record;
+  return row;
 }
 
 /** Reads a flow document, making it 0600 on the way if an older version left it readable to others. */

@@ -13,7 +13,7 @@ afterEach(async () => removeDir(dir));
 
 const AT = "2026-11-25T10:00:00.000Z";
 function record(id: string, revision = 1): FlowRecord {
-  return { id, machine: "authorization", version: 1, revision, createdAt: AT, updatedAt: AT, summary: { state: "idle" }, sealedSnapshot: `sealed-${id}-${revision}` };
+  return { id, machine: "authorization", version: 1, revision, createdAt: AT, updatedAt: AT, summary: { state: "idle" }, sealedSnapshot: `sealed-${id}-${revision}`, nextDeadlineAt: null, attentionFrom: null, lease: null };
 }
 function entry(flowId: string, to: string): AuditEntry {
   return { flowId, at: AT, from: null, to, event: "create", user: null };
@@ -68,7 +68,7 @@ describe("damage is contained", () => {
     }
 
     expect(await flowFiles()).toEqual(["flow-a.json", "flow-b.json"]);
-    expect((await store.list()).map((r) => r.id).sort()).toEqual(["flow-a", "flow-b"]);
+    expect((await store.list({ limit: 500 })).items.map((r) => r.id).sort()).toEqual(["flow-a", "flow-b"]);
     expect(await store.get("flow-a")).toEqual(record("flow-a"));
     expect(await store.get("flow-torn")).toBeUndefined();
 
@@ -102,7 +102,7 @@ describe("damage is contained", () => {
     expect(await modeOf(report.movedTo)).toBe(0o600);
 
     expect(await store.get("flow-a")).toBeUndefined();
-    expect((await store.list()).map((r) => r.id)).toEqual(["flow-b"]);
+    expect((await store.list({ limit: 500 })).items.map((r) => r.id)).toEqual(["flow-b"]);
     expect(await store.damaged("flow-a")).toEqual(report);
     expect(store.damageReports()).toEqual([report]);
     await expect(store.save(record("flow-a", 2), 1)).rejects.toBeInstanceOf(StaleWriteError);
@@ -124,6 +124,69 @@ describe("damage is contained", () => {
   });
 });
 
+describe("lazy: the index in memory, the documents on disk", () => {
+  it("get reads the document from disk, so what is there is what is served", async () => {
+    await twoGoodFlows();
+    const { store } = await openLogged();
+    await writeFile(join(dir, "flows", "flow-a.json"), JSON.stringify({ ...record("flow-a"), sealedSnapshot: "rewritten on disk" }));
+    expect((await store.get("flow-a"))!.sealedSnapshot).toBe("rewritten on disk");
+    expect((await store.list({ limit: 10 })).items[0]).not.toHaveProperty("sealedSnapshot");
+    await store.close();
+  });
+
+  it("a document damaged since open is set aside when next read — one line, get answers undefined, damaged() says where — never a throw", async () => {
+    await twoGoodFlows();
+    const { store, lines } = await openLogged();
+    await writeFile(join(dir, "flows", "flow-a.json"), '{"id": "flow-a", "revis');
+    await expect(store.get("flow-a")).resolves.toBeUndefined();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^store: flows\/flow-a\.json is damaged \(not valid JSON: torn or empty write\); moved to .*damaged\/flow-a\.json\./);
+    expect(await store.damaged("flow-a")).toMatchObject({ id: "flow-a", reason: "not valid JSON: torn or empty write" });
+    expect((await store.list({ limit: 10 })).items.map((r) => r.id)).toEqual(["flow-b"]);
+    expect(await store.count()).toBe(1);
+    expect(await flowFiles()).toEqual(["flow-b.json"]);
+    // claimDue reads documents too: a damaged one is set aside there the same way, the others come back.
+    await store.save({ ...record("flow-b", 2), nextDeadlineAt: 5 }, 1);
+    await writeFile(join(dir, "flows", "flow-b.json"), "");
+    await expect(store.claimDue(10, "me", 100, 10)).resolves.toEqual([]);
+    expect(await store.damaged("flow-b")).toMatchObject({ reason: "empty: a write that never reached the disk" });
+    await store.close();
+  });
+
+  it("a document deleted since open is forgotten with one line, not reported as damaged", async () => {
+    await twoGoodFlows();
+    const { store, lines } = await openLogged();
+    await rm(join(dir, "flows", "flow-a.json"));
+    expect(await store.get("flow-a")).toBeUndefined();
+    expect(lines).toEqual(["store: flows/flow-a.json has disappeared since the store opened; the flow is forgotten"]);
+    expect(await store.damaged("flow-a")).toBeUndefined();
+    expect(await store.count()).toBe(1);
+    await store.close();
+  });
+
+  it("a document written before the due-time index (no nextDeadlineAt, attentionFrom, lease) is due at once, so a deadline it had is not missed", async () => {
+    const { nextDeadlineAt: _n, attentionFrom: _a, lease: _l, ...old } = record("flow-old");
+    await mkdir(join(dir, "flows"), { recursive: true });
+    await writeFile(join(dir, "flows", "flow-old.json"), JSON.stringify(old));
+    const { store, lines } = await openLogged();
+    expect(lines).toEqual([]);
+    expect(await store.get("flow-old")).toEqual({ ...old, nextDeadlineAt: 0, attentionFrom: null, lease: null });
+    expect((await store.claimDue(1, "me", 2, 10)).map((r) => r.id)).toEqual(["flow-old"]);
+    await store.close();
+  });
+
+  it("a document whose index fields are not usable is set aside at open with the field named", async () => {
+    await mkdir(join(dir, "flows"), { recursive: true });
+    await writeFile(join(dir, "flows", "flow-x.json"), JSON.stringify({ ...record("flow-x"), nextDeadlineAt: "soon" }));
+    await writeFile(join(dir, "flows", "flow-y.json"), JSON.stringify({ ...record("flow-y"), lease: { owner: 1 } }));
+    const { store, lines } = await openLogged();
+    expect(lines.join("\n")).toMatch(/flow-x\.json is damaged \(not a flow record: "nextDeadlineAt" is not a number or null\)/);
+    expect(lines.join("\n")).toMatch(/flow-y\.json is damaged \(not a flow record: "lease" is not null or \{ owner, until \}\)/);
+    expect(await store.count()).toBe(0);
+    await store.close();
+  });
+});
+
 describe("durable, private files", () => {
   it("after save() the document on disk parses and equals the record, and no temp file is left", async () => {
     const store = await LowdbFlowStore.open(dir);
@@ -135,7 +198,7 @@ describe("durable, private files", () => {
     expect(await (await LowdbFlowStore.open(dir)).get("flow-a")).toEqual(record("flow-a", 2));
   });
 
-  it("saves to one flow land in the order they were made; a failed write leaves memory as the disk is, and nothing behind", async () => {
+  it("saves to one flow land in the order they were made; a failed write leaves the index as the disk is, and nothing behind", async () => {
     const store = await LowdbFlowStore.open(dir);
     await Promise.all([store.save(record("flow-a"), null), store.save(record("flow-a", 2), 1), store.save(record("flow-a", 3), 2)]);
     expect(JSON.parse(await readFile(join(dir, "flows", "flow-a.json"), "utf8")).revision).toBe(3);
@@ -144,11 +207,16 @@ describe("durable, private files", () => {
     await mkdir(join(dir, "flows", "flow-b.json", "in-the-way"), { recursive: true });
     await expect(store.save(record("flow-b"), null)).rejects.toThrow();
     expect(await store.get("flow-b")).toBeUndefined();
+    expect(await store.count()).toBe(1);
     await rm(join(dir, "flows", "flow-a.json"));
     await mkdir(join(dir, "flows", "flow-a.json", "in-the-way"), { recursive: true });
     await expect(store.save(record("flow-a", 4), 3)).rejects.toThrow();
-    expect((await store.get("flow-a"))!.revision).toBe(3);
+    expect((await store.list({ limit: 10 })).items.map((r) => [r.id, r.revision])).toEqual([["flow-a", 3]]);
     expect(await flowFiles()).toEqual(["flow-a.json", "flow-b.json"]); // no temp files
+    // The failed write did not move the revision on: once the obstacle is gone, revision 3 is still the one to replace.
+    await rm(join(dir, "flows", "flow-a.json"), { recursive: true });
+    await store.save(record("flow-a", 4), 3);
+    expect((await store.get("flow-a"))!.revision).toBe(4);
     await store.close();
   });
 
