@@ -7,6 +7,8 @@
 export interface SecretBox {
   seal(plain: string, aad?: string): Promise<string>;
   open(sealed: string, aad?: string): Promise<string>;
+  /** An HMAC-SHA-256 (base64url) under a key derived from the same secret (HKDF): for facts kept in clear that must not be forged. */
+  mac(data: string): Promise<string>;
 }
 
 const VERSION = "v1";
@@ -43,6 +45,15 @@ export function generateKeyBytes(): Uint8Array<ArrayBuffer> {
 
 export async function createSecretBox(rawKey: Uint8Array<ArrayBuffer>): Promise<SecretBox> {
   const key = await crypto.subtle.importKey("raw", rawKey, "AES-GCM", false, ["encrypt", "decrypt"]);
+  // A key of its own for MACs, derived (HKDF), so one key is never used for two algorithms.
+  const master = await crypto.subtle.importKey("raw", rawKey, "HKDF", false, ["deriveKey"]);
+  const macKey = await crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: new TextEncoder().encode("authflow summary mac v1") },
+    master,
+    { name: "HMAC", hash: "SHA-256", length: 256 },
+    false,
+    ["sign"],
+  );
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   return {
@@ -51,6 +62,9 @@ export async function createSecretBox(rawKey: Uint8Array<ArrayBuffer>): Promise<
       const params: AesGcmParams = { name: "AES-GCM", iv, ...(aad !== undefined ? { additionalData: encoder.encode(aad) } : {}) };
       const ct = new Uint8Array(await crypto.subtle.encrypt(params, key, encoder.encode(plain)));
       return `${VERSION}.${toBase64Url(iv)}.${toBase64Url(ct)}`;
+    },
+    async mac(data) {
+      return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", macKey, encoder.encode(data))));
     },
     async open(sealed, aad) {
       const [version, iv, ct] = sealed.split(".");

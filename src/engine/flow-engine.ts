@@ -174,6 +174,10 @@ export class FlowEngine {
   }
 
   async create(machine: string, input: Record<string, unknown>): Promise<FlowRow> {
+    return publicRow(await this.#create(machine, input));
+  }
+
+  async #create(machine: string, input: Record<string, unknown>): Promise<FlowRecord> {
     const def = this.#opts.registry.latest(machine);
     const id = crypto.randomUUID();
     const now = this.#iso();
@@ -210,13 +214,21 @@ export class FlowEngine {
    * every flow); whoever gets a token or drives a flow goes through here.
    */
   async get(id: string): Promise<FlowRow> {
-    const { sealedSnapshot: _sealed, ...row } = (await this.#load(id)).record;
-    return row;
+    return publicRow((await this.#load(id)).record);
   }
 
-  /** Filtered and paginated in the store. */
-  list(query: ListQuery): Promise<ListPage> {
-    return this.#opts.store.list(query);
+  /**
+   * Filtered and paginated in the store. A row whose summary does not carry a valid MAC (a file
+   * edited or copied from another flow) is left out and named in the log; opening it sets it aside.
+   */
+  async list(query: ListQuery): Promise<ListPage> {
+    const page = await this.#opts.store.list(query);
+    const items: FlowRow[] = [];
+    for (const row of page.items) {
+      if (await this.#summaryIsGenuine(row)) items.push(publicRow(row));
+      else this.#log(`flow ${row.id}: its stored summary does not match its seal (edited or copied from another flow); not listed`);
+    }
+    return { items, next: page.next };
   }
 
   count(): Promise<number> {
@@ -252,7 +264,7 @@ export class FlowEngine {
           if (!snapshot.can(stamped)) throw live.def.refusal(snapshot, stamped);
           live.actor.send(stamped);
           await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000);
-          return live.record;
+          return publicRow(live.record);
         });
       } catch (error) {
         if (!(error instanceof LostRace) || attempt >= 5) {
@@ -438,8 +450,7 @@ export class FlowEngine {
 
   async #setAside(id: string, reason: string): Promise<void> {
     try {
-      const report = await this.#opts.store.quarantine(id, reason);
-      this.#log(`flow ${id}: damaged (${reason}); moved to ${report.movedTo}; the other flows serve`);
+      await this.#opts.store.quarantine(id, reason); // the store names it in one log line
     } catch (error) {
       this.#log(`flow ${id}: damaged (${reason}) and could not be set aside (${(error as Error).message}); left as stored`);
     }
@@ -509,8 +520,8 @@ export class FlowEngine {
     }
     if (this.#listeners.size === 0) return;
     const record = await this.#opts.store.get(id).catch(() => undefined);
-    if (!record) return;
-    const { sealedSnapshot: _sealed, ...row } = record;
+    if (!record || !(await this.#summaryIsGenuine(record))) return;
+    const row = publicRow(record);
     for (const listener of this.#listeners) listener({ flowId: id, record: row, audit: [], remote: true });
   }
 
@@ -577,6 +588,7 @@ export class FlowEngine {
     if (snapshot.status === "stopped") return;
     const persisted = live.actor.getPersistedSnapshot();
     const next = this.#recordFor(live, snapshot, await this.#opts.box.seal(JSON.stringify(persisted), sealBinding(live.record)));
+    next.summary = { ...next.summary, [SUMMARY_MAC]: await this.#opts.box.mac(summaryBinding(next)) };
     try {
       await this.#opts.store.save(next, creating ? null : live.record.revision);
     } catch (error) {
@@ -600,7 +612,7 @@ export class FlowEngine {
       live.unappendedAudit.unshift(...toAppend);
       this.#log(`flow ${live.id}: audit append failed (${(error as Error).message}); kept for the next write`);
     }
-    const { sealedSnapshot: _sealed, ...row } = next;
+    const row = publicRow(next);
     for (const listener of this.#listeners) listener({ flowId: live.id, record: row, audit });
   }
 
@@ -684,7 +696,41 @@ export class FlowEngine {
     return new Date(this.#opts.clock.now()).toISOString();
   }
 
+  async #summaryIsGenuine(row: FlowRow): Promise<boolean> {
+    const mac = row.summary[SUMMARY_MAC];
+    return typeof mac === "string" && mac === (await this.#opts.box.mac(summaryBinding(row)));
+  }
+
   #log(line: string) {
     this.#opts.log?.(line);
   }
+}
+
+/** Where a row's summary MAC lives: inside the summary, so a store keeps it without a column of its own. */
+const SUMMARY_MAC = "_mac";
+
+/**
+ * What the summary MAC covers: the flow's identity, revision and every fact kept in clear beside its
+ * sealed snapshot — so a summary edited, or copied with a snapshot from another flow, is noticed.
+ */
+function summaryBinding(row: FlowRow): string {
+  const { [SUMMARY_MAC]: _mac, ...summary } = row.summary;
+  return canonicalJson([row.id, row.machine, row.version, row.revision, row.nextDeadlineAt ?? null, row.attentionFrom ?? null, summary]);
+}
+
+/** JSON with object keys sorted at every depth: a store may reorder keys (PostgreSQL's jsonb does). */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** A row as the domain layer sees it: no sealed snapshot, no MAC. */
+function publicRow(record: FlowRow | FlowRecord): FlowRow {
+  const { sealedSnapshot: _sealed, ...row } = record as FlowRecord;
+  const { [SUMMARY_MAC]: _mac, ...summary } = row.summary;
+  return { ...row, summary };
 }

@@ -47,13 +47,14 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createApp(deps: AppDeps) {
   const app = new Hono();
   app.onError(errorHandler(deps.log));
-  // Access log without query strings: the callback's query holds a one-time code.
+  // Access log without query strings (the callback's query holds a one-time code) and without the
+  // login link's secret part (whoever read it could open the link first and bind their browser).
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
-    deps.log(`${c.req.method} ${new URL(c.req.url).pathname} ${c.res.status} ${Math.round(performance.now() - started)} ms`);
+    deps.log(`${c.req.method} ${loggablePath(c.req.url)} ${c.res.status} ${Math.round(performance.now() - started)} ms`);
   });
-  app.notFound((c) => problem(404, `Nothing here: ${c.req.method} ${new URL(c.req.url).pathname}. The API is described at /docs.`));
+  app.notFound((c) => problem(404, `Nothing here: ${c.req.method} ${loggablePath(c.req.url)}. The API is described at /docs.`));
 
   // Liveness: the process answers. Readiness: it can do its work, so a load balancer or a
   // supervisor sends traffic only then (and stops once shutdown begins). Neither needs the token.
@@ -92,4 +93,9 @@ export function createApp(deps: AppDeps) {
   api.route("/machines", machinesRoutes(deps.machines));
   app.route("/api", api);
   return app;
+}
+
+/** A request's path as it may be logged or echoed: a login link keeps its flow id, not its secret. */
+export function loggablePath(url: string): string {
+  return new URL(url).pathname.replace(/^\/login\/([^/.]*)\.[^/]*/, "/login/$1.…");
 }

@@ -311,6 +311,9 @@ describe("flow engine on lowdb", () => {
     await writeFile(path, JSON.stringify({ ...record, summary: { ...record.summary, boundUser: "mallory", state: "idle" } }));
     const second = await boot(clock);
     expect((await second.engine.get(id)).summary).toMatchObject({ boundUser: "alice", state: "altinnAuthorized" });
+    // Lists read stored summaries (they cannot open every flow): an edited one is left out, and named.
+    expect((await second.engine.list({ limit: 10 })).items.map((r) => r.id)).not.toContain(id);
+    expect(logLines.some((l) => l.includes(`flow ${id}: its stored summary does not match its seal`))).toBe(true);
     await second.engine.stop();
   });
 
