@@ -7,13 +7,14 @@
 // unknown, and the start-up log that moved it still names it), never a report without a move.
 import { chmod, lstat, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
+import { FLOW_ID_PATTERN } from "./flow-id.ts";
 import type { DamageReport, FlowRecord } from "./flow-store.ts";
 import { appendDurably, errorCode, PRIVATE_FILE_MODE } from "./private-files.ts";
 
 export const DAMAGED_DIR = "damaged";
 const LEDGER = "reports.jsonl";
 
-export const FLOW_ID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
+export { FLOW_ID_PATTERN };
 
 /** The flow id a file in flows/ is named for (`<id>.json`), or null if the store would never write that name. */
 export function flowIdOfFileName(name: string): string | null {

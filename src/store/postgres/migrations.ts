@@ -1,0 +1,114 @@
+// Versioned schema migrations, applied at start-up by every instance. They run in one transaction
+// under a transaction-scoped advisory lock, so when three instances start at once one applies
+// what is missing and the others wait, then find nothing to do; a failed migration rolls back
+// whole and the instance does not start. schema_migrations says which versions are in.
+//
+// Rules for a new migration: append it with the next version, never edit one that has shipped;
+// keep it additive (an older instance still running beside a newer one during a rolling deploy
+// must keep working); nothing that cannot run in a transaction (no CREATE INDEX CONCURRENTLY).
+import type postgres from "postgres";
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** One or more statements, run as a simple query (no parameters). */
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "flows, audit trail, damage reports",
+    sql: /* sql */ `
+      -- One row per flow. id is COLLATE "C": list order (created_at, id) is then byte order, the
+      -- same as the lowdb store's, and comparisons are cheaper. Times the engine reasons about
+      -- (deadlines, attention, leases, claims) are ms since the epoch as bigint, on the engine's
+      -- clock, never the database's; created_at/updated_at are timestamps for people and for order.
+      CREATE TABLE flows (
+        id               text COLLATE "C" PRIMARY KEY,
+        machine          text        NOT NULL,
+        version          integer     NOT NULL,
+        revision         bigint      NOT NULL,
+        created_at       timestamptz NOT NULL,
+        updated_at       timestamptz NOT NULL,
+        summary          jsonb       NOT NULL,
+        -- Derived, so they can never disagree with the summary the engine wrote.
+        legal_entity     text GENERATED ALWAYS AS (summary ->> 'legalEntity') STORED,
+        state            text GENERATED ALWAYS AS (summary ->> 'state') STORED,
+        sealed_snapshot  text        NOT NULL,
+        next_deadline_at bigint,
+        attention_from   bigint,
+        lease_owner      text,
+        lease_until      bigint,
+        claim_owner      text,
+        claim_until      bigint,
+        CHECK ((lease_owner IS NULL) = (lease_until IS NULL))
+      );
+      -- list: keyset pages in (created_at, id) order, unfiltered or by one filter.
+      CREATE INDEX flows_list ON flows (created_at, id);
+      CREATE INDEX flows_by_legal_entity ON flows (legal_entity, created_at, id);
+      CREATE INDEX flows_by_state ON flows (state, created_at, id);
+      -- Few flows need a person at a time: a partial index stays small.
+      CREATE INDEX flows_attention ON flows (attention_from) WHERE attention_from IS NOT NULL;
+      -- The due-time index: claimDue reads it earliest first.
+      CREATE INDEX flows_due ON flows (next_deadline_at, id) WHERE next_deadline_at IS NOT NULL;
+
+      -- The audit trail, append-only. No foreign key to flows on purpose: a quarantined flow's
+      -- row is gone, and who did what to it must stay.
+      CREATE TABLE flow_audit (
+        seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        flow_id    text COLLATE "C" NOT NULL,
+        at         timestamptz NOT NULL,
+        from_state text,
+        to_state   text NOT NULL,
+        event      text NOT NULL,
+        actor      text,
+        -- Any further public fields of the entry (the masked person of a login).
+        detail     jsonb
+      );
+      CREATE INDEX flow_audit_by_flow ON flow_audit (flow_id, seq);
+
+      -- Flows set aside (quarantine): the row as it was, the reason, when.
+      CREATE TABLE flow_damage (
+        id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        flow_id text COLLATE "C",
+        file    text NOT NULL,
+        reason  text NOT NULL,
+        at      timestamptz NOT NULL,
+        record  jsonb
+      );
+      CREATE INDEX flow_damage_by_flow ON flow_damage (flow_id, id);
+    `,
+  },
+];
+
+/** pg_advisory_xact_lock's two keys: "auth" and "flow" in ASCII, so the lock is recognisable in pg_locks. */
+const LOCK_KEYS = [0x61757468, 0x666c6f77] as const;
+
+export interface MigrationOutcome {
+  /** Versions this call applied (empty when another instance, or an earlier start, did). */
+  applied: number[];
+  /** The newest version in the database. */
+  version: number;
+}
+
+export async function migrate(sql: postgres.Sql, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationOutcome> {
+  return sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${LOCK_KEYS[0]}, ${LOCK_KEYS[1]})`;
+    await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version    integer PRIMARY KEY,
+      name       text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`;
+    const done = new Set((await tx`SELECT version FROM schema_migrations`).map((row) => row.version as number));
+    const applied: number[] = [];
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (done.has(migration.version)) continue;
+      await tx.unsafe(migration.sql).simple();
+      await tx`INSERT INTO schema_migrations (version, name) VALUES (${migration.version}, ${migration.name})`;
+      applied.push(migration.version);
+      done.add(migration.version);
+    }
+    return { applied, version: Math.max(0, ...done) };
+  });
+}

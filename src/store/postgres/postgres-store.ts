@@ -1,0 +1,314 @@
+// The PostgreSQL store (DATABASE_URL): several instances share the flows. Every guarantee is the
+// database's, never an in-process lock's:
+// - save is a compare-and-swap in one statement (`UPDATE … WHERE revision = $expected`, or an
+//   INSERT that does nothing if the id exists): a stale write changes no row and is refused. The
+//   same statement notifies the other instances (pg_notify is delivered at commit, so only of a
+//   write that happened);
+// - claimDue marks the due flows with an owner and an end (`FOR UPDATE SKIP LOCKED`, so two
+//   instances claiming at once never take the same flow and never wait on each other). A claim
+//   held by another owner is skipped until it ends; it ends by itself, so the deadlines of an
+//   instance that died are taken by the others. Claim times are the caller's (wall clock, ms),
+//   compared with the caller's `now` — never the database's now(), so every instance and the
+//   tests agree on one clock;
+// - list pages by keyset on (created_at, id) with the filters in SQL and never reads a sealed
+//   snapshot.
+// Only the `postgres` package and Web APIs: the same file runs on Node and Deno.
+import postgres from "postgres";
+import { StaleWriteError, type AuditEntry, type DamageReport, type FlowChange, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "../flow-store.ts";
+import { FLOW_ID_PATTERN } from "../flow-id.ts";
+import { checkLimit, decodeCursor, encodeCursor } from "../list-query.ts";
+import { migrate } from "./migrations.ts";
+
+/** The NOTIFY channel; the payload is `<flow id>:<revision>:<instance id>`. */
+export const CHANNEL = "authflow_flows";
+
+export interface PostgresStoreOptions {
+  log?: (line: string) => void;
+  /** This process in notifications (its own are not delivered back to it). Default: a random UUID. */
+  instanceId?: string;
+  /** Pool size. Default 10. */
+  max?: number;
+}
+
+type Row = Record<string, unknown>;
+
+export class PostgresFlowStore implements FlowStore {
+  readonly instanceId: string;
+  #sql: postgres.Sql;
+  #log: (line: string) => void;
+  #reports: DamageReport[] = [];
+  #listeners = new Set<(change: FlowChange) => void>();
+  #listening: Promise<postgres.ListenMeta> | undefined;
+
+  private constructor(sql: postgres.Sql, instanceId: string, log: (line: string) => void) {
+    this.#sql = sql;
+    this.instanceId = instanceId;
+    this.#log = log;
+  }
+
+  /** Connects, applies the migrations this database lacks, and answers once it can serve. */
+  static async open(databaseUrl: string, options: PostgresStoreOptions = {}): Promise<PostgresFlowStore> {
+    const log = options.log ?? ((line: string) => console.error(line));
+    const sql = postgres(databaseUrl, {
+      max: options.max ?? 10,
+      connect_timeout: 10,
+      onnotice: () => undefined, // "relation already exists, skipping" and the like
+      connection: { application_name: "authflow" },
+    });
+    try {
+      const { applied, version } = await migrate(sql);
+      log(`store: PostgreSQL ${where(databaseUrl)}, schema version ${version}${applied.length ? ` (applied now: ${applied.join(", ")})` : ""}`);
+    } catch (error) {
+      await sql.end({ timeout: 1 }).catch(() => undefined);
+      throw new Error(`PostgreSQL at ${where(databaseUrl)} could not be opened: ${(error as Error).message}`, { cause: error });
+    }
+    return new PostgresFlowStore(sql, options.instanceId ?? crypto.randomUUID(), log);
+  }
+
+  async get(id: string): Promise<FlowRecord | undefined> {
+    if (!FLOW_ID_PATTERN.test(id)) return undefined;
+    const [row] = await this.#sql`SELECT * FROM flows WHERE id = ${id}`;
+    return row ? recordOf(row) : undefined;
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    const sql = this.#sql;
+    const limit = checkLimit(query.limit);
+    const at = query.attentionAt ?? Date.now();
+    const where = [sql`TRUE`];
+    if (query.machine !== undefined) where.push(sql`machine = ${query.machine}`);
+    if (query.legalEntity !== undefined) where.push(sql`legal_entity = ${query.legalEntity}`);
+    if (query.state !== undefined) where.push(sql`state = ${query.state}`);
+    if (query.attention === true) where.push(sql`attention_from <= ${at}`);
+    if (query.attention === false) where.push(sql`(attention_from IS NULL OR attention_from > ${at})`);
+    if (query.after !== undefined) {
+      const after = decodeCursor(query.after);
+      where.push(sql`(created_at, id) > (${new Date(after.createdAt)}::timestamptz, ${after.id}::text)`);
+    }
+    const rows = await sql`
+      SELECT id, machine, version, revision, created_at, updated_at, summary, next_deadline_at, attention_from, lease_owner, lease_until
+      FROM flows
+      WHERE ${where.reduce((all, one) => sql`${all} AND ${one}`)}
+      ORDER BY created_at, id
+      LIMIT ${limit + 1}`;
+    const items = rows.slice(0, limit).map(rowOf);
+    const last = items.at(-1);
+    return { items, next: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.#sql`SELECT count(*)::int AS n FROM flows`;
+    return row!.n as number;
+  }
+
+  async save(record: FlowRecord, expectedRevision: number | null): Promise<void> {
+    if (!FLOW_ID_PATTERN.test(record.id)) throw new Error(`invalid flow id ${JSON.stringify(record.id)}`);
+    const sql = this.#sql;
+    const r = columnsOf(record);
+    const payload = `${record.id}:${record.revision}:${this.instanceId}`;
+    // One statement, so one round trip and one implicit transaction: the write and its notification.
+    const written =
+      expectedRevision === null
+        ? await sql`
+            WITH written AS (
+              INSERT INTO flows (id, machine, version, revision, created_at, updated_at, summary, sealed_snapshot, next_deadline_at, attention_from, lease_owner, lease_until)
+              VALUES (${r.id}, ${r.machine}, ${r.version}, ${r.revision}, ${r.createdAt}, ${r.updatedAt}, ${sql.json(r.summary)}, ${r.sealedSnapshot}, ${r.nextDeadlineAt}, ${r.attentionFrom}, ${r.leaseOwner}, ${r.leaseUntil})
+              ON CONFLICT (id) DO NOTHING
+              RETURNING id)
+            SELECT pg_notify(${CHANNEL}, ${payload}) FROM written`
+        : await sql`
+            WITH written AS (
+              UPDATE flows SET
+                machine = ${r.machine}, version = ${r.version}, revision = ${r.revision}, created_at = ${r.createdAt}, updated_at = ${r.updatedAt},
+                summary = ${sql.json(r.summary)}, sealed_snapshot = ${r.sealedSnapshot}, next_deadline_at = ${r.nextDeadlineAt},
+                attention_from = ${r.attentionFrom}, lease_owner = ${r.leaseOwner}, lease_until = ${r.leaseUntil}
+              WHERE id = ${r.id} AND revision = ${expectedRevision}
+              RETURNING id)
+            SELECT pg_notify(${CHANNEL}, ${payload}) FROM written`;
+    if (written.length === 1) return;
+    // The revision that won, for the message only: it may have moved again since.
+    const [current] = await sql`SELECT revision FROM flows WHERE id = ${record.id}`;
+    throw new StaleWriteError(record.id, expectedRevision, current ? Number(current.revision) : null);
+  }
+
+  async claimDue(until: number, owner: string, claimUntil: number, limit: number, now: number = Date.now()): Promise<FlowRecord[]> {
+    // The CTE's FOR UPDATE SKIP LOCKED passes over rows another claim (or a save) is locking right
+    // now; a claim that committed meanwhile is seen when the row is locked (READ COMMITTED
+    // re-checks the WHERE on the newest row version), so two claims never both take a flow.
+    const rows = await this.#sql`
+      WITH due AS (
+        SELECT id FROM flows
+        WHERE next_deadline_at <= ${until}
+          AND (claim_until IS NULL OR claim_until <= ${now} OR claim_owner = ${owner})
+        ORDER BY next_deadline_at, id
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED)
+      UPDATE flows f SET claim_owner = ${owner}, claim_until = ${claimUntil}
+      FROM due WHERE f.id = due.id
+      RETURNING f.*`;
+    // RETURNING has no order of its own.
+    return rows.map(recordOf).sort((a, b) => a.nextDeadlineAt! - b.nextDeadlineAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * Delivers other instances' changes (LISTEN on a connection of its own, which postgres.js
+   * re-establishes after a drop — a change notified while it was down is not delivered). This
+   * instance's own writes are not delivered back: each payload names the instance that wrote it.
+   */
+  async subscribe(listener: (change: FlowChange) => void): Promise<() => Promise<void>> {
+    this.#listeners.add(listener);
+    this.#listening ??= this.#sql.listen(CHANNEL, (payload) => this.#deliver(payload));
+    try {
+      await this.#listening;
+    } catch (error) {
+      this.#listeners.delete(listener);
+      this.#listening = undefined;
+      throw error;
+    }
+    return async () => {
+      if (!this.#listeners.delete(listener) || this.#listeners.size > 0 || !this.#listening) return;
+      const listening = this.#listening;
+      this.#listening = undefined;
+      await (await listening).unlisten();
+    };
+  }
+
+  #deliver(payload: string): void {
+    const match = /^([^:]+):(\d+):(.*)$/s.exec(payload);
+    if (!match || match[3] === this.instanceId) return;
+    const change: FlowChange = { id: match[1]!, revision: Number(match[2]) };
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.#log(`store: a change listener failed on ${change.id}: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  async appendAudit(entries: AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const rows = entries.map(({ flowId, at, from, to, event, user, ...rest }) => ({
+      flow_id: flowId,
+      at: new Date(at),
+      from_state: from,
+      to_state: to,
+      event,
+      actor: user,
+      detail: Object.keys(rest).length ? rest : null,
+    }));
+    // One INSERT: the entries get their seq in the order given, and land together or not at all.
+    await this.#sql`INSERT INTO flow_audit ${this.#sql(rows as never, "flow_id", "at", "from_state", "to_state", "event", "actor", "detail")}`;
+  }
+
+  async readAudit(flowId: string, limit: number): Promise<AuditEntry[]> {
+    const rows = await this.#sql`
+      SELECT * FROM (SELECT * FROM flow_audit WHERE flow_id = ${flowId} ORDER BY seq DESC LIMIT ${limit}) newest
+      ORDER BY seq`;
+    return rows.map((row) => ({
+      flowId: row.flow_id as string,
+      at: (row.at as Date).toISOString(),
+      from: row.from_state as string | null,
+      to: row.to_state as string,
+      event: row.event as string,
+      user: row.actor as string | null,
+      ...((row.detail as Record<string, unknown> | null) ?? {}),
+    }));
+  }
+
+  async damaged(id: string): Promise<DamageReport | undefined> {
+    const [row] = await this.#sql`SELECT * FROM flow_damage WHERE flow_id = ${id} ORDER BY id DESC LIMIT 1`;
+    return row ? reportOf(row) : undefined;
+  }
+
+  damageReports(): DamageReport[] {
+    return [...this.#reports];
+  }
+
+  /** Moves the flow's row into flow_damage (sealed snapshot and all) and tells the other instances. */
+  async quarantine(id: string, reason: string): Promise<DamageReport> {
+    if (!FLOW_ID_PATTERN.test(id)) throw new Error(`invalid flow id ${JSON.stringify(id)}`);
+    const file = `flows/${id}`;
+    const row = await this.#sql.begin(async (tx) => {
+      const [gone] = await tx`DELETE FROM flows WHERE id = ${id} RETURNING *`;
+      const record = gone ? (recordOf(gone) as unknown as postgres.JSONValue) : null;
+      const [report] = await tx`
+        INSERT INTO flow_damage (flow_id, file, reason, at, record)
+        VALUES (${id}, ${file}, ${reason}, ${new Date()}, ${record === null ? null : tx.json(record)})
+        RETURNING *`;
+      // Other instances drop what they hold of it; the revision is past the last one written.
+      if (gone) await tx`SELECT pg_notify(${CHANNEL}, ${`${id}:${Number(gone.revision) + 1}:${this.instanceId}`})`;
+      return report!;
+    });
+    const report = reportOf(row);
+    this.#reports.push(report);
+    this.#log(`store: ${file} is damaged (${reason}); moved to ${report.movedTo}; the other flows serve`);
+    return report;
+  }
+
+  /** Ends the pool and the listening connection; queries under way get up to 5 s to finish. */
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    this.#listening = undefined;
+    await this.#sql.end({ timeout: 5 });
+  }
+}
+
+/** host:port/database of a URL, never its password. */
+function where(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    return `${url.host}${url.pathname}`;
+  } catch {
+    return "(DATABASE_URL)";
+  }
+}
+
+/** bigint arrives as text (postgres.js keeps 64-bit exact); ms since the epoch fit a double. */
+const ms = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
+function rowOf(row: Row): FlowRow {
+  return {
+    id: row.id as string,
+    machine: row.machine as string,
+    version: row.version as number,
+    revision: Number(row.revision),
+    createdAt: (row.created_at as Date).toISOString(),
+    updatedAt: (row.updated_at as Date).toISOString(),
+    summary: row.summary as Record<string, unknown>,
+    nextDeadlineAt: ms(row.next_deadline_at),
+    attentionFrom: ms(row.attention_from),
+    lease: row.lease_owner === null ? null : { owner: row.lease_owner as string, until: Number(row.lease_until) },
+  };
+}
+
+function recordOf(row: Row): FlowRecord {
+  return { ...rowOf(row), sealedSnapshot: row.sealed_snapshot as string };
+}
+
+function reportOf(row: Row): DamageReport {
+  return { id: row.flow_id as string | null, file: row.file as string, movedTo: `flow_damage/${row.id}`, reason: row.reason as string, at: (row.at as Date).toISOString() };
+}
+
+/** A record as column values; a time the database cannot hold is refused here, with the field named. */
+function columnsOf(record: FlowRecord) {
+  const time = (field: "createdAt" | "updatedAt") => {
+    const date = new Date(record[field]);
+    if (Number.isNaN(date.getTime())) throw new TypeError(`Flow ${record.id}: ${field} ${JSON.stringify(record[field])} is not a time`);
+    return date;
+  };
+  return {
+    id: record.id,
+    machine: record.machine,
+    version: record.version,
+    revision: record.revision,
+    createdAt: time("createdAt"),
+    updatedAt: time("updatedAt"),
+    summary: record.summary as postgres.JSONValue,
+    sealedSnapshot: record.sealedSnapshot,
+    nextDeadlineAt: record.nextDeadlineAt ?? null,
+    attentionFrom: record.attentionFrom ?? null,
+    leaseOwner: record.lease?.owner ?? null,
+    leaseUntil: record.lease?.until ?? null,
+  };
+}

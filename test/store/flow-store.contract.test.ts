@@ -1,0 +1,439 @@
+// One contract, two stores: every FlowStore method against the lowdb store (a temp DATA_DIR) and
+// the PostgreSQL store (a database of its own on the machine's server, see postgres-server.ts).
+// Where the two differ by design (claims and notifications need several processes, which only
+// PostgreSQL has), the test says what each must do.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { AuthflowError } from "../../src/errors.ts";
+import { StaleWriteError, type AuditEntry, type FlowChange, type FlowRecord, type FlowStore } from "../../src/store/flow-store.ts";
+import { LowdbFlowStore } from "../../src/store/lowdb-store.ts";
+import { PostgresFlowStore } from "../../src/store/postgres/postgres-store.ts";
+import { createTestDatabase, PG_REQUIRED, probe, type TestDatabase } from "./postgres-server.ts";
+
+const BASE = Date.parse("2026-11-25T10:00:00.000Z");
+const iso = (ms: number) => new Date(ms).toISOString();
+const NOW = BASE + 3_600_000;
+
+function record(id: string, over: Partial<FlowRecord> = {}): FlowRecord {
+  return {
+    id,
+    machine: "authorization",
+    version: 1,
+    revision: 1,
+    createdAt: iso(BASE),
+    updatedAt: iso(BASE),
+    summary: { legalEntity: "999999999", state: "idle", activeStates: ["grant.none"], pendingRevocations: 0 },
+    sealedSnapshot: `sealed:${id}:${"x".repeat(64)}`,
+    nextDeadlineAt: null,
+    attentionFrom: null,
+    lease: null,
+    ...over,
+  };
+}
+const next = (r: FlowRecord, over: Partial<FlowRecord> = {}): FlowRecord => ({ ...r, revision: r.revision + 1, updatedAt: iso(Date.parse(r.updatedAt) + 1000), ...over });
+const row = ({ sealedSnapshot: _s, ...rest }: FlowRecord) => rest;
+const pad = (n: number) => String(n).padStart(3, "0");
+
+async function waitFor(check: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("waited in vain");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+interface Backend {
+  name: string;
+  /** Several processes share it: claims are kept and other instances' changes are delivered. */
+  shared: boolean;
+  /** Why it cannot run here (skipped), or undefined. */
+  skip?: string;
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  /** An empty store for one test. */
+  fresh(): Promise<FlowStore>;
+  /** Another instance on the same data (another process's view); shared backends only. */
+  peer(): Promise<FlowStore>;
+}
+
+const opened: FlowStore[] = [];
+const track = <T extends FlowStore>(store: T): T => (opened.push(store), store);
+
+function lowdbBackend(): Backend {
+  const dirs: string[] = [];
+  return {
+    name: "lowdb",
+    shared: false,
+    async setup() {},
+    async teardown() {
+      await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+    },
+    async fresh() {
+      const dir = await mkdtemp(join(tmpdir(), "authflow-contract-"));
+      dirs.push(dir);
+      return track(await LowdbFlowStore.open(dir, { log: () => undefined }));
+    },
+    peer: () => Promise.reject(new Error("one process per DATA_DIR")),
+  };
+}
+
+const reach = await probe();
+
+function postgresBackend(): Backend {
+  let db: TestDatabase | undefined;
+  let admin: postgres.Sql | undefined;
+  return {
+    name: "PostgreSQL",
+    shared: true,
+    skip: reach.ok || PG_REQUIRED ? undefined : `${reach.reason}; set AUTHFLOW_PG_TESTS=required to fail instead`,
+    async setup() {
+      // With CI or AUTHFLOW_PG_TESTS=required an unreachable server fails every test of this half, with the reason.
+      if (!reach.ok) throw new Error(`${reach.reason}. The PostgreSQL store tests are required here (CI or AUTHFLOW_PG_TESTS=required).`);
+      db = await createTestDatabase();
+      admin = postgres(db.url, { max: 1, onnotice: () => undefined });
+      await (await PostgresFlowStore.open(db.url, { log: () => undefined })).close(); // migrate once
+    },
+    async teardown() {
+      await admin?.end({ timeout: 1 });
+      await db?.drop();
+    },
+    async fresh() {
+      await admin!`TRUNCATE flows, flow_audit, flow_damage`;
+      return track(await PostgresFlowStore.open(db!.url, { log: () => undefined, max: 4 }));
+    },
+    async peer() {
+      return track(await PostgresFlowStore.open(db!.url, { log: () => undefined, max: 4 }));
+    },
+  };
+}
+
+const backends = [lowdbBackend(), postgresBackend()];
+
+for (const backend of backends) {
+  const suite = backend.skip ? describe.skip : describe;
+  if (backend.skip) console.warn(`flow-store contract: the ${backend.name} half is skipped: ${backend.skip}`);
+
+  suite(`FlowStore contract: ${backend.name}${backend.skip ? ` (skipped: ${backend.skip})` : ""}`, () => {
+    let store: FlowStore;
+    beforeAll(() => backend.setup(), 30_000);
+    afterAll(() => backend.teardown(), 30_000);
+    beforeEach(async () => void (store = await backend.fresh()));
+    afterEach(async () => void (await Promise.all(opened.splice(0).map((s) => s.close().catch(() => undefined)))));
+
+    describe("get, save, count", () => {
+      it("a saved record is read back whole; an unknown or invalid id is undefined", async () => {
+        const r = record("flow-a", { nextDeadlineAt: NOW, attentionFrom: NOW - 5, lease: { owner: "instance-1", until: NOW + 30_000 }, summary: { legalEntity: "999999999", state: "authorized", nested: { a: [1, "two", null] } } });
+        await store.save(r, null);
+        expect(await store.get("flow-a")).toEqual(r);
+        expect(await store.get("flow-unknown")).toBeUndefined();
+        expect(await store.get("../etc/passwd")).toBeUndefined();
+        await expect(store.save(record("no/slashes"), null)).rejects.toThrow(/invalid flow id/);
+        expect(await store.count()).toBe(1);
+      });
+
+      it("compare-and-swap: creating an existing id, or replacing a revision that is not the stored one, is refused and changes nothing", async () => {
+        const r1 = record("flow-a");
+        await store.save(r1, null);
+        await expect(store.save(record("flow-a", { sealedSnapshot: "other" }), null)).rejects.toBeInstanceOf(StaleWriteError);
+        await expect(store.save(next(r1, { revision: 3 }), 2)).rejects.toBeInstanceOf(StaleWriteError);
+        await expect(store.save(next(r1), 0)).rejects.toBeInstanceOf(StaleWriteError);
+        expect(await store.get("flow-a")).toEqual(r1);
+        const r2 = next(r1, { summary: { state: "awaitingCode" } });
+        await store.save(r2, 1);
+        expect(await store.get("flow-a")).toEqual(r2);
+        await expect(store.save(next(r1), 1)).rejects.toBeInstanceOf(StaleWriteError); // the race's loser
+        await expect(store.save(record("flow-b", { revision: 2 }), 1)).rejects.toBeInstanceOf(StaleWriteError); // not there at all
+        expect(await store.get("flow-a")).toEqual(r2);
+        expect(await store.count()).toBe(1);
+      });
+
+      it(`concurrent saves of the same revision${backend.shared ? " from two store instances" : ""}: exactly one wins, the others are StaleWriteError`, async () => {
+        const writers = backend.shared ? [store, await backend.peer()] : [store];
+        for (let round = 0; round < 5; round++) {
+          const id = `flow-race-${round}`;
+          // Creation races too: expected null from every writer.
+          const created = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => writers[i % writers.length]!.save(record(id, { sealedSnapshot: `creator-${i}` }), null)));
+          expect(created.filter((s) => s.status === "fulfilled")).toHaveLength(1);
+          const base = (await store.get(id))!;
+          const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => writers[i % writers.length]!.save(next(base, { sealedSnapshot: `writer-${i}` }), base.revision)));
+          const won = results.flatMap((s, i) => (s.status === "fulfilled" ? [i] : []));
+          expect(won).toHaveLength(1);
+          for (const s of results) if (s.status === "rejected") expect(s.reason).toBeInstanceOf(StaleWriteError);
+          expect((await store.get(id))!.sealedSnapshot).toBe(`writer-${won[0]}`);
+        }
+      });
+    });
+
+    describe("list", () => {
+      async function seed(n: number, shape: (i: number) => Partial<FlowRecord> = () => ({})) {
+        for (let i = 0; i < n; i++) await store.save(record(`flow-${pad(i)}`, { createdAt: iso(BASE + i * 1000), ...shape(i) }), null);
+      }
+
+      it("filters by machine, legal entity, state and attention in the store, and never returns a sealed snapshot", async () => {
+        await seed(12, (i) => ({
+          machine: i % 4 === 0 ? "other" : "authorization",
+          summary: { legalEntity: i % 2 ? "111111111" : "222222222", state: i % 3 ? "authorized" : "expired" },
+          attentionFrom: i % 5 === 0 ? NOW - 1 : i % 5 === 1 ? NOW + 60_000 : null,
+        }));
+        const ids = async (q: object) => (await store.list({ limit: 500, ...q })).items.map((r) => r.id);
+        const expected = (pred: (i: number) => boolean) => Array.from({ length: 12 }, (_, i) => i).filter(pred).map((i) => `flow-${pad(i)}`);
+        expect(await ids({})).toEqual(expected(() => true));
+        expect(await ids({ machine: "other" })).toEqual(expected((i) => i % 4 === 0));
+        expect(await ids({ legalEntity: "111111111" })).toEqual(expected((i) => i % 2 === 1));
+        expect(await ids({ state: "expired" })).toEqual(expected((i) => i % 3 === 0));
+        expect(await ids({ legalEntity: "222222222", state: "authorized", machine: "authorization" })).toEqual(expected((i) => i % 2 === 0 && i % 3 !== 0 && i % 4 !== 0));
+        expect(await ids({ attention: true, attentionAt: NOW })).toEqual(expected((i) => i % 5 === 0));
+        expect(await ids({ attention: false, attentionAt: NOW })).toEqual(expected((i) => i % 5 !== 0));
+        // attentionFrom in the future: due for a person only once attentionAt reaches it.
+        expect(await ids({ attention: true, attentionAt: NOW + 60_000 })).toEqual(expected((i) => i % 5 <= 1));
+        expect(await ids({ legalEntity: "nobody" })).toEqual([]);
+        const page = await store.list({ limit: 500 });
+        for (const item of page.items) expect(item).not.toHaveProperty("sealedSnapshot");
+        expect(page.items[3]).toEqual(row(record("flow-003", { createdAt: iso(BASE + 3000), summary: { legalEntity: "111111111", state: "expired" } })));
+      });
+
+      it("pages in (createdAt, id) order with an opaque cursor; the last page says there is no next", async () => {
+        // Ties on createdAt are broken by id; saved out of order.
+        const ids = ["flow-c", "flow-a", "flow-e", "flow-b", "flow-d", "flow-f", "flow-g"];
+        for (const id of ids) await store.save(record(id, { createdAt: iso(BASE + (id < "flow-d" ? 0 : 1000)) }), null);
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.list({ limit: 3, ...(cursor ? { after: cursor } : {}) });
+          seen.push(...page.items.map((r) => r.id));
+          if (page.next) expect(page.next).toMatch(/^[A-Za-z0-9_-]{1,200}$/);
+          cursor = page.next ?? undefined;
+          pages++;
+        } while (cursor);
+        expect(seen).toEqual(["flow-a", "flow-b", "flow-c", "flow-d", "flow-e", "flow-f", "flow-g"]);
+        expect(pages).toBe(3);
+        // Exactly full: no empty page after.
+        expect((await store.list({ limit: 7 })).next).toBeNull();
+        expect((await store.list({ limit: 6 })).next).not.toBeNull();
+      });
+
+      it("pages with a filter skip what does not match and still end", async () => {
+        await seed(20, (i) => ({ summary: { legalEntity: i % 7 === 0 ? "7" : "x", state: "idle" } }));
+        const first = await store.list({ legalEntity: "7", limit: 2 });
+        expect(first.items.map((r) => r.id)).toEqual(["flow-000", "flow-007"]);
+        const second = await store.list({ legalEntity: "7", limit: 2, after: first.next! });
+        expect(second).toEqual({ items: [expect.objectContaining({ id: "flow-014" })], next: null });
+      });
+
+      it("no duplicates and no gaps across pages while rows are added before and after the cursor", async () => {
+        await seed(30);
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let added = 0;
+        do {
+          const page = await store.list({ limit: 4, ...(cursor ? { after: cursor } : {}) });
+          seen.push(...page.items.map((r) => r.id));
+          cursor = page.next ?? undefined;
+          // One row before everything seen so far, one after everything.
+          await store.save(record(`early-${added}`, { createdAt: iso(BASE - 1000 * (added + 1)) }), null);
+          await store.save(record(`late-${added}`, { createdAt: iso(BASE + 1_000_000 + added) }), null);
+          added++;
+        } while (cursor);
+        expect(new Set(seen).size).toBe(seen.length);
+        const originals = Array.from({ length: 30 }, (_, i) => `flow-${pad(i)}`);
+        expect(seen.filter((id) => id.startsWith("flow-"))).toEqual(originals);
+        expect(seen.some((id) => id.startsWith("early-"))).toBe(false);
+        // Rows added after the cursor are reached, in order (all but the one added after the last page).
+        expect(seen.filter((id) => id.startsWith("late-"))).toEqual(Array.from({ length: added - 1 }, (_, i) => `late-${i}`));
+      });
+
+      it("a cursor that is not one of ours is a 400, not a 500", async () => {
+        await seed(2);
+        for (const bad of ["bm90LWEtY3Vyc29y", "AAAA", "eyJ4Ijox"]) {
+          const error = await store.list({ limit: 1, after: bad }).catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(AuthflowError);
+          expect((error as AuthflowError).status).toBe(400);
+        }
+      });
+
+      it("count follows creates and quarantines", async () => {
+        expect(await store.count()).toBe(0);
+        await seed(5);
+        expect(await store.count()).toBe(5);
+        await store.quarantine("flow-002", "test");
+        expect(await store.count()).toBe(4);
+      });
+    });
+
+    describe("claimDue: the due-time index", () => {
+      async function seedDeadlines() {
+        const deadlines: [string, number | null][] = [
+          ["flow-late", NOW + 500],
+          ["flow-first", NOW - 2000],
+          ["flow-none", null],
+          ["flow-second", NOW - 1000],
+          ["flow-edge", NOW],
+          ["flow-third", NOW - 500],
+        ];
+        for (const [id, at] of deadlines) await store.save(record(id, { nextDeadlineAt: at }), null);
+      }
+
+      it("returns due records only (nextDeadlineAt <= until), earliest first, whole (sealed snapshot included), at most `limit`", async () => {
+        await seedDeadlines();
+        const due = await store.claimDue(NOW, "me", NOW + 60_000, 10, NOW);
+        expect(due.map((r) => r.id)).toEqual(["flow-first", "flow-second", "flow-third", "flow-edge"]);
+        expect(due[0]).toEqual(record("flow-first", { nextDeadlineAt: NOW - 2000 }));
+        expect((await store.claimDue(NOW, "me", NOW + 60_000, 2, NOW)).map((r) => r.id)).toEqual(["flow-first", "flow-second"]);
+        expect((await store.claimDue(NOW - 3000, "me", NOW + 60_000, 10, NOW)).map((r) => r.id)).toEqual([]);
+        // A deadline moved by a save is where the index looks next.
+        const first = (await store.get("flow-first"))!;
+        await store.save(next(first, { nextDeadlineAt: NOW + 1000 }), first.revision);
+        expect((await store.claimDue(NOW, "me", NOW + 60_000, 10, NOW)).map((r) => r.id)).toEqual(["flow-second", "flow-third", "flow-edge"]);
+      });
+
+      if (backend.shared) {
+        it("a claim held by another owner is skipped until it ends; the same owner re-claims; a save does not end a claim", async () => {
+          await seedDeadlines();
+          const a = store;
+          const b = await backend.peer();
+          expect((await a.claimDue(NOW, "a", NOW + 1000, 2, NOW)).map((r) => r.id)).toEqual(["flow-first", "flow-second"]);
+          // b gets what a did not claim, never what a holds.
+          expect((await b.claimDue(NOW, "b", NOW + 1000, 10, NOW)).map((r) => r.id)).toEqual(["flow-third", "flow-edge"]);
+          expect(await b.claimDue(NOW, "b", NOW + 1000, 10, NOW + 999)).toHaveLength(2); // b's own, re-claimed
+          expect((await a.claimDue(NOW, "a", NOW + 1000, 10, NOW + 500)).map((r) => r.id)).toEqual(["flow-first", "flow-second"]);
+          // The engine writes a flow it holds: the claim stays.
+          const held = (await a.get("flow-first"))!;
+          await a.save(next(held), held.revision);
+          expect((await b.claimDue(NOW, "b", NOW + 2000, 10, NOW + 999)).map((r) => r.id)).toEqual(["flow-third", "flow-edge"]);
+          // a dies: its claims end by themselves at claimUntil (a's last claim ran to NOW + 1000).
+          expect((await b.claimDue(NOW, "b", NOW + 5000, 10, NOW + 1000)).map((r) => r.id)).toEqual(["flow-first", "flow-second", "flow-third", "flow-edge"]);
+          expect(await a.claimDue(NOW, "a", NOW + 5000, 10, NOW + 1000)).toEqual([]);
+        });
+
+        it("two instances claiming at once never take the same flow, and between them take every due one", async () => {
+          for (let i = 0; i < 120; i++) await store.save(record(`flow-${pad(i)}`, { nextDeadlineAt: NOW - 120 + i }), null);
+          const b = await backend.peer();
+          const claimed = new Map<string, string[]>();
+          const claim = async (s: FlowStore, owner: string) => {
+            for (const r of await s.claimDue(NOW, owner, NOW + 60_000, 8, NOW)) claimed.set(r.id, [...(claimed.get(r.id) ?? []), owner]);
+          };
+          await Promise.all(Array.from({ length: 10 }, (_, i) => [claim(store, `a-${i}`), claim(b, `b-${i}`)]).flat());
+          const twice = [...claimed].filter(([, owners]) => owners.length > 1);
+          expect(twice).toEqual([]);
+          expect(claimed.size).toBe(120); // 20 claims of 8 over 120 due flows: all taken, none twice
+        });
+      } else {
+        it("one process per DATA_DIR: claims are not kept, every due record is returned to any owner", async () => {
+          await seedDeadlines();
+          expect(await store.claimDue(NOW, "a", NOW + 1000, 10, NOW)).toHaveLength(4);
+          expect(await store.claimDue(NOW, "b", NOW + 1000, 10, NOW)).toHaveLength(4);
+        });
+      }
+    });
+
+    describe("audit trail", () => {
+      const entry = (flowId: string, n: number, extra: Partial<AuditEntry> = {}): AuditEntry => ({
+        flowId,
+        at: iso(BASE + n * 1000),
+        from: n === 0 ? null : `s${n - 1}`,
+        to: `s${n}`,
+        event: n === 0 ? "create" : "EVENT",
+        user: n % 2 ? `user-${n}` : null,
+        ...extra,
+      });
+
+      it("keeps entries per flow in the order appended; readAudit gives the newest `limit`, oldest first; extra public fields survive", async () => {
+        await store.appendAudit([entry("flow-a", 0), entry("flow-b", 0), entry("flow-a", 1)]);
+        await store.appendAudit([entry("flow-a", 2, { person: "010190*****" })]);
+        await store.appendAudit([entry("flow-a", 3, { person: null }), entry("flow-a", 4)]);
+        await store.appendAudit([]);
+        expect(await store.readAudit("flow-a", 100)).toEqual([entry("flow-a", 0), entry("flow-a", 1), entry("flow-a", 2, { person: "010190*****" }), entry("flow-a", 3, { person: null }), entry("flow-a", 4)]);
+        expect((await store.readAudit("flow-a", 2)).map((e) => e.to)).toEqual(["s3", "s4"]);
+        expect(await store.readAudit("flow-b", 100)).toEqual([entry("flow-b", 0)]);
+        expect(await store.readAudit("flow-unknown", 100)).toEqual([]);
+      });
+
+      it("entries stay with their order under concurrent appends to one flow", async () => {
+        await Promise.all(Array.from({ length: 20 }, (_, n) => store.appendAudit([entry("flow-a", n)])));
+        expect((await store.readAudit("flow-a", 100)).map((e) => e.to).sort()).toEqual(Array.from({ length: 20 }, (_, n) => `s${n}`).sort());
+      });
+    });
+
+    describe("quarantine and damage", () => {
+      it("sets a flow aside: get, list and claimDue no longer see it, damaged() answers for it, a stale save is refused, the id may be created anew", async () => {
+        await store.save(record("flow-a", { nextDeadlineAt: NOW }), null);
+        await store.save(record("flow-b"), null);
+        const report = await store.quarantine("flow-a", "its sealed snapshot is bound to another flow");
+        expect(report).toMatchObject({ id: "flow-a", reason: "its sealed snapshot is bound to another flow" });
+        expect(report.file).toMatch(/^flows\/flow-a/);
+        expect(Date.parse(report.at)).not.toBeNaN();
+        expect(await store.get("flow-a")).toBeUndefined();
+        expect((await store.list({ limit: 10 })).items.map((r) => r.id)).toEqual(["flow-b"]);
+        expect(await store.claimDue(NOW, "me", NOW + 1, 10, NOW)).toEqual([]);
+        expect(await store.damaged("flow-a")).toEqual(report);
+        expect(await store.damaged("flow-b")).toBeUndefined();
+        expect(store.damageReports()).toEqual([report]);
+        await expect(store.save(record("flow-a", { revision: 2 }), 1)).rejects.toBeInstanceOf(StaleWriteError);
+        await store.save(record("flow-a"), null);
+        expect(await store.get("flow-a")).toEqual(record("flow-a"));
+      });
+
+      if (backend.shared) {
+        it("another instance answers for a flow set aside by this one", async () => {
+          await store.save(record("flow-a"), null);
+          const report = await store.quarantine("flow-a", "bound to another flow");
+          const b = await backend.peer();
+          expect(await b.damaged("flow-a")).toEqual(report);
+          expect(b.damageReports()).toEqual([]); // reports made since *its* open
+        });
+      }
+    });
+
+    describe("subscribe", () => {
+      if (backend.shared) {
+        it("delivers another instance's changes (save, quarantine), not this one's own, until unsubscribed", async () => {
+          const other = await backend.peer();
+          const changes: FlowChange[] = [];
+          const unsubscribe = await store.subscribe((c) => changes.push(c));
+          await other.save(record("flow-a"), null);
+          await other.save(next(record("flow-a")), 1);
+          await store.save(record("flow-mine"), null);
+          await other.quarantine("flow-a", "test");
+          await waitFor(() => changes.length >= 3);
+          await new Promise((r) => setTimeout(r, 100)); // anything more would have come by now
+          expect(changes).toEqual([
+            { id: "flow-a", revision: 1 },
+            { id: "flow-a", revision: 2 },
+            { id: "flow-a", revision: 3 },
+          ]);
+          // A refused write is not a change.
+          await expect(other.save(next(record("flow-mine")), 5)).rejects.toBeInstanceOf(StaleWriteError);
+          await unsubscribe();
+          await other.save(record("flow-b"), null);
+          await new Promise((r) => setTimeout(r, 200));
+          expect(changes).toHaveLength(3);
+        });
+
+        it("two listeners on one store both hear a change; a throwing listener does not stop the other", async () => {
+          const other = await backend.peer();
+          const heard: string[] = [];
+          await store.subscribe(() => {
+            throw new Error("listener bug");
+          });
+          await store.subscribe((c) => heard.push(c.id));
+          await other.save(record("flow-a"), null);
+          await waitFor(() => heard.length === 1);
+        });
+      } else {
+        it("has no other processes to hear from: a no-op that never calls the listener", async () => {
+          const changes: FlowChange[] = [];
+          const unsubscribe = await store.subscribe((c) => changes.push(c));
+          await store.save(record("flow-a"), null);
+          await store.quarantine("flow-a", "test");
+          await new Promise((r) => setTimeout(r, 50));
+          expect(changes).toEqual([]);
+          await unsubscribe();
+        });
+      }
+    });
+  });
+}

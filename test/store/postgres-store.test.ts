@@ -1,0 +1,93 @@
+// What only the PostgreSQL store has (the shared contract is in flow-store.contract.test.ts):
+// migrations that three instances apply at once, a failed migration rolled back whole, a clear
+// refusal when the server cannot be reached, and the same store under Deno.
+import { spawn } from "node:child_process";
+import postgres from "postgres";
+import { afterEach, describe, expect, it } from "vitest";
+import { type FlowChange } from "../../src/store/flow-store.ts";
+import { migrate, MIGRATIONS } from "../../src/store/postgres/migrations.ts";
+import { PostgresFlowStore } from "../../src/store/postgres/postgres-store.ts";
+import { createTestDatabase, PG_REQUIRED, probe, type TestDatabase } from "./postgres-server.ts";
+
+const reach = await probe();
+const skip = !reach.ok && !PG_REQUIRED;
+if (skip && !reach.ok) console.warn(`postgres-store tests skipped: ${reach.reason}; set AUTHFLOW_PG_TESTS=required to fail instead`);
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+});
+
+async function database(): Promise<TestDatabase> {
+  if (!reach.ok) throw new Error(`${reach.reason}. The PostgreSQL store tests are required here (CI or AUTHFLOW_PG_TESTS=required).`);
+  const db = await createTestDatabase();
+  cleanups.push(() => db.drop());
+  return db;
+}
+
+describe.skipIf(skip)(`PostgreSQL store${skip && !reach.ok ? ` (skipped: ${reach.reason})` : ""}`, () => {
+  it("three instances opening a fresh database at once all start, and each migration is applied once", async () => {
+    const db = await database();
+    const logs: string[][] = [[], [], []];
+    const stores = await Promise.all(logs.map((lines) => PostgresFlowStore.open(db.url, { log: (line) => lines.push(line) })));
+    cleanups.push(async () => void (await Promise.all(stores.map((s) => s.close()))));
+
+    const admin = postgres(db.url, { max: 1, onnotice: () => undefined });
+    cleanups.push(() => admin.end({ timeout: 1 }));
+    const rows = await admin`SELECT version, count(*)::int AS n FROM schema_migrations GROUP BY version ORDER BY version`;
+    expect(rows.map((r) => [r.version, r.n])).toEqual(MIGRATIONS.map((m) => [m.version, 1]));
+    const last = MIGRATIONS.at(-1)!.version;
+    const appliers = logs.filter((lines) => lines.some((l) => l.includes("(applied now:")));
+    expect(appliers).toHaveLength(1);
+    for (const lines of logs) expect(lines.join("\n")).toMatch(new RegExp(`^store: PostgreSQL 127\\.0\\.0\\.1:5432/${db.name}, schema version ${last}`));
+
+    // All three serve the one schema.
+    await stores[0]!.save({ id: "flow-a", machine: "m", version: 1, revision: 1, createdAt: "2026-11-25T10:00:00.000Z", updatedAt: "2026-11-25T10:00:00.000Z", summary: {}, sealedSnapshot: "s", nextDeadlineAt: null, attentionFrom: null, lease: null }, null);
+    expect(await Promise.all(stores.map((s) => s.count()))).toEqual([1, 1, 1]);
+
+    // A restart applies nothing.
+    const again: string[] = [];
+    await (await PostgresFlowStore.open(db.url, { log: (l) => again.push(l) })).close();
+    expect(again).toEqual([`store: PostgreSQL 127.0.0.1:5432/${db.name}, schema version ${last}`]);
+  });
+
+  it("a migration that fails rolls back whole: nothing of it stays, its version is not recorded, and the next start tries again", async () => {
+    const db = await database();
+    const sql = postgres(db.url, { max: 1, onnotice: () => undefined });
+    cleanups.push(() => sql.end({ timeout: 1 }));
+    const broken = [...MIGRATIONS, { version: 999, name: "broken", sql: "CREATE TABLE half_done (a int); SELECT 1 / 0;" }];
+    await expect(migrate(sql, broken)).rejects.toThrow(/division by zero/);
+    expect((await sql`SELECT to_regclass('half_done') AS t, to_regclass('flows') AS f`)[0]).toEqual({ t: null, f: null });
+    expect(await migrate(sql)).toEqual({ applied: MIGRATIONS.map((m) => m.version), version: MIGRATIONS.at(-1)!.version });
+  });
+
+  it("an unreachable server is refused at open with where it was (never the password) and why", async () => {
+    const error = (await PostgresFlowStore.open("postgres://postgres:s3cret@127.0.0.1:1/nowhere", { log: () => undefined }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/^PostgreSQL at 127\.0\.0\.1:1\/nowhere could not be opened: .*ECONNREFUSED/);
+    expect(error.message).not.toContain("s3cret");
+  });
+
+  it("runs under Deno (the same file, only the postgres package and Web APIs), with the permissions of `deno task start`; Node hears its writes", async () => {
+    const db = await database();
+    const node = await PostgresFlowStore.open(db.url, { log: () => undefined });
+    cleanups.push(() => node.close());
+    const heard: FlowChange[] = [];
+    await node.subscribe((change) => heard.push(change));
+
+    const fixture = new URL("./fixtures/pg-deno.ts", import.meta.url).pathname;
+    const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-sys", "--allow-run"];
+    const child = spawn("deno", ["run", ...permissions, fixture, db.url, "flow-deno"], { cwd: new URL("../..", import.meta.url).pathname, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => (out += c));
+    child.stderr.on("data", (c: Buffer) => (err += c));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(code, err).toBe(0);
+    const seen = JSON.parse(out) as { got: { id: string; sealedSnapshot: string }; claimed: string[]; listed: string[] };
+    expect(seen).toMatchObject({ got: { id: "flow-deno", sealedSnapshot: "sealed" }, claimed: ["flow-deno"], listed: ["flow-deno"] });
+    expect((await node.get("flow-deno"))?.sealedSnapshot).toBe("sealed");
+    const end = Date.now() + 3000;
+    while (heard.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(heard).toEqual([{ id: "flow-deno", revision: 1 }]);
+  }, 60_000);
+});
