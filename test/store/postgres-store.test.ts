@@ -61,6 +61,33 @@ describe.skipIf(skip)(`PostgreSQL store${skip && !reach.ok ? ` (skipped: ${reach
     expect(await migrate(sql)).toEqual({ applied: MIGRATIONS.map((m) => m.version), version: MIGRATIONS.at(-1)!.version });
   });
 
+  it("claimDue never waits on a flow whose row another transaction holds (a save under way, a stuck instance): it takes the others", async () => {
+    const db = await database();
+    const store = await PostgresFlowStore.open(db.url, { log: () => undefined });
+    cleanups.push(() => store.close());
+    const at = "2026-11-25T10:00:00.000Z";
+    for (const [i, id] of ["flow-held", "flow-b", "flow-c"].entries()) {
+      await store.save({ id, machine: "m", version: 1, revision: 1, createdAt: at, updatedAt: at, summary: {}, sealedSnapshot: "s", nextDeadlineAt: i, attentionFrom: null, lease: null }, null);
+    }
+    const locker = postgres(db.url, { max: 1, onnotice: () => undefined });
+    cleanups.push(() => locker.end({ timeout: 1 }));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+    const holding = locker.begin(async (tx) => {
+      await tx`SELECT id FROM flows WHERE id = 'flow-held' FOR UPDATE`;
+      locked();
+      await held;
+    });
+    await lockTaken;
+    const claimed = await Promise.race([store.claimDue(10, "me", 1000, 10, 0), new Promise<"blocked">((resolve) => setTimeout(() => resolve("blocked"), 2000))]);
+    release();
+    await holding;
+    expect(claimed === "blocked" ? claimed : claimed.map((r) => r.id)).toEqual(["flow-b", "flow-c"]);
+    expect((await store.claimDue(10, "me", 1000, 10, 0)).map((r) => r.id)).toEqual(["flow-held", "flow-b", "flow-c"]);
+  });
+
   it("an unreachable server is refused at open with where it was (never the password) and why", async () => {
     const error = (await PostgresFlowStore.open("postgres://postgres:s3cret@127.0.0.1:1/nowhere", { log: () => undefined }).catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(/^PostgreSQL at 127\.0\.0\.1:1\/nowhere could not be opened: .*ECONNREFUSED/);
