@@ -224,9 +224,12 @@ function readinessChecks(deps: { issuer: string; lock: DataDirLock; store: Lowdb
     if (!providerReached) {
       try {
         const response = await fetch(`${deps.issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(deps.timeoutMs) });
-        await response.body?.cancel();
-        providerReached = response.ok;
-        checks.provider = providerReached ? { ok: true } : { ok: false, detail: `discovery answered ${response.status}` };
+        const issuer = response.ok ? ((await response.json().catch(() => ({}))) as { issuer?: unknown }).issuer : (await response.body?.cancel(), undefined);
+        // An issuer is compared exactly: "http://127.0.0.1:8788" is not "http://localhost:8788", and every login would fail.
+        providerReached = response.ok && issuer === deps.issuer;
+        checks.provider = providerReached
+          ? { ok: true }
+          : { ok: false, detail: response.ok ? `discovery names the issuer "${String(issuer)}", but IDPORTEN_ISSUER is "${deps.issuer}": spell them the same` : `discovery answered ${response.status}` };
       } catch (error) {
         checks.provider = { ok: false, detail: `discovery did not answer: ${(error as Error).message}` };
       }

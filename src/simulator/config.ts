@@ -50,7 +50,13 @@ export interface StandaloneSimulatorConfig {
 export function readStandaloneConfig(env: Env): StandaloneSimulatorConfig {
   const port = readPort(env.SIMULATOR_PORT, 8788);
   const host = env.SIMULATOR_HOST?.trim() || "127.0.0.1";
-  const publicUrl = env.SIMULATOR_PUBLIC_URL?.trim() ? readBaseUrl("SIMULATOR_PUBLIC_URL", env.SIMULATOR_PUBLIC_URL.trim()) : undefined;
+  // Spelled as the embedded simulator spells itself (http://localhost:<port>), so a dress rehearsal
+  // against the standalone one uses the same IDPORTEN_ISSUER (an issuer is compared exactly).
+  const publicUrl = env.SIMULATOR_PUBLIC_URL?.trim()
+    ? readBaseUrl("SIMULATOR_PUBLIC_URL", env.SIMULATOR_PUBLIC_URL.trim())
+    : port !== 0 && (host === "127.0.0.1" || host === "localhost")
+      ? `http://localhost:${port}`
+      : undefined;
 
   let encryptionKey: Uint8Array<ArrayBuffer> | undefined;
   if (env.ENCRYPTION_KEY?.trim()) {

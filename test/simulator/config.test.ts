@@ -31,7 +31,7 @@ describe("readStandaloneConfig", () => {
     expect(config).toMatchObject({
       host: "127.0.0.1",
       port: 8788,
-      publicUrl: undefined,
+      publicUrl: "http://localhost:8788", // spelled as the embedded simulator spells itself
       dataDir: "./data",
       client: { clientId: "authflow-local", redirectUris: ["http://localhost:8787/callback"] },
       clientSecretGenerated: true,
