@@ -82,9 +82,9 @@ export class StaleWriteError extends Error {
 export interface DamageReport {
   /** The flow id the file was named for; null for a file that was never a flow's (a stray). */
   id: string | null;
-  /** Where it was, relative to DATA_DIR ("flows/<id>.json"). */
+  /** Where it was, relative to DATA_DIR ("flows/<id>.json"); PostgreSQL: "flows/<id>" (table, key). */
   file: string;
-  /** Where it is now (absolute), or where it still is if it could not be moved. */
+  /** Where it is now (absolute), or where it still is if it could not be moved; PostgreSQL: "flow_damage/<report id>". */
   movedTo: string;
   /** Why, in words for a person: "not valid JSON: torn or empty write". */
   reason: string;

@@ -88,6 +88,29 @@ describe.skipIf(skip)(`PostgreSQL store${skip && !reach.ok ? ` (skipped: ${reach
     expect((await store.claimDue(10, "me", 1000, 10, 0)).map((r) => r.id)).toEqual(["flow-held", "flow-b", "flow-c"]);
   });
 
+  it("after the listening connection is dropped, the store listens again, says so in one line, and hears the next change", async () => {
+    const db = await database();
+    const lines: string[] = [];
+    const store = await PostgresFlowStore.open(db.url, { log: (line) => lines.push(line) });
+    const other = await PostgresFlowStore.open(db.url, { log: () => undefined });
+    cleanups.push(() => store.close(), () => other.close());
+    const heard: FlowChange[] = [];
+    await store.subscribe((change) => heard.push(change));
+    const admin = postgres(db.url, { max: 1, onnotice: () => undefined });
+    cleanups.push(() => admin.end({ timeout: 1 }));
+    const killed = await admin`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = ${db.name} AND query ILIKE 'listen%'`;
+    expect(killed.map((r) => r.ok)).toEqual([true]);
+    const at = "2026-11-25T10:00:00.000Z";
+    const end = Date.now() + 10_000;
+    // Keep writing until a change is heard: the reconnection takes postgres.js's backoff.
+    for (let i = 0; heard.length === 0 && Date.now() < end; i++) {
+      await other.save({ id: `flow-${i}`, machine: "m", version: 1, revision: 1, createdAt: at, updatedAt: at, summary: {}, sealedSnapshot: "s", nextDeadlineAt: null, attentionFrom: null, lease: null }, null);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(heard.length).toBeGreaterThan(0);
+    expect(lines.filter((l) => l.includes("re-established"))).toEqual(["store: LISTEN authflow_flows re-established after a dropped connection; changes made meanwhile by other instances were not heard"]);
+  }, 20_000);
+
   it("an unreachable server is refused at open with where it was (never the password) and why", async () => {
     const error = (await PostgresFlowStore.open("postgres://postgres:s3cret@127.0.0.1:1/nowhere", { log: () => undefined }).catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(/^PostgreSQL at 127\.0\.0\.1:1\/nowhere could not be opened: .*ECONNREFUSED/);

@@ -157,7 +157,11 @@ export class PostgresFlowStore implements FlowStore {
    */
   async subscribe(listener: (change: FlowChange) => void): Promise<() => Promise<void>> {
     this.#listeners.add(listener);
-    this.#listening ??= this.#sql.listen(CHANNEL, (payload) => this.#deliver(payload));
+    let listens = 0;
+    // postgres.js calls onlisten on every (re)connection of the listening connection: from the
+    // second on, notifications sent while it was down are lost, and that is worth a line.
+    const onlisten = () => void (listens++ > 0 && this.#log(`store: LISTEN ${CHANNEL} re-established after a dropped connection; changes made meanwhile by other instances were not heard`));
+    this.#listening ??= this.#sql.listen(CHANNEL, (payload) => this.#deliver(payload), onlisten);
     try {
       await this.#listening;
     } catch (error) {
@@ -221,6 +225,7 @@ export class PostgresFlowStore implements FlowStore {
     return row ? reportOf(row) : undefined;
   }
 
+  /** The reports this instance made since it opened (damaged() answers for every instance's). */
   damageReports(): DamageReport[] {
     return [...this.#reports];
   }
@@ -267,6 +272,7 @@ function where(databaseUrl: string): string {
 /** bigint arrives as text (postgres.js keeps 64-bit exact); ms since the epoch fit a double. */
 const ms = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
+/** Times come back as toISOString() writes them (ms, "Z"), which is how the engine writes them. */
 function rowOf(row: Row): FlowRow {
   return {
     id: row.id as string,
