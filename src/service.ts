@@ -12,6 +12,8 @@ import { createAltinnClient } from "./altinn/altinn-client.ts";
 import { createApp, type Readiness } from "./server/app.ts";
 import { loadApiToken, loadEncryptionKey } from "./store/secret-files.ts";
 import { LowdbFlowStore } from "./store/lowdb-store.ts";
+import { PostgresFlowStore } from "./store/postgres/postgres-store.ts";
+import type { FlowStore } from "./store/flow-store.ts";
 import { startSimulator, type RunningSimulator, type SimulatorClient } from "./simulator/index.ts";
 import { ConfigError, DEFAULT_INTEGRATION } from "./config.ts";
 import { acquireDataDirLock, type DataDirLock } from "./store/data-dir-lock.ts";
@@ -110,11 +112,15 @@ async function wire(
   let engine: FlowEngine | undefined;
   const runCall = <T>(system: unknown, callId: string, input: unknown, call: () => Promise<T>) => (engine ? engine.runCall(system, callId, input, call) : call());
   const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten, altinn, runCall, warningDays: config.authorizationWarningDays }));
-  const store = await LowdbFlowStore.open(config.dataDir, { log: (line) => log(line) });
+  // One id for this process in claims, leases and notifications (the store skips its own).
+  const instanceId = crypto.randomUUID();
+  const store: FlowStore = config.databaseUrl
+    ? await PostgresFlowStore.open(config.databaseUrl, { log: (line) => log(line), instanceId })
+    : await LowdbFlowStore.open(config.dataDir, { log: (line) => log(line) });
   opened.push(() => store.close());
   const inspector = config.inspectPort !== undefined ? await startStatelyInspector(config.inspectPort) : undefined;
   if (inspector) opened.push(() => inspector.stop());
-  engine = new FlowEngine({ store, box, clock, registry, log, ...(inspector ? { inspect: inspector.inspect } : {}) });
+  engine = new FlowEngine({ store, box, clock, registry, log, instanceId, shared: config.databaseUrl !== undefined, ...(inspector ? { inspect: inspector.inspect } : {}) });
   opened.push(() => engine!.stop());
   // Flows are hydrated when needed; start-up only hydrates what is due (a flow caught mid-call resumes now).
   await engine.start();
@@ -214,7 +220,7 @@ async function publicJwkOf(raw: string, kid: string | undefined): Promise<JsonWe
 }
 
 /** /readyz: the store is open (and what was set aside as damaged), the DATA_DIR lock is held, the provider answered once. */
-function readinessChecks(deps: { issuer: string; lock: DataDirLock; store: LowdbFlowStore; shutdown: ShutdownSignal | undefined; timeoutMs: number }) {
+function readinessChecks(deps: { issuer: string; lock: DataDirLock; store: FlowStore; shutdown: ShutdownSignal | undefined; timeoutMs: number }) {
   let providerReached = false;
   return async (): Promise<Readiness> => {
     const checks: Readiness["checks"] = {};
@@ -255,7 +261,7 @@ export function callbackRoute(publicUrl: string, redirectUri: string): { callbac
 
 /** The lines a newcomer needs at start-up: where everything is, and a first command. */
 export function startupLines(config: Readonly<Config>, running: Service, listeningUrl: string): string[] {
-  const lines = [`authflow listening on ${listeningUrl} (public URL ${config.publicUrl}); ${running.restored} flow(s) restored from ${config.dataDir}`];
+  const lines = [`authflow listening on ${listeningUrl} (public URL ${config.publicUrl}); ${running.restored} flow(s) in ${config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : config.dataDir}`];
   const { token, generated, path } = running.apiToken;
   if (generated) lines.push(`API token (generated for the demo, kept in ${path}; set API_TOKEN to choose one): ${token}`);
   if (running.simulator) {
