@@ -38,7 +38,7 @@ async function time(n: number, fn: (i: number) => Promise<unknown>): Promise<num
 const dir = await mkdtemp(join(tmpdir(), "authflow-bench-"));
 try {
   const clock = new SimulatedClock();
-  const idle = { prepareAuthorization: async () => ({}) as never, exchangeCode: async () => ({}) as never, refresh: async () => ({}) as never };
+  const idle = { prepareAuthorization: async () => ({}) as never, exchangeCode: async () => ({}) as never, refresh: async () => ({}) as never, revoke: async () => ({ revoked: false }) };
   const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten: idle, altinn: { exchange: async () => ({}) as never } }));
   const engine = new FlowEngine({ store: await LowdbFlowStore.open(join(dir, "engine")), box: await createSecretBox(generateKeyBytes()), clock, registry });
   const ids: string[] = [];
