@@ -15,7 +15,7 @@ import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { report, summarize, type CpuProfile } from "./cpuprofile-summary.ts";
 import { closedLoop, median, quantile, send, target } from "./lib/http-load.ts";
-import { startProcess, freePort, stopAll, waitFor200 } from "./lib/proc.ts";
+import { startProcess, freePort, groupCpuSeconds, stopAll, waitFor200 } from "./lib/proc.ts";
 import { API_TOKEN, RUN_DIR, USER, api, authorizedFlow, jsonAuth, newDir, serviceEnvFor, startBareServer, startService, startStandaloneSimulator, type RunningService } from "./lib/servers.ts";
 
 const SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 8);
@@ -78,7 +78,14 @@ async function abRounds(): Promise<string[]> {
     const body = JSON.stringify({ user: USER });
     return () => send(t, "POST", `/api/flows/${flowId}/token`, jsonAuth, body);
   };
-  const withFlow = async (name: string, service: RunningService) => ({ name, service, load: tokenLoad(service.url, await authorizedFlow(service)), rates: [] as number[] });
+  const withFlow = async (name: string, service: RunningService) => ({
+    name,
+    service,
+    pgid: service.proc.pid,
+    load: tokenLoad(service.url, await authorizedFlow(service)),
+    rates: [] as number[],
+    cpu: [] as number[],
+  });
   // One standalone simulator per service: the simulator's pairwise subjects refuse a client whose
   // redirect URIs name two hosts (oidc-provider: invalid_client_metadata without a sector identifier).
   const [port, port2] = [await freePort(), await freePort()];
@@ -97,21 +104,26 @@ async function abRounds(): Promise<string[]> {
   const first = variants[0]!;
   const answer = (await first.load()).body;
   const bare = await startBareServer(JSON.parse(answer));
-  variants.push({ name: "bare Hono route, same bearer check", service: undefined as never, load: tokenLoad(bare.url, "00000000-0000-4000-8000-000000000000"), rates: [] });
+  variants.push({ name: "bare Hono route, same bearer check", service: undefined as never, pgid: bare.proc.pid, load: tokenLoad(bare.url, "00000000-0000-4000-8000-000000000000"), rates: [], cpu: [] });
+  for (const v of variants) await closedLoop({ workers: CONNECTIONS, warmupSeconds: 0, seconds: 2, request: v.load, expect: 200 }); // JIT
   for (let round = 0; round < AB_ROUNDS; round++) {
     for (let k = 0; k < variants.length; k++) {
       const v = variants[(round + k) % variants.length]!;
-      const run = await closedLoop({ workers: CONNECTIONS, warmupSeconds: 1, seconds: AB_SECONDS, request: v.load, expect: 200 });
+      const run = await closedLoop({ workers: CONNECTIONS, warmupSeconds: 0.5, seconds: AB_SECONDS, request: v.load, expect: 200, cpu: () => groupCpuSeconds(v.pgid) });
       if (run.failed > 0) throw new Error(`${v.name}: ${run.failed} token calls failed (${run.firstFailure})`);
       v.rates.push(run.perSecond);
-      process.stderr.write(`profile: A/B round ${round + 1}/${AB_ROUNDS}: ${v.name.trim()} ${run.perSecond.toFixed(0)}/s\n`);
+      v.cpu.push((run.cpuSeconds! * 1e6) / run.ok);
+      process.stderr.write(`profile: A/B round ${round + 1}/${AB_ROUNDS}: ${v.name.trim()} ${run.perSecond.toFixed(0)}/s, ${v.cpu.at(-1)!.toFixed(0)} µs CPU/call\n`);
     }
   }
   await Promise.all([...variants.map((v) => v.service?.proc.stop()), bare.proc.stop(), simulator.proc.stop(), simulator2.proc.stop()]);
-  const base = first.rates;
   return variants.map((v) => {
-    const ratios = v.rates.map((r, i) => r / base[i]!);
-    return `  ${median(v.rates).toFixed(0).padStart(6)}/s  ×${median(ratios).toFixed(2)} (rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})  ${v.name}`;
+    const ratios = v.rates.map((r, i) => r / first.rates[i]!);
+    const saved = v.cpu.map((c, i) => first.cpu[i]! - c);
+    return (
+      `  ${median(v.cpu).toFixed(0).padStart(5)} µs CPU/call  ${v === first ? "          " : `${median(saved) >= 0 ? "−" : "+"}${Math.abs(median(saved)).toFixed(0).padStart(4)} µs  `}` +
+      `${median(v.rates).toFixed(0).padStart(5)}/s ×${median(ratios).toFixed(2)} (rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})  ${v.name}`
+    );
   });
 }
 
@@ -135,7 +147,10 @@ try {
   const head = (name: string, r: typeof s) =>
     `${name}: ${r.run.ok} token calls in ${r.run.seconds.toFixed(1)} s = ${r.run.perSecond.toFixed(0)}/s, p50 ${quantile(r.run.latencies, 0.5).toFixed(1)} ms, p99 ${quantile(r.run.latencies, 0.99).toFixed(1)} ms (${CONNECTIONS} connections, sampling every ${INTERVAL} µs)`;
   if (ab.length) {
-    console.log(`== A/B: token calls/s (${CONNECTIONS} connections, ${AB_ROUNDS} alternating rounds of ${AB_SECONDS} s, no profiler); × = ÷ the service as benched, per round, median`);
+    console.log(
+      `== A/B, no profiler: ${CONNECTIONS} connections, ${AB_ROUNDS} alternating rounds of ${AB_SECONDS} s. CPU/call = the server's process group (/proc), median;` +
+        ` −/+ = CPU per call saved/added against the service as benched (median of the rounds' differences); calls/s and × (÷ the service as benched) move with the machine's other load`,
+    );
     console.log(ab.join("\n"));
     console.log("");
   }
