@@ -62,6 +62,8 @@ interface Row {
   goal: string;
   met: boolean | null;
   detail: string;
+  /** The rounds disagreed by more than ×1.5: the verdict is marked, not trusted. */
+  noisy?: boolean;
 }
 const rows = new Map<string, Row>();
 const ORDER = ["token", "auth", "deno", "create", "p99", "startup", "memory", "pg"] as const;
@@ -76,10 +78,13 @@ const FIGURES: Record<(typeof ORDER)[number], [string, string]> = {
   pg: [`flow creates/s, ${CREATE_CLIENTS} clients, filling to ${FLOWS.toLocaleString("en")} flows (PostgreSQL)`, "≥ 1,000/s"],
 };
 
-function set(key: (typeof ORDER)[number], value: string, met: boolean | null, detail = "") {
+function set(key: (typeof ORDER)[number], value: string, met: boolean | null, detail = "", noisy = false) {
   const [figure, goal] = FIGURES[key];
-  rows.set(key, { figure, value, goal, met, detail });
+  rows.set(key, { figure, value, goal, met, detail, noisy });
 }
+/** Round ratios further apart than ×1.5 say the machine's other load moved under the run. */
+const NOISY_SPREAD = 1.5;
+const isNoisy = (ratios: number[]) => Math.max(...ratios) / Math.min(...ratios) > NOISY_SPREAD;
 const notRun = (key: (typeof ORDER)[number], why: string) => set(key, `not run (${why})`, null);
 const fmt = (n: number, digits = 0) => n.toLocaleString("en", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
@@ -89,7 +94,7 @@ function printTable() {
     r.figure,
     r.value,
     r.goal,
-    r.met === null ? "–" : r.met ? "met" : "NOT met",
+    (r.met === null ? "–" : r.met ? "met" : "NOT met") + (r.noisy ? " (noisy)" : ""),
     r.detail,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
@@ -181,15 +186,15 @@ async function tokenRows() {
     const detail =
       `${label[0]} ${fmt(median(a.rates))}/s at ${fmt(median(a.cpu))} µs CPU/call, ${label[1]} ${fmt(median(b.rates))}/s at ${fmt(median(b.cpu))} µs; ` +
       `rounds ${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}; CPU/call ratio ${fmt(median(b.cpu) / median(a.cpu), 2)}`;
-    return { r, detail };
+    return { r, detail, noisy: isNoisy(ratios) };
   };
   if (ONLY.has("token")) {
-    const { r, detail } = compare(get("node"), get("bare"), ["service", "bare"]);
-    set("token", fmt(r, 2), r >= 0.8, detail);
+    const { r, detail, noisy } = compare(get("node"), get("bare"), ["service", "bare"]);
+    set("token", fmt(r, 2), r >= 0.8, detail, noisy);
   }
   if (deno) {
-    const { r, detail } = compare(get("node"), get("deno"), ["Node", "Deno"]);
-    set("deno", fmt(r, 2), r >= 0.8, detail);
+    const { r, detail, noisy } = compare(get("node"), get("deno"), ["Node", "Deno"]);
+    set("deno", fmt(r, 2), r >= 0.8, detail, noisy);
   }
 }
 
@@ -232,7 +237,7 @@ async function authRow() {
   const [s, b] = [sides[0]!.rates, sides[1]!.rates];
   const ratios = s.map((x, i) => x / b[i]!);
   const r = median(ratios);
-  set("auth", fmt(r, 2), r >= 0.8, `service ${fmt(median(s), 1)}/s, bare ${fmt(median(b), 1)}/s; rounds ${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}`);
+  set("auth", fmt(r, 2), r >= 0.8, `service ${fmt(median(s), 1)}/s, bare ${fmt(median(b), 1)}/s; rounds ${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}`, isNoisy(ratios));
 }
 
 // ---- creates, start-up, memory ----------------------------------------------------------------
@@ -301,7 +306,16 @@ async function storeRows() {
   const emptyMs = median(empty.map((m) => m.startupMs));
   const diff = (fullMs - emptyMs) / 1000;
   if (ONLY.has("startup")) {
-    set("startup", `${diff >= 0 ? "+" : ""}${fmt(diff, 2)} s`, diff < 2, `median of ${STARTS}: ${fmt(fullMs)} ms with, ${fmt(emptyMs)} ms without`);
+    const range = (ms: number[]) => `${fmt(Math.min(...ms))}–${fmt(Math.max(...ms))}`;
+    const [fullAll, emptyAll] = [full.map((m) => m.startupMs), empty.map((m) => m.startupMs)];
+    set(
+      "startup",
+      `${diff >= 0 ? "+" : ""}${fmt(diff, 2)} s`,
+      diff < 2,
+      `median of ${STARTS}: ${fmt(fullMs)} ms with (${range(fullAll)}), ${fmt(emptyMs)} ms without (${range(emptyAll)})`,
+      // Noisy when the spread of either kind is larger than the difference measured.
+      Math.max(Math.max(...fullAll) - Math.min(...fullAll), Math.max(...emptyAll) - Math.min(...emptyAll)) > Math.abs(fullMs - emptyMs),
+    );
   }
   if (ONLY.has("memory")) {
     const rss = median(full.map((m) => m.rss));
@@ -371,6 +385,10 @@ console.log(
   `authflow bench · ${new Date().toISOString()} · ${describeMachine()} · load average ${fmt(load0, 2)} → ${fmt(loadavg()[0]!, 2)} · ${fmt((performance.now() - started) / 1000)} s`,
 );
 console.log(`knobs: BENCH_SECONDS=${SECONDS} BENCH_AUTH_SECONDS=${AUTH_SECONDS} BENCH_ROUNDS=${ROUNDS} BENCH_FLOWS=${FLOWS} BENCH_STARTS=${STARTS}`);
+const busiest = Math.max(load0, loadavg()[0]!);
+if (busiest > cpus().length) {
+  console.log(`note: the machine was busy (load average up to ${fmt(busiest, 1)} on ${cpus().length} cores): calls/s ratios move with it; the CPU/call ratios beside them move far less.`);
+}
 console.log("");
 printTable();
 if (failure) {
