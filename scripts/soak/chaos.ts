@@ -97,10 +97,11 @@ export class Chaos {
   async disruptions(): Promise<void> {
     const s = this.soak.settings;
     if (!s.kills && !(s.diskFull && this.disk)) return;
-    while (this.soak.running) {
-      await sleep(this.random.int(8000, 25_000), this.soak.stop.signal);
+    // The first comes soon (a short run sees one too); then they alternate, kill first.
+    for (let n = 0; this.soak.running; n++) {
+      await sleep(n === 0 ? this.random.int(5000, 10_000) : this.random.int(8000, 25_000), this.soak.stop.signal);
       if (!this.soak.running || Date.now() >= this.until) return;
-      const kill = s.kills && (!(s.diskFull && this.disk) || this.random.chance(0.55));
+      const kill = s.kills && (!(s.diskFull && this.disk) || n % 2 === 0);
       if (kill) await this.restart("SIGKILL");
       else await this.fillDisk();
     }
@@ -146,7 +147,13 @@ export class Chaos {
     if (!disk) return;
     const window = this.soak.open("disk-full");
     try {
-      const bytes = disk.fill();
+      let bytes: number;
+      try {
+        bytes = disk.fill();
+      } catch (error) {
+        this.soak.warning(`disk-full skipped: ${(error as Error).message}`);
+        return;
+      }
       this.soak.tally.diskWindows++;
       const holdMs = this.random.int(2000, 5000);
       this.soak.note(`disk full (${bytes} bytes of filler) for ${holdMs} ms`);

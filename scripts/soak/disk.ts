@@ -2,7 +2,7 @@
 // only), filled now and then by a file beside DATA_DIR (on the same file system, outside the
 // server's folder) and freed again. Always unmounted at the end.
 import { execFileSync } from "node:child_process";
-import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 export class Disk {
@@ -12,6 +12,7 @@ export class Disk {
   private constructor(
     readonly mountPoint: string,
     readonly dataDir: string,
+    readonly sizeBytes: number,
   ) {
     this.filler = join(mountPoint, "soak-filler");
   }
@@ -26,20 +27,39 @@ export class Disk {
       const stderr = String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim();
       return { why: `mount -t tmpfs failed: ${stderr.split("\n")[0]}` };
     }
-    const disk = new Disk(mountPoint, join(mountPoint, "data"));
+    const disk = new Disk(mountPoint, join(mountPoint, "data"), sizeMb * 1024 * 1024);
     disk.mounted = true;
     mkdirSync(disk.dataDir, { mode: 0o700 });
     return { disk };
   }
 
-  /** Writes until the file system says ENOSPC; returns the bytes written. */
+  /** Our tmpfs is (still) mounted where we put it: never fill any other file system. */
+  isOurTmpfs(): boolean {
+    try {
+      return readFileSync("/proc/mounts", "utf8")
+        .split("\n")
+        .some((line) => {
+          const [source, target, type] = line.split(" ");
+          return source === "soak-tmpfs" && target === this.mountPoint && type === "tmpfs";
+        });
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Writes until the file system says ENOSPC; returns the bytes written. Only on our own tmpfs, and
+   * never more than its size: a filler that lands anywhere else must not fill a real disk.
+   */
   fill(): number {
+    if (!this.mounted || !this.isOurTmpfs()) throw new Error(`soak: ${this.mountPoint} is not the soak's tmpfs any more; not filling it`);
     let written = 0;
     const fd = openSync(this.filler, "w");
     try {
       for (const size of [1 << 20, 1 << 16, 1 << 12, 1 << 9, 1]) {
         const chunk = Buffer.alloc(size, 0x5a);
         for (;;) {
+          if (written + size > this.sizeBytes) break;
           try {
             written += writeSync(fd, chunk);
           } catch (error) {

@@ -37,6 +37,7 @@ describe("soak", () => {
     // It did check something: tokens were handed out and acknowledged changes were looked for.
     expect(Number(/(\d+) token calls/.exec(summary)?.[1])).toBeGreaterThan(10);
     expect(Number(/(\d+) acknowledged changes checked/.exec(summary)?.[1])).toBeGreaterThan(5);
+    expect(Number(/(\d+) SIGKILL restarts/.exec(summary)?.[1])).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
   it("fails when a token it received is found in clear under DATA_DIR (planted on purpose)", async () => {
