@@ -59,6 +59,8 @@ export interface FlowEngineOptions {
   idleMs?: number;
   /** How long an outbound call is leased to the instance that makes it (wall clock); default 30 s. */
   leaseMs?: number;
+  /** How long a due flow claimed by a tick is kept from other instances (wall clock); default 5 s. */
+  claimMs?: number;
 }
 
 interface LiveFlow {
@@ -158,7 +160,9 @@ export class FlowEngine {
     this.#ticking ??= (async () => {
       try {
         const horizon = this.#opts.horizonMs ?? 60_000;
-        const due = await this.#opts.store.claimDue(this.#opts.clock.now() + horizon, this.#me, Date.now() + horizon + 30_000, 500);
+        // The claim only keeps other instances off while this one hydrates; it re-claims its own each
+        // tick, so a short claim lets the others take over soon after this instance dies.
+        const due = await this.#opts.store.claimDue(this.#opts.clock.now() + horizon, this.#me, Date.now() + (this.#opts.claimMs ?? 5_000), 500);
         let hydrated = 0;
         for (const record of due) {
           if (this.#flows.has(record.id)) continue;
@@ -282,9 +286,13 @@ export class FlowEngine {
       const live = await this.#load(id);
       const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
       if (predicate(snapshot)) {
-        await this.#landed(live, Math.max(deadline - Date.now(), 0));
+        try {
+          await this.#landed(live, Math.max(deadline - Date.now(), 0));
+        } catch (error) {
+          if (!(error instanceof LostRace)) throw error;
+        }
         if (this.#flows.get(id) === live) return live.actor.getSnapshot() as AnyMachineSnapshot;
-        continue; // reloaded meanwhile: look again
+        continue; // reloaded meanwhile (a write lost a race with another instance): look again
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new AuthflowError("upstream_unavailable", 503, `Flow "${id}" did not settle within ${Math.round(timeoutMs / 1000)} s.`, { extra: { retryAfterSeconds: 2 } });
@@ -306,7 +314,12 @@ export class FlowEngine {
   /** Resolves when everything the flow did so far is written; 503 after `timeoutMs` while a write is held. */
   async written(id: string, timeoutMs: number): Promise<void> {
     const live = this.#flows.get(id);
-    if (live) await this.#landed(live, timeoutMs);
+    try {
+      if (live) await this.#landed(live, timeoutMs);
+    } catch (error) {
+      // Reloaded after losing a race with another instance: what the store holds is written.
+      if (!(error instanceof LostRace)) throw error;
+    }
   }
 
   /**
@@ -402,7 +415,16 @@ export class FlowEngine {
     const live = this.#flows.get(id);
     if (live) {
       live.usedAt = Date.now();
-      return live;
+      // With a shared store, a cached copy is served only while it is current: another instance's
+      // acknowledged change must be seen at once here (a notification can come late, or while
+      // this flow was being loaded). One cheap read of the stored revision.
+      if (!this.#opts.shared || live.pendingAudit.length > 0 || live.heldError !== undefined) return live;
+      const stored = await this.#opts.store.revisionOf(id);
+      if (stored === undefined || stored <= live.record.revision || this.#held.get(id)?.size || (live.def.busy?.(live.actor.getSnapshot() as AnyMachineSnapshot) && live.record.lease?.owner === this.#me)) {
+        return live;
+      }
+      this.#retire(live);
+      return this.#load(id);
     }
     let loading = this.#loading.get(id);
     if (!loading) {

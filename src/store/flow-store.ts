@@ -99,6 +99,8 @@ export interface FlowStore {
   list(query: ListQuery): Promise<ListPage>;
   /** How many flows there are (for the start-up line). */
   count(): Promise<number>;
+  /** The stored revision of a flow, cheaply (no snapshot): lets a cache check it is current. */
+  revisionOf(id: string): Promise<number | undefined>;
   /** Writes `record` if the stored revision is `expectedRevision` (null: must not exist yet). Atomic with respect to other writers, also in other processes. */
   save(record: FlowRecord, expectedRevision: number | null): Promise<void>;
   /**

@@ -160,6 +160,10 @@ export class LowdbFlowStore implements FlowStore {
     return inspection.reason !== undefined ? { reason: inspection.reason } : { record: withDefaults(inspection.record) };
   }
 
+  async revisionOf(id: string): Promise<number | undefined> {
+    return this.#index.get(id)?.revision;
+  }
+
   async get(id: string): Promise<FlowRecord | undefined> {
     if (!FLOW_ID_PATTERN.test(id) || !this.#index.get(id)) return undefined;
     const read = await this.#read(id);

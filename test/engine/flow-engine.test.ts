@@ -110,6 +110,7 @@ function failingSaves(store: FlowStore, fail: () => boolean, delayMs = 0): FlowS
     get: (id) => store.get(id),
     list: (query) => store.list(query),
     count: () => store.count(),
+    revisionOf: (id) => store.revisionOf(id),
     claimDue: (until, owner, claimUntil, limit) => store.claimDue(until, owner, claimUntil, limit),
     subscribe: (listener) => store.subscribe(listener),
     save: async (record, expected) => {

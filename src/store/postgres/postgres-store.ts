@@ -65,6 +65,12 @@ export class PostgresFlowStore implements FlowStore {
     return new PostgresFlowStore(sql, options.instanceId ?? crypto.randomUUID(), log);
   }
 
+  async revisionOf(id: string): Promise<number | undefined> {
+    if (!FLOW_ID_PATTERN.test(id)) return undefined;
+    const [row] = await this.#sql`SELECT revision FROM flows WHERE id = ${id}`;
+    return row ? Number(row.revision) : undefined;
+  }
+
   async get(id: string): Promise<FlowRecord | undefined> {
     if (!FLOW_ID_PATTERN.test(id)) return undefined;
     const [row] = await this.#sql`SELECT * FROM flows WHERE id = ${id}`;
