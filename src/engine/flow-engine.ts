@@ -74,8 +74,6 @@ interface LiveFlow {
   writes: Promise<void>;
   /** Transitions seen but not yet written. */
   pendingAudit: AuditEntry[];
-  /** Audit entries of written transitions whose append failed: appended with the next write. */
-  unappendedAudit: AuditEntry[];
   lastState: string;
   /** Set while the newest change is held in memory because the store refused it; cleared when it lands. */
   heldError: unknown;
@@ -486,7 +484,6 @@ export class FlowEngine {
       lock: Promise.resolve(),
       writes: Promise.resolve(),
       pendingAudit: [],
-      unappendedAudit: [],
       lastState: "",
       heldError: undefined,
       usedAt: Date.now(),
@@ -612,7 +609,8 @@ export class FlowEngine {
     const next = this.#recordFor(live, snapshot, await this.#opts.box.seal(JSON.stringify(persisted), sealBinding(live.record)));
     next.summary = { ...next.summary, [SUMMARY_MAC]: await this.#opts.box.mac(summaryBinding(next)) };
     try {
-      await this.#opts.store.save(next, creating ? null : live.record.revision);
+      // The transitions go with the write (the store lands them together, or right after).
+      await this.#opts.store.save(next, creating ? null : live.record.revision, audit);
     } catch (error) {
       live.heldError = error;
       throw error;
@@ -625,14 +623,6 @@ export class FlowEngine {
     if (answers) {
       for (const [key, answer] of answers) if (answer.seq <= startSeq) answers.delete(key);
       if (answers.size === 0) this.#held.delete(live.id);
-    }
-    const toAppend = [...live.unappendedAudit.splice(0), ...audit];
-    try {
-      await this.#opts.store.appendAudit(toAppend);
-    } catch (error) {
-      // The transition itself is written; its audit lines go with the next write.
-      live.unappendedAudit.unshift(...toAppend);
-      this.#log(`flow ${live.id}: audit append failed (${(error as Error).message}); kept for the next write`);
     }
     const row = publicRow(next);
     for (const listener of this.#listeners) listener({ flowId: live.id, record: row, audit });

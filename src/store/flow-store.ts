@@ -101,8 +101,14 @@ export interface FlowStore {
   count(): Promise<number>;
   /** The stored revision of a flow, cheaply (no snapshot): lets a cache check it is current. */
   revisionOf(id: string): Promise<number | undefined>;
-  /** Writes `record` if the stored revision is `expectedRevision` (null: must not exist yet). Atomic with respect to other writers, also in other processes. */
-  save(record: FlowRecord, expectedRevision: number | null): Promise<void>;
+  /**
+   * Writes `record` if the stored revision is `expectedRevision` (null: must not exist yet). Atomic
+   * with respect to other writers, also in other processes. `audit` (the transitions this write
+   * records) lands with it: in the same statement with PostgreSQL, so another instance that hears of
+   * the change finds its audit entries; appended right after with lowdb (one process), kept and
+   * appended with the next write if that append fails — never a reason to refuse the write.
+   */
+  save(record: FlowRecord, expectedRevision: number | null, audit?: AuditEntry[]): Promise<void>;
   /**
    * The due-time index: records whose nextDeadlineAt <= `until`, each claimed for `owner` until
    * `claimUntil` so that no other instance takes it meanwhile (PostgreSQL: FOR UPDATE SKIP LOCKED;

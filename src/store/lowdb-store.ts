@@ -50,6 +50,8 @@ type Found = { name: string; id: string | null; text?: string; unreadable?: stri
 type Read = { record: FlowRecord } | { reason: string } | { missing: true };
 
 export class LowdbFlowStore implements FlowStore {
+  /** Audit lines of written transitions whose append failed, per flow: appended with its next write. */
+  #unappended = new Map<string, AuditEntry[]>();
   #flowsDir: string;
   #auditDir: string;
   #damage: DamageLedger;
@@ -215,7 +217,7 @@ export class LowdbFlowStore implements FlowStore {
     return async () => {};
   }
 
-  save(record: FlowRecord, expectedRevision: number | null): Promise<void> {
+  save(record: FlowRecord, expectedRevision: number | null, audit: AuditEntry[] = []): Promise<void> {
     if (!FLOW_ID_PATTERN.test(record.id)) return Promise.reject(new Error(`invalid flow id ${JSON.stringify(record.id)}`));
     return this.#serially(record.id, async () => {
       const actual = this.#index.get(record.id)?.revision ?? null;
@@ -223,6 +225,16 @@ export class LowdbFlowStore implements FlowStore {
       // The index changes only once the document is on disk: a failed write leaves both as they were.
       await this.#file(record.id).write(record);
       this.#index.put(rowOf(record));
+      // The write stands; its audit lines follow it, and wait for the next write if they cannot.
+      const lines = [...(this.#unappended.get(record.id) ?? []), ...audit];
+      if (lines.length === 0) return;
+      try {
+        await this.appendAudit(lines);
+        this.#unappended.delete(record.id);
+      } catch (error) {
+        this.#unappended.set(record.id, lines);
+        this.#log(`store: audit of flow ${record.id} could not be appended (${(error as Error).message}); kept for its next write`);
+      }
     });
   }
 

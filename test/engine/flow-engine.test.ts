@@ -113,8 +113,8 @@ function failingSaves(store: FlowStore, fail: () => boolean, delayMs = 0): FlowS
     revisionOf: (id) => store.revisionOf(id),
     claimDue: (until, owner, claimUntil, limit) => store.claimDue(until, owner, claimUntil, limit),
     subscribe: (listener) => store.subscribe(listener),
-    save: async (record, expected) => {
-      if (!fail()) return store.save(record, expected);
+    save: async (record, expected, audit) => {
+      if (!fail()) return store.save(record, expected, audit);
       await new Promise((r) => setTimeout(r, delayMs));
       throw new Error("EIO: disk full");
     },

@@ -107,12 +107,15 @@ export class PostgresFlowStore implements FlowStore {
     return row!.n as number;
   }
 
-  async save(record: FlowRecord, expectedRevision: number | null): Promise<void> {
+  async save(record: FlowRecord, expectedRevision: number | null, audit: AuditEntry[] = []): Promise<void> {
     if (!FLOW_ID_PATTERN.test(record.id)) throw new Error(`invalid flow id ${JSON.stringify(record.id)}`);
     const sql = this.#sql;
     const r = columnsOf(record);
     const payload = `${record.id}:${record.revision}:${this.instanceId}`;
-    // One statement, so one round trip and one implicit transaction: the write and its notification.
+    // One statement, so one round trip and one implicit transaction: the write, its audit entries
+    // (in their order, only if the write happened) and its notification — whoever hears of the
+    // change finds its audit trail already there.
+    const entries = sql.json(auditRows(audit) as never);
     const written =
       expectedRevision === null
         ? await sql`
@@ -120,7 +123,8 @@ export class PostgresFlowStore implements FlowStore {
               INSERT INTO flows (id, machine, version, revision, created_at, updated_at, summary, sealed_snapshot, next_deadline_at, attention_from, lease_owner, lease_until)
               VALUES (${r.id}, ${r.machine}, ${r.version}, ${r.revision}, ${r.createdAt}, ${r.updatedAt}, ${sql.json(r.summary)}, ${r.sealedSnapshot}, ${r.nextDeadlineAt}, ${r.attentionFrom}, ${r.leaseOwner}, ${r.leaseUntil})
               ON CONFLICT (id) DO NOTHING
-              RETURNING id)
+              RETURNING id),
+            audited AS (${auditInsert(sql, entries)})
             SELECT pg_notify(${CHANNEL}, ${payload}) FROM written`
         : await sql`
             WITH written AS (
@@ -129,7 +133,8 @@ export class PostgresFlowStore implements FlowStore {
                 summary = ${sql.json(r.summary)}, sealed_snapshot = ${r.sealedSnapshot}, next_deadline_at = ${r.nextDeadlineAt},
                 attention_from = ${r.attentionFrom}, lease_owner = ${r.leaseOwner}, lease_until = ${r.leaseUntil}
               WHERE id = ${r.id} AND revision = ${expectedRevision}
-              RETURNING id)
+              RETURNING id),
+            audited AS (${auditInsert(sql, entries)})
             SELECT pg_notify(${CHANNEL}, ${payload}) FROM written`;
     if (written.length === 1) return;
     // The revision that won, for the message only: it may have moved again since.
@@ -198,15 +203,7 @@ export class PostgresFlowStore implements FlowStore {
 
   async appendAudit(entries: AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const rows = entries.map(({ flowId, at, from, to, event, user, ...rest }) => ({
-      flow_id: flowId,
-      at: new Date(at),
-      from_state: from,
-      to_state: to,
-      event,
-      actor: user,
-      detail: Object.keys(rest).length ? rest : null,
-    }));
+    const rows = auditRows(entries).map((row) => ({ ...row, at: new Date(row.at) }));
     // One INSERT: the entries get their seq in the order given, and land together or not at all.
     await this.#sql`INSERT INTO flow_audit ${this.#sql(rows as never, "flow_id", "at", "from_state", "to_state", "event", "actor", "detail")}`;
   }
@@ -323,4 +320,31 @@ function columnsOf(record: FlowRecord) {
     leaseOwner: record.lease?.owner ?? null,
     leaseUntil: record.lease?.until ?? null,
   };
+}
+
+/** Audit entries as flow_audit rows (times as ISO strings; extra public fields such as `person` in detail). */
+function auditRows(entries: AuditEntry[]) {
+  return entries.map(({ flowId, at, from, to, event, user, ...rest }) => ({
+    flow_id: flowId,
+    at,
+    from_state: from,
+    to_state: to,
+    event,
+    actor: user,
+    detail: Object.keys(rest).length ? rest : null,
+  }));
+}
+
+/**
+ * The audit half of a save's statement: the entries (a JSON array, in order) inserted only when the
+ * `written` CTE wrote the flow. WITH ORDINALITY keeps their order in the sequence.
+ */
+function auditInsert(sql: postgres.Sql, entries: unknown) {
+  return sql`
+    INSERT INTO flow_audit (flow_id, at, from_state, to_state, event, actor, detail)
+    SELECT e.flow_id, e.at, e.from_state, e.to_state, e.event, e.actor, e.detail
+    FROM written, ROWS FROM (jsonb_to_recordset(${entries as never}::jsonb) AS (flow_id text, at timestamptz, from_state text, to_state text, event text, actor text, detail jsonb))
+      WITH ORDINALITY AS e(flow_id, at, from_state, to_state, event, actor, detail, n)
+    ORDER BY e.n
+    RETURNING 1`;
 }
