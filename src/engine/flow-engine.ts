@@ -77,6 +77,8 @@ interface LiveFlow {
   lastState: string;
   /** Set while the newest change is held in memory because the store refused it; cleared when it lands. */
   heldError: unknown;
+  /** Writes queued and not finished: lets the hot path skip waiting when there are none. */
+  writing: number;
   /** Last time anything used it (wall clock), for dropping idle flows. */
   usedAt: number;
 }
@@ -486,6 +488,7 @@ export class FlowEngine {
       pendingAudit: [],
       lastState: "",
       heldError: undefined,
+      writing: 0,
       usedAt: Date.now(),
     } as unknown as LiveFlow;
     const actor = createActor(def.logic, {
@@ -574,7 +577,9 @@ export class FlowEngine {
         }
       }
     };
-    live.writes = live.writes.then(run, run);
+    live.writing++;
+    const done = () => void live.writing--;
+    live.writes = live.writes.then(run, run).then(done, done);
   }
 
   /** The record a snapshot is written as: summary, due-time index, attention, and the call lease. */
@@ -680,6 +685,8 @@ export class FlowEngine {
 
   /** Waits for the flow's writes; a change the store keeps refusing answers 503 after `timeoutMs`. */
   async #landed(live: LiveFlow, timeoutMs: number): Promise<void> {
+    // The token call's path: nothing queued, nothing held — no timer, no race.
+    if (live.writing === 0 && live.heldError === undefined) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const settled = await Promise.race([
       live.writes.then(() => "landed" as const),
