@@ -46,6 +46,8 @@ export class SoakContext {
   readonly notes: string[] = [];
   readonly warnings: string[] = [];
   readonly secrets = new Map<string, SecretKind>();
+  /** One whole Altinn token as received (what --plant-secret writes). */
+  sampleToken: string | undefined;
   readonly windows: Window[] = [];
   readonly tally = {
     tokenCalls: 0,
@@ -102,8 +104,14 @@ export class SoakContext {
     if (this.settings.verbose) this.log(`soak: ${new Date().toISOString().slice(11, 23)} ${line}`);
   }
 
+  /**
+   * Remembers a secret for the scan. The scan matches whole runs of [A-Za-z0-9_-], so a JWT is kept
+   * as its payload and its signature (each unique to the token; the header is shared by all).
+   */
   secret(value: string | null | undefined, kind: SecretKind): void {
-    if (value && value.length >= 8 && !this.secrets.has(value)) this.secrets.set(value, kind);
+    if (!value) return;
+    const parts = value.includes(".") ? value.split(".").slice(1) : [value];
+    for (const part of parts) if (part.length >= 8 && /^[A-Za-z0-9_-]+$/.test(part) && !this.secrets.has(part)) this.secrets.set(part, kind);
   }
 
   open(kind: Window["kind"]): Window {

@@ -197,7 +197,7 @@ export async function runSoak(settings: SoakSettings, log: (line: string) => voi
 
   // No secret in clear, anywhere the server writes.
   if (settings.plantSecret) {
-    const token = [...soak.secrets].find(([, kind]) => kind === "Altinn token")?.[0] ?? apiToken;
+    const token = soak.sampleToken ?? apiToken;
     writeFileSync(join(dataDir, "planted-by-soak.txt"), `planted on purpose: ${token}\n`);
   }
   const scanned = [...filesUnder(dataDir), files.stdout, files.stderr];

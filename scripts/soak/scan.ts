@@ -29,7 +29,12 @@ export function filesUnder(dir: string): string[] {
   return out;
 }
 
-/** Every place a secret occurs in `files` (one leak per secret and file), with a masked excerpt. */
+/**
+ * Every place a secret occurs in `files` (one leak per secret kind and line), with a masked excerpt.
+ * Each file is split into runs of [A-Za-z0-9_-] and each run looked up: linear in the files' size
+ * however many secrets an hour-long soak collects. A secret inside a longer run of such characters
+ * is not seen; every secret kept is a whole token, code, id or segment, delimited where it is used.
+ */
 export function scanForSecrets(secrets: Map<string, SecretKind>, files: string[], base: string): { leaks: Leak[]; bytes: number } {
   const leaks: Leak[] = [];
   const where = new Set<string>();
@@ -43,17 +48,17 @@ export function scanForSecrets(secrets: Map<string, SecretKind>, files: string[]
     } catch {
       continue;
     }
-    for (const [secret, kind] of secrets) {
-      const at = text.indexOf(secret);
-      if (at < 0) continue;
+    for (const match of text.matchAll(/[A-Za-z0-9_-]{8,}/g)) {
+      const kind = secrets.get(match[0]);
+      if (!kind) continue;
+      const at = match.index!;
       const lineStart = text.lastIndexOf("\n", at) + 1;
+      const line = text.slice(0, lineStart).split("\n").length;
+      const key = `${file}:${line}:${kind}`;
+      if (where.has(key)) continue;
+      where.add(key);
       const lineEnd = text.indexOf("\n", at);
-      let excerpt = text.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
-      for (const [other, otherKind] of secrets) if (excerpt.includes(other)) excerpt = excerpt.split(other).join(`<${otherKind}>`);
-      const line = text.slice(0, at).split("\n").length;
-      // A token and its signature are one leak where they sit together.
-      if (where.has(`${file}:${line}:${kind}`)) continue;
-      where.add(`${file}:${line}:${kind}`);
+      const excerpt = text.slice(lineStart, lineEnd < 0 ? undefined : lineEnd).replace(/[A-Za-z0-9_-]{8,}/g, (run) => (secrets.has(run) ? `<${secrets.get(run)}>` : run));
       leaks.push({ kind, file: file.startsWith(base) ? relative(base, file) : file, line, excerpt: excerpt.length > 200 ? `${excerpt.slice(0, 200)}…` : excerpt });
     }
   }

@@ -162,11 +162,7 @@ export class FlowWorker {
       const body = reply.json ?? {};
       soak.secret(body.altinnToken, "Altinn token");
       soak.secret(body.idportenAccessToken, "ID-porten access token");
-      // A token's signature alone is as good as a fingerprint: a log that prints part of one is caught too.
-      for (const [part, kind] of [[body.altinnToken, "Altinn token"], [body.idportenAccessToken, "ID-porten access token"]] as const) {
-        const signature = typeof part === "string" ? part.split(".")[2] : undefined;
-        if (signature && signature.length >= 20) soak.secret(signature, kind);
-      }
+      if (typeof body.altinnToken === "string") soak.sampleToken = body.altinnToken;
       const problems = tokenProblems(body, now);
       if (problems.length) soak.violation("bad token answer", `flow ${this.flowId}: 200 with ${problems.join("; ")}`);
       if (this.revoked && !this.uncertain) {
@@ -198,7 +194,7 @@ export class FlowWorker {
     if (reply.status === 200) {
       this.ledger!.ack("RENEW", this.user, sentAt);
       this.soak.tally.renewSent++;
-      this.#checkView(reply.json, "after RENEW");
+      await this.#checkView(reply.json, "after RENEW");
     } else if (reply.status === 503) this.#judge503("RENEW", reply, sentAt);
     else if (!(reply.status === 409 && problemCode(reply) === "event_not_accepted")) {
       this.soak.violation("RENEW refused", `flow ${this.flowId}: ${reply.status} ${reply.text.slice(0, 200)}`);
@@ -322,7 +318,7 @@ export class FlowWorker {
       }
       if (kind === "replace") {
         // The attempt failed: the authorization in place must still serve its user.
-        if (!mine) this.#checkView(view, "after a failed re-authorization");
+        if (!mine) await this.#checkView(view, "after a failed re-authorization");
         return;
       }
     }
@@ -338,7 +334,7 @@ export class FlowWorker {
       this.soak.violation("flow unreadable", `flow ${this.flowId}: GET answered ${view.status} (${phase}): ${view.text.slice(0, 300)}`);
       return;
     }
-    this.#checkView(view.json, phase);
+    await this.#checkView(view.json, phase, signal);
     const audit = await this.api("GET", `/api/flows/${this.flowId}/audit`, undefined, { signal });
     if (audit.status !== 200 || !Array.isArray(audit.json?.transitions)) {
       this.soak.violation("audit unreadable", `flow ${this.flowId}: GET audit answered ${audit.status} (${phase}): ${audit.text.slice(0, 300)}`);
@@ -349,10 +345,10 @@ export class FlowWorker {
     this.#checkedAt = Date.now();
   }
 
-  #checkView(view: any, phase: string): void {
+  async #checkView(view: any, phase: string, signal?: AbortSignal): Promise<void> {
     const grant = view?.authorizationState;
     const mine = AUTHORIZED.has(grant) && view.boundUser === this.user;
-    if (grant === "expired") return this.expired(`flow view ${phase}`, view.lastError);
+    if (grant === "expired") return this.expired(`flow view ${phase}`, view.lastError, signal);
     if (this.uncertain) {
       this.authorized = mine;
       this.revoked = !mine && grant === "idle";
@@ -374,7 +370,7 @@ export class FlowWorker {
   }
 
   /** The authorization ended. Excused only when the soak did what the product cannot survive. */
-  expired(where: string, lastError: unknown): void {
+  async expired(where: string, lastError: unknown, signal?: AbortSignal): Promise<void> {
     const wasAuthorized = this.authorized;
     this.authorized = false;
     this.uncertain = false;
@@ -393,11 +389,25 @@ export class FlowWorker {
       .filter((x) => x.end + 40_000 >= Date.now())
       .map((x) => `${x.kind} ${iso(x.start).slice(11, 23)}–${Number.isFinite(x.end) ? iso(x.end).slice(11, 23) : "open"}`)
       .join(", ");
+    const story = await this.#auditSince(this.authorizedSince - 1000, signal);
     const idle = this.#idle && this.#idle.to >= this.authorizedSince ? `; the worker made no calls from ${iso(this.#idle.from)} to ${iso(this.#idle.to)} (only the keep-alive renewed)` : "";
     this.soak.violation(
       "authorization expired",
-      `flow ${this.flowId} (${this.user}, ${wasAuthorized ? "authorized" : "not known to be authorized"} since ${iso(this.authorizedSince)}${idle}): ${where}; lastError ${JSON.stringify(lastError)}; ${this.w.explain(lastError)}; disturbances in the last 40 s: ${recent || "none"}`,
+      `flow ${this.flowId} (${this.user}, ${wasAuthorized ? "authorized" : "not known to be authorized"} since ${iso(this.authorizedSince)}${idle}): ${where}; lastError ${JSON.stringify(lastError)}; ${this.w.explain(lastError)}; disturbances in the last 40 s: ${recent || "none"}; the flow's audit since: ${story}`,
     );
+  }
+
+  /** The flow's audit trail since `from`, in short ("10:45:41.8 KEEP_ALIVE altinnAuthorized→altinnAuthorized, …"). */
+  async #auditSince(from: number, signal?: AbortSignal): Promise<string> {
+    try {
+      const audit = await this.api("GET", `/api/flows/${this.flowId}/audit`, undefined, { signal });
+      const entries = (audit.json?.transitions ?? []) as AuditEntry[];
+      const since = entries.filter((e) => Date.parse(e.at) >= from);
+      const shown = since.slice(-12).map((e) => `${e.at.slice(11, 22)} ${e.event}${e.user ? ` by ${e.user}` : ""} ${e.from}→${e.to}`);
+      return `${since.length > shown.length ? "…, " : ""}${shown.join(", ") || "(none)"}`;
+    } catch {
+      return "(unreadable)";
+    }
   }
 
   lost(detail: string): void {
@@ -419,7 +429,7 @@ export class FlowWorker {
           if (reply.status === 200) break;
           last = `${reply.status} ${reply.text.slice(0, 200)}`;
           if (reply.status === 409 && problemCode(reply) === "authorization_expired") {
-            this.expired("final token call", reply.json?.lastError);
+            await this.expired("final token call", reply.json?.lastError, signal);
             break;
           }
         } catch (error) {
