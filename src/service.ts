@@ -2,7 +2,7 @@
 // Shared by the Node and Deno entries; they add only the listening socket and signals.
 import { realClock, SimulatedClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
-import { createSecretBox } from "./crypto/secrets.ts";
+import { createSecretBox, type SecretBox } from "./crypto/secrets.ts";
 import { FlowEngine } from "./engine/flow-engine.ts";
 import { MachineRegistry } from "./engine/machine-registry.ts";
 import { authorizationFlowMachine } from "./flows/authorization-flow.ts";
@@ -38,6 +38,8 @@ export interface Service {
 export interface StartOptions {
   /** Fires when the process begins to stop: SSE streams end on it, /readyz turns 503. */
   shutdown?: ShutdownSignal;
+  /** The runtime's own SecretBox (the Node entry's is synchronous node:crypto); WebCrypto otherwise. */
+  secretBox?: (key: Uint8Array<ArrayBuffer>) => Promise<SecretBox>;
 }
 
 export async function startService(config: Readonly<Config>, log: (line: string) => void = () => {}, options: StartOptions = {}): Promise<Service> {
@@ -66,7 +68,7 @@ async function wire(
   closeOpened: () => Promise<void>,
 ): Promise<Service> {
   const { key, source: keySource } = await loadEncryptionKey(config.encryptionKey, config.dataDir);
-  const box = await createSecretBox(key);
+  const box = await (options.secretBox ?? createSecretBox)(key);
   const apiToken = await loadApiToken(config.apiToken, config.dataDir);
   const simulatedClock = config.simulatedClock ? new SimulatedClock() : null;
   const clock: Clock = simulatedClock ?? realClock;

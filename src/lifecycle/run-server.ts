@@ -3,7 +3,7 @@
 // Each entry supplies only what its runtime does differently (the Runtime below).
 
 import { readConfig, type Config, type Env } from "../config.ts";
-import { startService, startupLines, type Service } from "../service.ts";
+import { startService, startupLines, type Service, type StartOptions } from "../service.ts";
 import { gracefulStop } from "./graceful-stop.ts";
 import { ShutdownSignal } from "./shutdown-signal.ts";
 import { describeStartupFailure, portVariables, type StartupFailure } from "./startup-failure.ts";
@@ -21,12 +21,14 @@ export interface Runtime {
   /** Binds host:port and serves `fetch`; rejects with the runtime's own error when it cannot. */
   listen(fetch: (request: Request) => Response | Promise<Response>, port: number, host: string): Promise<Listener & { port: number }>;
   onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
+  /** The runtime's own SecretBox, when it has a faster one than WebCrypto (Node). */
+  secretBox?: StartOptions["secretBox"];
   exit(code: number): void;
 }
 
 // startService hands the signal to the app (SSE streams end on it). Typed with the options
 // parameter so this compiles both before and after service.ts takes it.
-type StartService = (config: Readonly<Config>, log: (line: string) => void, options: { shutdown: ShutdownSignal }) => Promise<Service>;
+type StartService = (config: Readonly<Config>, log: (line: string) => void, options: StartOptions) => Promise<Service>;
 const start: StartService = startService;
 
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
@@ -69,7 +71,7 @@ export async function runServer(runtime: Runtime): Promise<void> {
   runtime.onSignal("SIGINT", () => onSignal("SIGINT"));
   runtime.onSignal("SIGTERM", () => onSignal("SIGTERM"));
 
-  serviceStarting = start(config, log, { shutdown });
+  serviceStarting = start(config, log, { shutdown, ...(runtime.secretBox ? { secretBox: runtime.secretBox } : {}) });
   let service: Service;
   try {
     service = await serviceStarting;

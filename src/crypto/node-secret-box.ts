@@ -1,0 +1,41 @@
+// The SecretBox on Node's own crypto (Node entry only; core code stays on WebCrypto). Same
+// algorithms, same bytes, same sealed form as crypto/secrets.ts — either opens what the other
+// sealed (test/unit/node-secret-box.test.ts) — but synchronous: WebCrypto's per-call promise
+// machinery was about 30% of the CPU of a flow write on Node (measured: a create seals a
+// snapshot and MACs its summary; bench/main.ts creates rows).
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
+import { fromBase64Url, toBase64Url, type SecretBox } from "./secrets.ts";
+
+const VERSION = "v1";
+
+export async function createNodeSecretBox(rawKey: Uint8Array): Promise<SecretBox> {
+  const key = Buffer.from(rawKey);
+  // As in secrets.ts: HKDF-SHA-256, zero salt of 32 bytes, the same info.
+  const macKey = Buffer.from(hkdfSync("sha256", key, Buffer.alloc(32), "authflow summary mac v1", 32));
+  return {
+    async seal(plain, aad) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv("aes-256-gcm", key, iv);
+      if (aad !== undefined) cipher.setAAD(Buffer.from(aad, "utf8"));
+      const ct = Buffer.concat([cipher.update(plain, "utf8"), cipher.final(), cipher.getAuthTag()]);
+      return `${VERSION}.${toBase64Url(iv)}.${toBase64Url(ct)}`;
+    },
+    async open(sealed, aad) {
+      const [version, iv, ct] = sealed.split(".");
+      if (version !== VERSION || !iv || !ct) throw new Error("not a sealed value");
+      const bytes = fromBase64Url(ct);
+      if (bytes.length < 16) throw new Error("not a sealed value");
+      try {
+        const decipher = createDecipheriv("aes-256-gcm", key, fromBase64Url(iv));
+        if (aad !== undefined) decipher.setAAD(Buffer.from(aad, "utf8"));
+        decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+        return Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - 16)), decipher.final()]).toString("utf8");
+      } catch {
+        throw new Error("it does not open with this encryption key and binding (another key, a value moved from elsewhere, or tampered)");
+      }
+    },
+    async mac(data) {
+      return toBase64Url(createHmac("sha256", macKey).update(data, "utf8").digest());
+    },
+  };
+}
