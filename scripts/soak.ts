@@ -10,13 +10,13 @@
 // failed, 130: interrupted). Details of each violation are printed to stderr as they are found.
 //
 // Options: --flows N (6) --minutes M (1; fractions allowed) or --seconds S, --seed N (repeat a run's
-// choices), --no-kill, --no-disk, --no-faults, --verbose, --plant-secret (writes a token the soak
-// received into DATA_DIR before the scan, to see the scan fail).
+// choices), --no-kill, --no-disk, --no-faults, --no-idle (no keep-alive pauses), --verbose,
+// --plant-secret (writes a token the soak received into DATA_DIR before the scan, to see it fail).
 import { runSoak } from "./soak/run.ts";
 import type { SoakSettings } from "./soak/context.ts";
 
 function usage(problem: string): never {
-  console.error(`soak: ${problem}\nusage: npm run soak -- [--flows N] [--minutes M | --seconds S] [--seed N] [--no-kill] [--no-disk] [--no-faults] [--verbose] [--plant-secret]`);
+  console.error(`soak: ${problem}\nusage: npm run soak -- [--flows N] [--minutes M | --seconds S] [--seed N] [--no-kill] [--no-disk] [--no-faults] [--no-idle] [--verbose] [--plant-secret]`);
   process.exit(2);
 }
 
@@ -33,6 +33,7 @@ function parse(argv: string[]): SoakSettings {
     kills: true,
     diskFull: true,
     faults: true,
+    idle: true,
     plantSecret: false,
     verbose: false,
   };
@@ -67,6 +68,9 @@ function parse(argv: string[]): SoakSettings {
       case "--no-faults":
         settings.faults = false;
         break;
+      case "--no-idle":
+        settings.idle = false;
+        break;
       case "--plant-secret":
         settings.plantSecret = true;
         break;
@@ -75,7 +79,7 @@ function parse(argv: string[]): SoakSettings {
         break;
       case "--help":
       case "-h":
-        console.log("usage: npm run soak -- [--flows N] [--minutes M | --seconds S] [--seed N] [--no-kill] [--no-disk] [--no-faults] [--verbose] [--plant-secret]");
+        console.log("usage: npm run soak -- [--flows N] [--minutes M | --seconds S] [--seed N] [--no-kill] [--no-disk] [--no-faults] [--no-idle] [--verbose] [--plant-secret]");
         process.exit(0);
       default:
         usage(`unknown option ${arg}`);

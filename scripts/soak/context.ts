@@ -15,6 +15,8 @@ export interface SoakSettings {
   kills: boolean;
   diskFull: boolean;
   faults: boolean;
+  /** Keep-alive pauses: a worker makes no call for ~90 % of the refresh token's inactivity window. */
+  idle: boolean;
   /** Plants a token the soak received in a file under DATA_DIR before the scan: the scan must fail. */
   plantSecret: boolean;
   verbose: boolean;

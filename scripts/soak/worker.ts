@@ -82,7 +82,7 @@ export class FlowWorker {
         else if (roll < 0.06 && !colleaguePending) await this.colleagueAbandons(loginTimeoutMs);
         else if (roll < 0.072 && !colleaguePending) await this.revokeAndAuthorize();
         else if (roll < 0.082 && !colleaguePending) await this.authorize("replace");
-        else if (roll < 0.09 && soak.deadline - Date.now() > 45_000) await this.idle();
+        else if (roll < 0.09 && soak.settings.idle && soak.deadline - Date.now() > 45_000) await this.idle();
         if (this.authorized && soak.running) await this.token();
         await sleep(random.int(300, 1200), soak.stop.signal);
       } catch (error) {
