@@ -40,7 +40,32 @@ export async function ensurePrivateDir(path: string): Promise<{ warning?: string
 }
 
 /** fsync a folder so that a rename or create in it is durable; best effort (see the top of the file). */
-export async function syncDirectory(dir: string): Promise<void> {
+export function syncDirectory(dir: string): Promise<void> {
+  // Group commit: one fsync of a folder makes durable every rename done in it before the fsync
+  // began. Concurrent callers (16 flows created at once) share the next fsync instead of each
+  // queueing its own; a caller never joins one that was already running when it called.
+  let state = directorySyncs.get(dir);
+  if (!state) directorySyncs.set(dir, (state = {}));
+  const s = state;
+  const start = (): Promise<void> => {
+    const running = fsyncDirectory(dir).finally(() => {
+      if (s.running === running) s.running = undefined;
+    });
+    s.running = running;
+    return running;
+  };
+  if (s.next) return s.next;
+  if (!s.running) return start();
+  s.next = s.running.then(() => {
+    s.next = undefined;
+    return start();
+  });
+  return s.next;
+}
+
+const directorySyncs = new Map<string, { running?: Promise<void>; next?: Promise<void> }>();
+
+async function fsyncDirectory(dir: string): Promise<void> {
   let handle: FileHandle | undefined;
   try {
     handle = await open(dir, "r");
