@@ -3,6 +3,7 @@
 // violations. A second run plants a token it received in DATA_DIR, so the secret scan must fail:
 // a soak that cannot fail proves nothing.
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -46,5 +47,8 @@ describe("soak", () => {
     expect(summary, run.stderr).toMatch(/violations: [1-9]\d* \(.*secret in clear/);
     expect(run.stderr).toMatch(/VIOLATION secret in clear: Altinn token in data\/planted-by-soak\.txt:1: planted on purpose: \S*<Altinn token>/);
     expect(run.code).toBe(1);
+    // A failed run keeps its logs for a person to read; this one failed on purpose.
+    const kept = /logs in (\/\S+authflow-soak-\w+)/.exec(summary)?.[1];
+    if (kept) rmSync(kept, { recursive: true, force: true });
   }, 80_000);
 });
