@@ -83,15 +83,24 @@ export function renewalBackoffMs(failures: number): number {
 }
 
 /**
- * When to renew so the refresh token never dies of inactivity: at 80% of its window; after a
- * failure, not before the backoff has passed (a failing provider must not be hammered).
+ * When to renew so the refresh token never dies of inactivity: at 80% of its window. After a
+ * failure, not before the backoff has passed (a failing provider must not be hammered) — but never
+ * past the refresh token's own end: retries then halve the time that is left (at least a second
+ * apart), so a failed keep-alive gets more tries while the token can still be used, instead of one
+ * that lands after it died (found by the soak: one 5xx at 80% of a 30 s window cost the authorization).
  */
 export function keepAliveAt(context: AuthorizationContext): number | null {
   const auth = context.authorization;
   const window = auth?.settings.keepAliveSeconds;
   if (!auth || !window || !auth.idporten.refreshToken) return null;
   const due = auth.idporten.refreshedAt + window * 800;
-  const at = auth.renewalFailures > 0 && auth.lastRenewalAt !== null ? Math.max(due, auth.lastRenewalAt + renewalBackoffMs(auth.renewalFailures)) : due;
+  let at = due;
+  const last = auth.lastRenewalAt;
+  if (auth.renewalFailures > 0 && last !== null) {
+    const backoff = last + renewalBackoffMs(auth.renewalFailures);
+    const dies = auth.idporten.refreshedAt + window * 1000;
+    at = Math.max(due, dies > last ? Math.min(backoff, last + Math.max(1000, (dies - last) / 2)) : backoff);
+  }
   return at < auth.expiresAt ? at : null;
 }
 

@@ -304,7 +304,7 @@ describe("keep-alive renewal", () => {
 });
 
 describe("renewal failures (review findings)", () => {
-  it("a keep-alive renewal that keeps failing backs off (30 s, 60 s, …) instead of retrying at once", async () => {
+  it("a keep-alive renewal that keeps failing backs off (30 s, then halving the time left) instead of retrying at once, and never past the refresh token's end", async () => {
     const h = harness(undefined, { refresh: async () => Promise.reject(new Error("connect ECONNREFUSED")) });
     const actor = h.start();
     actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
@@ -323,14 +323,39 @@ describe("renewal failures (review findings)", () => {
     h.clock.advance(1_000);
     await settle();
     expect(h.calls.refresh).toBe(2);
-    h.clock.advance(59_000);
+    // The next backoff (60 s) would land at 570 s; the refresh token dies at 600 s, so the try comes
+    // halfway through what is left: 555 s, then 577.5 s, … — always before 600.
+    h.clock.advance(44_000);
     await settle();
     expect(h.calls.refresh).toBe(2);
     h.clock.advance(1_000);
     await settle();
     expect(h.calls.refresh).toBe(3);
+    h.clock.advance(22_500);
+    await settle();
+    expect(h.calls.refresh).toBe(4);
     expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
-    expect(actor.getSnapshot().context.authorization?.renewalFailures).toBe(3);
+    expect(actor.getSnapshot().context.authorization?.renewalFailures).toBe(4);
+  });
+
+  it("a keep-alive that fails once at 80 % of a short window is retried before the refresh token dies (the soak's finding)", async () => {
+    let failing = true;
+    const h = harness(undefined, { refresh: async () => (failing ? Promise.reject({ error: "server_error", error_description: "503" }) : {}) });
+    const actor = h.start();
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 30 }));
+    callback(actor);
+    for (let i = 0; i < 4; i++) await flush();
+    const start = h.clock.now();
+    h.clock.advance(24_000); // 80 %: the keep-alive fails
+    for (let i = 0; i < 5; i++) await flush();
+    expect(h.calls.refresh).toBe(1);
+    failing = false;
+    h.clock.advance(3_000); // halfway to the token's end at 30 s, not the 30 s backoff
+    for (let i = 0; i < 5; i++) await flush();
+    expect(h.calls.refresh).toBe(2);
+    const auth = actor.getSnapshot().context.authorization!;
+    expect(auth.idporten.refreshedAt - start).toBeLessThan(30_000);
+    expect(auth.renewalFailures).toBe(0);
   });
 
   it("a colleague's AUTHORIZE during a renewal is taken and does not cancel it: the rotated refresh token lands", async () => {
