@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { startProcess, type ServerProcess } from "../lifecycle/process-group.ts";
-import { ADMIN_URL } from "../store/postgres-server.ts";
+import { createTestDatabase, type TestDatabase } from "../store/postgres-server.ts";
 import type { Balancer } from "./balancer.ts";
 
 export const API_TOKEN = "multi-instance-api-token-0123456789abcdef";
@@ -25,36 +25,10 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- the database
 
-export interface MiDatabase {
-  name: string;
-  url: string;
-  drop(): Promise<void>;
-}
+export type MiDatabase = TestDatabase;
 
 /** A new, empty database authflow_mi_<random> on the machine's server; drop() removes it (FORCE). */
-export async function createDatabase(): Promise<MiDatabase> {
-  const name = `authflow_mi_${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => undefined });
-  try {
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end({ timeout: 1 });
-  }
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    name,
-    url: url.toString(),
-    async drop() {
-      const sql = postgres(ADMIN_URL, { max: 1, onnotice: () => undefined });
-      try {
-        await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await sql.end({ timeout: 1 });
-      }
-    },
-  };
-}
+export const createDatabase = (): Promise<MiDatabase> => createTestDatabase("authflow_mi");
 
 // --- processes
 

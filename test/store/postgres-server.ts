@@ -33,9 +33,9 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A new, empty database for this run. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `authflow_test_${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
+/** A new, empty database for this run, named `<prefix>_<random>`; drop() removes it (FORCE). */
+export async function createTestDatabase(prefix = "authflow_test"): Promise<TestDatabase> {
+  const name = `${prefix}_${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
   const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => undefined });
   try {
     await admin.unsafe(`CREATE DATABASE ${name}`);
