@@ -612,10 +612,10 @@ export class FlowEngine {
     if (snapshot.status === "stopped") return;
     const persisted = live.actor.getPersistedSnapshot();
     const next = this.#recordFor(live, snapshot, await this.#opts.box.seal(JSON.stringify(persisted), sealBinding(live.record)));
-    next.summary = { ...next.summary, [SUMMARY_MAC]: await this.#opts.box.mac(summaryBinding(next)) };
+    const stored = await this.#storable(live, next);
     try {
       // The transitions go with the write (the store lands them together, or right after).
-      await this.#opts.store.save(next, creating ? null : live.record.revision, audit);
+      await this.#opts.store.save(stored, creating ? null : live.record.revision, audit);
     } catch (error) {
       live.heldError = error;
       throw error;
@@ -669,7 +669,7 @@ export class FlowEngine {
       }
       const next = { ...live.record, revision: live.record.revision + 1, lease: { owner: this.#me, until: Date.now() + (this.#opts.leaseMs ?? 30_000) } };
       try {
-        await this.#opts.store.save(next, live.record.revision);
+        await this.#opts.store.save(await this.#storable(live, next), live.record.revision);
         live.record = next;
         this.#log(`flow ${live.id}: took over the call lease of ${lease.owner} (expired)`);
         return;
@@ -715,6 +715,16 @@ export class FlowEngine {
     return new Date(this.#opts.clock.now()).toISOString();
   }
 
+  /**
+   * The record as the store keeps it: the summary without its capabilities (a pending login's link —
+   * whoever read it could open it first; views of the live flow still show it) and with its MAC.
+   */
+  async #storable(live: LiveFlow, record: FlowRecord): Promise<FlowRecord> {
+    const stored = { ...record, summary: withoutFields(record.summary, live.def.unstoredSummaryFields ?? []) };
+    stored.summary[SUMMARY_MAC] = await this.#opts.box.mac(summaryBinding(stored));
+    return stored;
+  }
+
   async #summaryIsGenuine(row: FlowRow): Promise<boolean> {
     const mac = row.summary[SUMMARY_MAC];
     return typeof mac === "string" && mac === (await this.#opts.box.mac(summaryBinding(row)));
@@ -745,6 +755,12 @@ function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }
   return JSON.stringify(value ?? null);
+}
+
+function withoutFields(summary: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  const copy = { ...summary };
+  for (const field of fields) if (field in copy) copy[field] = null;
+  return copy;
 }
 
 /** A row as the domain layer sees it: no sealed snapshot, no MAC. */

@@ -13,6 +13,8 @@ export interface RegisteredMachine {
   stateName(snapshot: AnyMachineSnapshot): string;
   /** Public, secret-free facts of a snapshot: what the API and lists show. */
   summarize(snapshot: AnyMachineSnapshot): Record<string, unknown>;
+  /** Summary fields shown in views of the live flow but never kept in clear in the store (capabilities such as a login link). */
+  unstoredSummaryFields?: readonly string[];
   /** An outbound call is in flight: the flow stays in memory, and its call is leased to this instance. */
   busy?(snapshot: AnyMachineSnapshot): boolean;
   /** When the flow next needs to run without being asked (its earliest timer), or null: the due-time index. */

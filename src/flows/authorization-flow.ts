@@ -126,6 +126,8 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
     summarize,
     refusal: explainRefusal,
     busy: isBusy,
+    // The login link is a capability (opened first, it binds that browser): in views, never in the store's clear summary.
+    unstoredSummaryFields: ["authorizationUrl"],
     nextDeadline,
     attentionFrom: (snapshot) => {
       const ctx = snapshot.context as AuthorizationContext;

@@ -111,6 +111,11 @@ describe("HTTP API against the real simulator", () => {
     // URL holds only client_id and request_uri — no state, nonce or challenge.
     const link = new URL(authorize.json.authorizationUrl);
     expect(link.origin).toBe(t.url);
+    // The link is a capability: in the view, never in clear in the data file (nor in lists).
+    const secretPart = link.pathname.split(".")[1]!;
+    expect(await readFile(join(t.dataDir, "flows", `${id}.json`), "utf8")).not.toContain(secretPart);
+    expect((await t.api("GET", "/api/flows")).json.flows.find((f: { id: string }) => f.id === id).authorizationUrl).toBeNull();
+    expect((await t.api("GET", `/api/flows/${id}`)).json.authorizationUrl).toBe(authorize.json.authorizationUrl);
     expect(link.pathname).toMatch(new RegExp(`^/login/${id}\\.[0-9a-f]{64}$`));
     const opened = await fetch(link, { redirect: "manual" });
     expect(opened.status).toBe(302);
