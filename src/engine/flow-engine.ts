@@ -354,8 +354,11 @@ export class FlowEngine {
     }
     if (this.#opts.shared) await this.#takeLease(live, stillOurs);
     let answer: HeldAnswer;
+    // The sequence number is taken when the answer is here, not when the call left: a write whose
+    // snapshot was taken during the call must not count as having written this answer.
     try {
-      answer = { seq: ++this.#seq, ok: true, value: await call() };
+      const value = await call();
+      answer = { seq: ++this.#seq, ok: true, value };
     } catch (error) {
       answer = { seq: ++this.#seq, ok: false, value: error };
     }
@@ -395,10 +398,12 @@ export class FlowEngine {
   async stop(graceMs = 3000): Promise<void> {
     clearInterval(this.#ticker);
     await this.#unsubscribe?.().catch(() => undefined);
-    const flows = [...this.#flows.values()];
+    await this.#ticking?.catch(() => undefined);
     const deadline = sleep(graceMs).then(() => "late" as const);
-    await Promise.race([Promise.all(flows.map((f) => f.writes)), deadline]);
+    await Promise.race([Promise.all([...this.#flows.values()].map((f) => f.writes)), deadline]);
     this.#stopped = true;
+    // Every actor, also one hydrated during the grace: none may leave a timer armed.
+    const flows = [...this.#flows.values()];
     this.#flows.clear();
     for (const live of flows) {
       if (live.heldError !== undefined || live.pendingAudit.length > 0) {
@@ -479,6 +484,7 @@ export class FlowEngine {
   }
 
   #start(stored: FlowRecord, def: RegisteredMachine, snapshot: unknown, input: unknown): LiveFlow {
+    if (this.#stopped) throw new AuthflowError("upstream_unavailable", 503, "The service is stopping; try again in a moment.", { extra: { retryAfterSeconds: 2 } });
     const live = {
       id: stored.id,
       def,
@@ -667,19 +673,30 @@ export class FlowEngine {
         }
         continue;
       }
-      const next = { ...live.record, revision: live.record.revision + 1, lease: { owner: this.#me, until: Date.now() + (this.#opts.leaseMs ?? 30_000) } };
-      try {
+      // The takeover is a write like any other: queued behind this flow's writes, so no write of its
+      // own can race it; and the call leaves only if this actor is still the flow's afterwards.
+      const takeOver = async () => {
+        stillOurs();
+        const next = { ...live.record, revision: live.record.revision + 1, lease: { owner: this.#me, until: Date.now() + (this.#opts.leaseMs ?? 30_000) } };
         await this.#opts.store.save(await this.#storable(live, next), live.record.revision);
         live.record = next;
-        this.#log(`flow ${live.id}: took over the call lease of ${lease.owner} (expired)`);
-        return;
+      };
+      live.writing++;
+      const taken = live.writes.then(takeOver);
+      live.writes = taken.then(
+        () => void live.writing--,
+        () => void live.writing--,
+      );
+      try {
+        await taken;
       } catch (error) {
-        if (error instanceof StaleWriteError) {
-          await this.#reloadAfterLostRace(live, error);
-          stillOurs(); // throws: this actor is retired
-        }
+        if (error instanceof StaleWriteError) await this.#reloadAfterLostRace(live, error);
+        stillOurs(); // throws when this actor was retired
         throw error;
       }
+      stillOurs();
+      this.#log(`flow ${live.id}: took over the call lease of ${lease.owner} (expired)`);
+      return;
     }
   }
 

@@ -158,6 +158,7 @@ export function nextDeadline(snapshot: AnyMachineSnapshot): number | null {
     }
   }
   const value = snapshot.value as { revocation?: string };
-  if (value.revocation === "waiting" && ctx.revocations[0]) times.push(ctx.revocations[0].nextAt);
+  // Waiting for its retry, or caught mid-call by a crash (due at once: revoking is idempotent).
+  if ((value.revocation === "waiting" || value.revocation === "revoking") && ctx.revocations[0]) times.push(ctx.revocations[0].nextAt);
   return times.length ? Math.min(...times) : null;
 }

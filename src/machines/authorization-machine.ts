@@ -334,12 +334,18 @@ export const authorizationMachine = setup({
       revocations: [...context.revocations, ...revocationOf(context.authorization, "revoked", event.at)],
     })),
     dropRevocation: assign(({ context }) => ({ revocations: context.revocations.slice(1) })),
+    stampRevocationTry: assign(({ context, event }) => {
+      const [first, ...rest] = context.revocations;
+      return first ? { revocations: [{ ...first, triedAt: event.at }, ...rest] } : {};
+    }),
     deferRevocation: assign(({ context, event }) => {
       const [first, ...rest] = context.revocations;
       if (!first) return {};
-      // The try that failed was made when it fell due (an actor's error event carries no time).
+      // The backoff counts from when the failed try was made (stamped on entering revoking): after a
+      // long downtime the tries must not bunch up at the due time long past.
       const failures = first.failures + 1;
-      const next = { ...first, failures, nextAt: first.nextAt + renewalBackoffMs(failures), lastError: toFlowError(errorOf(event)) };
+      const triedAt = Math.max(first.triedAt ?? first.nextAt, first.nextAt);
+      const next = { ...first, failures, nextAt: triedAt + renewalBackoffMs(failures), lastError: toFlowError(errorOf(event)) };
       // Past the grant's own end there is nothing left to revoke.
       return { revocations: next.nextAt >= next.until ? rest : [...rest, next] };
     }),
@@ -471,7 +477,7 @@ export const authorizationMachine = setup({
         waiting: {
           always: { guard: not("revocationDue"), target: "inactive" },
           invoke: { id: "revocationRetry", src: "deadline", input: ({ context }) => ({ at: context.revocations[0]?.nextAt ?? null, event: "REVOCATION_RETRY" }) },
-          on: { REVOCATION_RETRY: { target: "revoking" } },
+          on: { REVOCATION_RETRY: { target: "revoking", actions: "stampRevocationTry" } },
         },
         revoking: {
           invoke: {

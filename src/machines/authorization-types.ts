@@ -108,6 +108,8 @@ export interface PendingRevocation {
   failures: number;
   /** Not before this time (backoff after a failure). */
   nextAt: number;
+  /** When the last try was made (its backoff counts from then, also after a late start). */
+  triedAt?: number;
   /** After this the grant has ended by itself and revoking it is moot. */
   until: number;
   lastError: FlowError | null;

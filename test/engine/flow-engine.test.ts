@@ -58,7 +58,11 @@ async function boot(clock: SimulatedClock, store?: FlowStore, extra: Partial<Flo
         receivedAt: clock.now(),
       };
     },
-    revoke: async () => ({ revoked: true }),
+    revoke: async () => {
+      revocations.count++;
+      await revocations.gate;
+      return { revoked: true };
+    },
   };
   const altinn = { exchange: async () => ({ token: SECRET_ALTINN, expiresAt: clock.now() + 7200_000 }) };
   // As in service.ts: outbound calls go through the engine's runCall.
@@ -79,12 +83,16 @@ async function boot(clock: SimulatedClock, store?: FlowStore, extra: Partial<Flo
   return { engine, store: s };
 }
 
+/** Revocations asked for; `gate` holds their answer back (a process that dies before it). */
+const revocations: { count: number; gate: Promise<void> } = { count: 0, gate: Promise.resolve() };
 /** Refreshes made by the current boot; `gate` holds their answer back until a test lets it go. */
 const refreshes: { count: number; gate: Promise<void> } = { count: 0, gate: Promise.resolve() };
 const logLines: string[] = [];
 beforeEach(() => {
   refreshes.count = 0;
   refreshes.gate = Promise.resolve();
+  revocations.count = 0;
+  revocations.gate = Promise.resolve();
   logLines.length = 0;
 });
 
@@ -408,6 +416,60 @@ describe("flow engine on lowdb", () => {
     expect(logLines.some((l) => l.includes("reloading it from the store"))).toBe(true);
     await a.engine.stop();
     await b.engine.stop();
+  });
+
+  it("an answer that arrives while a write started during the call is in flight is kept for a lost race: the refresh is made once", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    const clock = new SimulatedClock();
+    let slow = 0;
+    // a's saves take `slow` ms: a write can be in flight when the refresh answers.
+    const slowStore = new Proxy(store, {
+      get(target, prop) {
+        if (prop === "save") return async (...args: Parameters<FlowStore["save"]>) => (slow && (await new Promise((r) => setTimeout(r, slow))), target.save(...args));
+        const value = (target as unknown as Record<string | symbol, unknown>)[prop];
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as FlowStore;
+    const a = await boot(clock, slowStore, { shared: true, leaseMs: 400, heldWriteWaitMs: 3000 });
+    const b = await boot(clock, store, { shared: true, leaseMs: 400 });
+    const id = await authorizedFlow(a.engine);
+    let answer!: () => void;
+    refreshes.gate = new Promise((r) => (answer = r));
+    await a.engine.send(id, { type: "RENEW", user: "alice" });
+    await new Promise((r) => setTimeout(r, 20));
+    slow = 150;
+    const w1 = a.engine.send(id, authorize("bob", "flow.bob")); // its write is in flight…
+    await new Promise((r) => setTimeout(r, 20));
+    answer(); // …when the refresh answers
+    await new Promise((r) => setTimeout(r, 150));
+    slow = 0;
+    await w1;
+    await b.engine.send(id, authorize("carol", "flow.carol")).catch(() => undefined); // b moves the flow before a's outcome lands
+    await new Promise((r) => setTimeout(r, 1200));
+    await a.engine.settled();
+    await b.engine.settled();
+    expect(refreshes.count).toBe(1);
+    expect((await a.engine.current(id)).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
+    await a.engine.stop();
+    await b.engine.stop();
+  });
+
+  it("a revocation caught by a crash mid-call is retried after the restart (the flow is due at once)", async () => {
+    const clock = new SimulatedClock();
+    const first = await boot(clock);
+    const id = await authorizedFlow(first.engine);
+    revocations.gate = new Promise(() => {}); // the process dies before ID-porten answers
+    await first.engine.send(id, { type: "REVOKE", user: "alice" });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(revocations.count).toBe(1);
+    await first.engine.stop(100);
+    revocations.gate = Promise.resolve();
+    const second = await boot(clock); // its first tick finds the flow due
+    await new Promise((r) => setTimeout(r, 30));
+    await second.engine.settled();
+    expect(revocations.count).toBe(2);
+    expect((await second.engine.current(id)).context.revocations).toEqual([]);
+    await second.engine.stop();
   });
 
   it("explains refusals: 409 for a state that does not take the event, 403 for another user, 422 for the redirect URL", async () => {
