@@ -4,7 +4,6 @@
 // bench exits (normally, on an error, or on SIGINT/SIGTERM) is SIGKILLed.
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -93,17 +92,8 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   });
 }
 
-/** A port free on 127.0.0.1 at this moment (the kernel's choice). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A port free on 127.0.0.1 at this moment (the kernel's choice): the tests' own helper. */
+export { freePort } from "../../test/support/free-port.ts";
 
 /** Polls `url` until it answers 200; rejects when the process exits first or `timeoutMs` passes. */
 export async function waitFor200(url: string, proc: Proc, timeoutMs = 60_000, intervalMs = 10): Promise<void> {

@@ -4,7 +4,7 @@
 // start on the same DATA_DIR and the ledger again, the secret scan, and no process left behind.
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../../test/support/free-port.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,16 +25,6 @@ export interface SoakResult {
   violations: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function runSoak(settings: SoakSettings, log: (line: string) => void): Promise<SoakResult> {
   const soak = new SoakContext(settings, log);
