@@ -152,6 +152,10 @@ export function createIdportenClient(settings: IdportenSettings, clock: Clock): 
       const callback = new URL(input.redirectUri);
       for (const [key, value] of Object.entries(input.callbackParams)) callback.searchParams.set(key, value);
       let tokens: TokenSet;
+      // Lifetimes count from when the request left, not when the answer came back: the provider
+      // started its clocks (access token expiry, refresh-token inactivity) in between, so this errs
+      // on the safe side — a keep-alive at 80 % of a short window must not come too late.
+      const sentAt = clock.now();
       try {
         const response = await oidc.authorizationCodeGrant(config, callback, {
           pkceCodeVerifier: input.codeVerifier,
@@ -159,7 +163,7 @@ export function createIdportenClient(settings: IdportenSettings, clock: Clock): 
           expectedNonce: input.nonce,
           idTokenExpected: true,
         });
-        tokens = toTokenSet(response, clock.now());
+        tokens = toTokenSet(response, sentAt);
       } catch (error) {
         throw await mapIdportenError(error, "the code exchange", settings.timeoutMs);
       }
@@ -175,8 +179,9 @@ export function createIdportenClient(settings: IdportenSettings, clock: Clock): 
 
     async refresh(refreshToken) {
       const config = await configuration();
+      const sentAt = clock.now(); // lifetimes count from here, as for the code exchange
       try {
-        return toTokenSet(await oidc.refreshTokenGrant(config, refreshToken), clock.now());
+        return toTokenSet(await oidc.refreshTokenGrant(config, refreshToken), sentAt);
       } catch (error) {
         throw await mapIdportenError(error, "the token refresh", settings.timeoutMs);
       }

@@ -83,7 +83,8 @@ export function renewalBackoffMs(failures: number): number {
 }
 
 /**
- * When to renew so the refresh token never dies of inactivity: at 80% of its window. After a
+ * When to renew so the refresh token never dies of inactivity: at 80% of its window (at least 2 s
+ * before its end). After a
  * failure, not before the backoff has passed (a failing provider must not be hammered) — but never
  * past the refresh token's own end: retries then halve the time that is left (at least a second
  * apart), so a failed keep-alive gets more tries while the token can still be used, instead of one
@@ -93,7 +94,9 @@ export function keepAliveAt(context: AuthorizationContext): number | null {
   const auth = context.authorization;
   const window = auth?.settings.keepAliveSeconds;
   if (!auth || !window || !auth.idporten.refreshToken) return null;
-  const due = auth.idporten.refreshedAt + window * 800;
+  // 80 % of the window, and at least 2 s before it ends (a short window leaves the timer, the
+  // write that must precede the call and the round trip little room), never before its half.
+  const due = auth.idporten.refreshedAt + Math.max(window * 500, Math.min(window * 800, window * 1000 - 2000));
   let at = due;
   const last = auth.lastRenewalAt;
   if (auth.renewalFailures > 0 && last !== null) {
