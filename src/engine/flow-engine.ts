@@ -150,11 +150,6 @@ export class FlowEngine {
     return first;
   }
 
-  /** @deprecated kept for callers of the first engine: start() without the interval. */
-  async restoreAll(): Promise<number> {
-    return this.tick();
-  }
-
   /** Hydrates the flows due within the horizon (claimed for this instance) and drops idle ones. */
   tick(): Promise<number> {
     this.#ticking ??= (async () => {

@@ -28,9 +28,6 @@ export interface AuthorizationFlowDeps {
   warningDays?: number;
 }
 
-/** The public state name (DESIGN §4): the login's while one is in progress, else the authorization's. */
-export const topState = publicState;
-
 const iso = (ms: number | null | undefined) => (typeof ms === "number" ? new Date(ms).toISOString() : null);
 
 /** The flow view of DESIGN §4, without id and times (the record adds those). Never a token, a secret or a full pid. */
@@ -122,7 +119,7 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
     name: AUTHORIZATION_MACHINE.name,
     version: AUTHORIZATION_MACHINE.version,
     logic,
-    stateName: topState,
+    stateName: publicState,
     summarize,
     refusal: explainRefusal,
     busy: isBusy,

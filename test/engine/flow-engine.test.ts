@@ -32,31 +32,23 @@ afterEach(async () => {
 
 async function boot(clock: SimulatedClock, store?: FlowStore, extra: Partial<FlowEngineOptions> = {}) {
   const s = store ?? (await LowdbFlowStore.open(dir));
+  const tokenSet = (accessToken: string, refreshToken: string) => ({
+    accessToken,
+    refreshToken,
+    idToken: null,
+    scope: "openid skatteetaten:mvameldinginnsending",
+    expiresIn: 7200,
+    pid: "01817010055",
+    acr: "idporten-loa-substantial",
+    receivedAt: clock.now(),
+  });
   const fakeIdporten = {
     prepareAuthorization: async () => ({ url: "https://op/authorize", state: "s", nonce: "n", codeVerifier: "v", redirectUri: CALLBACK_URL }),
-    exchangeCode: async () => ({
-      accessToken: SECRET_ACCESS,
-      refreshToken: SECRET_REFRESH,
-      idToken: null,
-      scope: "openid skatteetaten:mvameldinginnsending",
-      expiresIn: 7200,
-      pid: "01817010055",
-      acr: "idporten-loa-substantial",
-      receivedAt: clock.now(),
-    }),
+    exchangeCode: async () => tokenSet(SECRET_ACCESS, SECRET_REFRESH),
     refresh: async () => {
       refreshes.count++;
       await refreshes.gate;
-      return {
-        accessToken: `${SECRET_ACCESS}-${refreshes.count}`,
-        refreshToken: `${SECRET_REFRESH}-${refreshes.count}`,
-        idToken: null,
-        scope: "openid skatteetaten:mvameldinginnsending",
-        expiresIn: 7200,
-        pid: "01817010055",
-        acr: "idporten-loa-substantial",
-        receivedAt: clock.now(),
-      };
+      return tokenSet(`${SECRET_ACCESS}-${refreshes.count}`, `${SECRET_REFRESH}-${refreshes.count}`);
     },
     revoke: async () => {
       revocations.count++;
