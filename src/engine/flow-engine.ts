@@ -172,11 +172,12 @@ export class FlowEngine {
     return this.#ticking;
   }
 
-  async create(machine: string, input: Record<string, unknown>): Promise<FlowRow> {
-    return publicRow(await this.#create(machine, input));
+  /** A new flow; `by` names who created it in the audit trail (the acting user and the API client). */
+  async create(machine: string, input: Record<string, unknown>, by: { user?: string | null; client?: string | null } = {}): Promise<FlowRow> {
+    return publicRow(await this.#create(machine, input, by));
   }
 
-  async #create(machine: string, input: Record<string, unknown>): Promise<FlowRecord> {
+  async #create(machine: string, input: Record<string, unknown>, by: { user?: string | null; client?: string | null } = {}): Promise<FlowRecord> {
     const def = this.#opts.registry.latest(machine);
     const id = crypto.randomUUID();
     const now = this.#iso();
@@ -195,7 +196,7 @@ export class FlowEngine {
     };
     const live = this.#start(placeholder, def, undefined, { ...input, createdAt: this.#opts.clock.now() });
     // The first write creates the document; if it fails the flow never existed.
-    live.pendingAudit.push({ flowId: id, at: now, from: null, to: live.lastState, event: "create", user: null });
+    live.pendingAudit.push({ flowId: id, at: now, from: null, to: live.lastState, event: "create", user: by.user ?? null, ...(by.client ? { client: by.client } : {}) });
     try {
       await this.#writeOnce(live, true);
     } catch (error) {
@@ -555,6 +556,8 @@ export class FlowEngine {
     const to = live.def.stateName(snapshot);
     const user = typeof event.user === "string" ? event.user : null;
     const entry: AuditEntry = { flowId: live.id, at: this.#iso(), from: live.lastState, to, event: auditEventName(event.type), user };
+    // Who asked: the API client or the signed-in page (events from a caller carry it; timers do not).
+    if (typeof event.client === "string") entry.client = event.client;
     const detail = live.def.auditDetail?.(snapshot, event);
     live.pendingAudit.push(detail ? { ...entry, ...detail } : entry);
     live.lastState = to;

@@ -67,6 +67,8 @@ export interface AuditEntry {
   to: string;
   event: string;
   user: string | null;
+  /** Who sent the event: an API client's name, or "page" for the signed-in Web page. */
+  client?: string | null;
   /** The person who logged in, masked (first six digits of the pid), on the login's entry. */
   person?: string | null;
 }
