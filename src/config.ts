@@ -37,8 +37,10 @@ export interface Config {
   host: string;
   publicUrl: string;
   dataDir: string;
-  /** Unset only with the embedded simulator: the demo then generates one and keeps it in DATA_DIR. */
+  /** Unset only with the embedded simulator (or with API_CLIENTS): the demo then generates one and keeps it in DATA_DIR. */
   apiToken: string | undefined;
+  /** API_CLIENTS as given: inline JSON ("[…]") or the path of a JSON file; read at start-up (identity/api-clients.ts). */
+  apiClients: string | undefined;
   encryptionKey: string | undefined;
   /** PostgreSQL store shared by several instances (DATABASE_URL); lowdb under DATA_DIR when unset. */
   databaseUrl: string | undefined;
@@ -183,8 +185,9 @@ export function readConfig(env: Env): Readonly<Config> {
   const embedded = !env.IDPORTEN_ISSUER;
 
   const apiToken = read.text("API_TOKEN");
+  const apiClients = read.text("API_CLIENTS")?.trim();
   if (!apiToken) {
-    if (!embedded) read.report("API_TOKEN", "is required when a real ID-porten is configured (at least 32 characters)");
+    if (!embedded && !apiClients) read.report("API_TOKEN", "is required when a real ID-porten is configured (at least 32 characters), unless API_CLIENTS lists the callers");
   } else if (apiToken.length < 32) {
     read.report("API_TOKEN", `must be at least 32 characters, got ${apiToken.length}`);
   }
@@ -200,7 +203,7 @@ export function readConfig(env: Env): Readonly<Config> {
   if (databaseUrl !== undefined) {
     if (!/^postgres(ql)?:\/\//.test(databaseUrl)) read.report("DATABASE_URL", `must be a postgres:// or postgresql:// URL, got "${databaseUrl.replace(/\/\/[^@/]*@/, "//…@").slice(0, 80)}"`);
     if (encryptionKey === undefined) read.report("ENCRYPTION_KEY", "is required with DATABASE_URL (every instance must open the flows the others sealed)");
-    if (!apiToken) read.report("API_TOKEN", "is required with DATABASE_URL (every instance must accept the same callers)");
+    if (!apiToken && !apiClients) read.report("API_TOKEN", "or API_CLIENTS is required with DATABASE_URL (every instance must accept the same callers)");
   }
 
   const fallbackRedirectUri = `${publicUrl}/callback`;
@@ -302,6 +305,7 @@ export function readConfig(env: Env): Readonly<Config> {
     dataDir,
     databaseUrl,
     apiToken,
+    apiClients,
     encryptionKey,
     idporten: Object.freeze({
       issuer,

@@ -19,6 +19,7 @@ import { ConfigError, DEFAULT_INTEGRATION } from "./config.ts";
 import { acquireDataDirLock, type DataDirLock } from "./store/data-dir-lock.ts";
 import type { ShutdownSignal } from "./lifecycle/shutdown-signal.ts";
 import { readFile } from "node:fs/promises";
+import { API_TOKEN_CLIENT, loadApiClients, tokenSha256, type ApiClient } from "./identity/api-clients.ts";
 import { startStatelyInspector, type StatelyInspector } from "./viewer/stately-inspector.ts";
 
 export interface Service {
@@ -30,7 +31,10 @@ export interface Service {
   simulator: RunningSimulator | undefined;
   inspector: StatelyInspector | undefined;
   keySource: string;
-  apiToken: { token: string; generated: boolean; path?: string };
+  /** API_TOKEN (or the demo's generated one); null when API_CLIENTS alone names the callers. */
+  apiToken: { token: string; generated: boolean; path?: string } | null;
+  /** Every API client: API_CLIENTS' and API_TOKEN's ("api-token"). */
+  apiClients: ApiClient[];
   restored: number;
   close(): Promise<void>;
 }
@@ -69,7 +73,11 @@ async function wire(
 ): Promise<Service> {
   const { key, source: keySource } = await loadEncryptionKey(config.encryptionKey, config.dataDir);
   const box = await (options.secretBox ?? createSecretBox)(key);
-  const apiToken = await loadApiToken(config.apiToken, config.dataDir);
+  const apiToken = await loadApiToken(config.apiToken, config.dataDir, config.apiClients !== undefined);
+  const apiClients = [
+    ...(apiToken ? [{ name: API_TOKEN_CLIENT, tokenSha256: await tokenSha256(apiToken.token), legalEntities: "*" as const, users: "*" as const }] : []),
+    ...(await loadApiClients(config.apiClients, (path) => readFile(path, "utf8"))),
+  ];
   const simulatedClock = config.simulatedClock ? new SimulatedClock() : null;
   const clock: Clock = simulatedClock ?? realClock;
   const clientKey = config.idporten.clientAuth === "private_key_jwt" ? await loadClientKey(config.idporten.clientKey ?? "") : undefined;
@@ -158,7 +166,7 @@ async function wire(
   const readiness = readinessChecks({ issuer: simulator?.issuer ?? config.idporten.issuer, lock, store, shutdown: options.shutdown, timeoutMs: config.outboundTimeoutMs });
   const app = createApp({
     service,
-    apiToken: apiToken.token,
+    apiClients,
     callbackPath,
     clock: simulatedClock,
     // After the simulated clock moved: hydrate what fell due (its timers fire at once), until quiet.
@@ -187,6 +195,7 @@ async function wire(
     inspector,
     keySource,
     apiToken,
+    apiClients,
     restored,
     close: closeOpened,
   };
@@ -264,7 +273,7 @@ export function callbackRoute(publicUrl: string, redirectUri: string): { callbac
 /** The lines a newcomer needs at start-up: where everything is, and a first command. */
 export function startupLines(config: Readonly<Config>, running: Service, listeningUrl: string): string[] {
   const lines = [`authflow listening on ${listeningUrl} (public URL ${config.publicUrl}); ${running.restored} flow(s) in ${config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : config.dataDir}`];
-  const { token, generated, path } = running.apiToken;
+  const { token, generated, path } = running.apiToken ?? { token: "", generated: false };
   if (generated) lines.push(`API token (generated for the demo, kept in ${path}; set API_TOKEN to choose one): ${token}`);
   if (running.simulator) {
     lines.push(`ID-porten simulator: issuer ${running.simulator.issuer}  ·  Altinn exchange ${running.simulator.altinnExchangeUrl}  ·  control ${running.simulator.controlUrl}`);

@@ -40,9 +40,10 @@ export interface AuthorizationServiceOptions {
 
 export type FlowView = Record<string, unknown> & { id: string; state: string };
 
+/** An event from a caller: `client` names who sent it (an API client, or "page") in the audit trail. */
 export type ClientEvent =
-  | { type: "AUTHORIZE"; user: string; uiLocale?: string; acr?: string }
-  | { type: "EXCHANGE_CODE" | "EXCHANGE_ALTINN" | "RENEW" | "REVOKE"; user: string };
+  | { type: "AUTHORIZE"; user: string; client?: string; uiLocale?: string; acr?: string }
+  | { type: "EXCHANGE_CODE" | "EXCHANGE_ALTINN" | "RENEW" | "REVOKE"; user: string; client?: string };
 
 export interface TokenAnswer {
   altinnToken: string;
@@ -102,11 +103,11 @@ export class AuthorizationService {
     this.#o = options;
   }
 
-  async create(legalEntity: string, integration: string | undefined): Promise<FlowView> {
+  async create(legalEntity: string, integration: string | undefined, by: { user?: string | null; client?: string | null } = {}): Promise<FlowView> {
     if (integration !== undefined && integration !== this.#o.integration) {
       throw new AuthflowError("bad_request", 422, `Unknown integration "${integration}". This server has one integration: "${this.#o.integration}".`);
     }
-    const record = await this.#o.engine.create(AUTHORIZATION_MACHINE.name, { legalEntity, integration: this.#o.integration });
+    const record = await this.#o.engine.create(AUTHORIZATION_MACHINE.name, { legalEntity, integration: this.#o.integration }, by);
     return this.view(record);
   }
 
@@ -167,12 +168,12 @@ export class AuthorizationService {
       // The link the person opens is on this server: it binds their browser, then sends it on to ID-porten.
       const loginId = `${id}.${randomSecret()}`;
       const login = { loginId, url: `${this.#o.publicUrl}/login/${loginId}`, uiLocale: event.uiLocale ?? null };
-      return this.view(await engine.send(id, { type: "AUTHORIZE", user: event.user, request, redirect: this.#o.redirect, settings: this.#o.settings, login }));
+      return this.view(await engine.send(id, { type: "AUTHORIZE", user: event.user, ...by(event.client), request, redirect: this.#o.redirect, settings: this.#o.settings, login }));
     }
     // REVOKE waits for a refresh or code exchange in flight: its answer must land first, so that
     // the refresh token handed to ID-porten for revocation is the live one.
     if (event.type === "REVOKE") await this.#settle(id);
-    const record = await engine.send(id, { type: event.type, user: event.user });
+    const record = await engine.send(id, { type: event.type, user: event.user, ...by(event.client) });
     // Answer with the outcome of the work the event started (exchange, renewal), not a half-way state.
     if (["EXCHANGE_CODE", "EXCHANGE_ALTINN", "RENEW"].includes(event.type)) {
       await this.#settle(id);
@@ -302,7 +303,7 @@ export class AuthorizationService {
   }
 
   /** Valid tokens for `user`: the Altinn token (submission) and the ID-porten access token (validation), renewing first when needed. */
-  async token(id: string, user: string): Promise<TokenAnswer> {
+  async token(id: string, user: string, client?: string): Promise<TokenAnswer> {
     await this.#o.engine.exists(id);
     for (let step = 0; step < 4; step++) {
       // A change the store has not taken yet (a renewal's answer held through a full disk) is not handed out.
@@ -347,12 +348,12 @@ export class AuthorizationService {
           extra: { state },
         });
       }
-      await this.#renewOnce(id, user);
+      await this.#renewOnce(id, user, client);
     }
     throw new AuthflowError("upstream_unavailable", 503, "No valid tokens could be had after renewing; try again shortly.", { extra: { retryAfterSeconds: 5 } });
   }
 
-  #renewOnce(id: string, user: string): Promise<void> {
+  #renewOnce(id: string, user: string, client?: string): Promise<void> {
     let running = this.#renewals.get(id);
     if (!running) {
       running = (async () => {
@@ -368,7 +369,7 @@ export class AuthorizationService {
         const type = auth.altinn === null && accessValid ? "EXCHANGE_ALTINN" : "RENEW";
         if (!snapshot.can({ type, at: now, user } as never)) return;
         try {
-          await this.#o.engine.send(id, { type, user });
+          await this.#o.engine.send(id, { type, user, ...by(client) });
         } catch (error) {
           // A timer moved the flow between the check and the send: token() looks again.
           if (error instanceof AuthflowError && error.code === "event_not_accepted") return;
@@ -403,6 +404,9 @@ function loginOutcome(settled: AnyMachineSnapshot, login: LastLogin): CallbackOu
   if (auth.settings.exchangeMode === "manual" && auth.altinn === null && !ctx.lastError) return { status: 200, kind: "loggedIn" };
   return { status: 200, kind: "altinnFailed", detail: words(ctx.lastError) };
 }
+
+/** The caller's name on an event, for the audit trail (absent for the engine's own timers). */
+const by = (client: string | undefined) => (client ? { client } : {});
 
 function randomSecret(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");

@@ -4,20 +4,22 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { SimulatedClock } from "../clock.ts";
 import type { AuthorizationService } from "../flows/authorization-service.ts";
-import { bearerAuth } from "./bearer-auth.ts";
+import { bearerAuth, type ApiEnv } from "./bearer-auth.ts";
+import type { ApiClient } from "../identity/api-clients.ts";
 import { callbackRoutes, loginLinkRoutes } from "./callback-page.ts";
 import type { ShutdownSignal } from "../lifecycle/shutdown-signal.ts";
 import { clockRoutes } from "./clock-routes.ts";
 import { flowsRoutes } from "./flows-routes.ts";
 import { machinesRoutes } from "./machines-routes.ts";
 import type { RegisteredMachine } from "../engine/machine-registry.ts";
-import { viewerPage } from "../viewer/viewer-page.ts";
+import { viewerAsset, viewerPage } from "../viewer/viewer-page.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
 import { errorHandler, problem } from "./problem.ts";
 
 export interface AppDeps {
   service: AuthorizationService;
-  apiToken: string;
+  /** The API's callers: API_CLIENTS and API_TOKEN's client. */
+  apiClients: readonly ApiClient[];
   /** Path of the redirect URI on this server (from configuration, e.g. "/callback"). */
   callbackPath: string;
   /** The simulated clock, or null when time is real. */
@@ -77,11 +79,13 @@ export function createApp(deps: AppDeps) {
   app.get("/", (c) => c.redirect("/docs"));
   // The viewer page holds no data: it signs in with the API token and reads /api.
   app.get("/inspect", (c) => c.html(viewerPage()));
+  app.get("/inspect/viewer.js", () => viewerAsset("viewer.js"));
+  app.get("/inspect/viewer.css", () => viewerAsset("viewer.css"));
   app.route(deps.callbackPath, callbackRoutes(deps.service));
   app.route("/login", loginLinkRoutes(deps.service, { cookiePath: deps.cookiePath ?? deps.callbackPath, secure: deps.secureCookies ?? false }));
 
-  const api = new Hono();
-  api.use(bearerAuth(deps.apiToken));
+  const api = new Hono<ApiEnv>();
+  api.use(bearerAuth(deps.apiClients));
   // Bodies over 64 KiB get 413. A declared Content-Length is checked as a number; only a body
   // without one (chunked) goes through hono's bodyLimit, which must read the stream — on Node that
   // builds a whole web Request per call, half the CPU of a token call (measured: bench/profile-token.ts).

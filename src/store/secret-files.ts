@@ -36,8 +36,10 @@ export async function loadEncryptionKey(encryptionKey: string | undefined, dataD
   }
 }
 
-export async function loadApiToken(apiToken: string | undefined, dataDir: string): Promise<{ token: string; generated: boolean; path?: string }> {
+/** API_TOKEN, or the demo's generated one; none when API_CLIENTS alone names the callers. */
+export async function loadApiToken(apiToken: string | undefined, dataDir: string, clientsConfigured = false): Promise<{ token: string; generated: boolean; path?: string } | null> {
   if (apiToken) return { token: apiToken, generated: false };
+  if (clientsConfigured) return null;
   const hex = () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
   const file = await readOrCreate(dataDir, API_TOKEN_FILE, hex);
   if (file.value.length < 32) throw new Error(`${file.path}: the stored API token is shorter than 32 characters; delete the file to get a new one`);

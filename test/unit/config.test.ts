@@ -128,7 +128,7 @@ describe("configuration for VAT (issue 9)", () => {
     expect(message).not.toContain("\n");
     expect(message).toBe(
       [
-        "API_TOKEN is required when a real ID-porten is configured (at least 32 characters)",
+        "API_TOKEN is required when a real ID-porten is configured (at least 32 characters), unless API_CLIENTS lists the callers",
         "IDPORTEN_CLIENT_ID is required when IDPORTEN_ISSUER is set",
         "IDPORTEN_CLIENT_SECRET is required when IDPORTEN_ISSUER is set and IDPORTEN_CLIENT_AUTH is client_secret_post (or use private_key_jwt with IDPORTEN_CLIENT_KEY)",
         "ALTINN_EXCHANGE_URL is required when IDPORTEN_ISSUER is set",

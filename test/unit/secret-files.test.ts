@@ -9,12 +9,14 @@ beforeEach(async () => void (dir = await mkdtemp(join(tmpdir(), "authflow-secret
 afterEach(async () => rm(dir, { recursive: true, force: true }));
 
 it("generates the demo API token once, mode 0600, and reuses it after a restart", async () => {
-  const first = await loadApiToken(undefined, dir);
+  const first = (await loadApiToken(undefined, dir))!;
   expect(first.generated).toBe(true);
   expect(first.token).toMatch(/^[0-9a-f]{64}$/);
   expect((await stat(join(dir, "api-token"))).mode & 0o777).toBe(0o600);
-  expect((await loadApiToken(undefined, dir)).token).toBe(first.token);
+  expect((await loadApiToken(undefined, dir))!.token).toBe(first.token);
   expect(await loadApiToken("x".repeat(40), dir)).toEqual({ token: "x".repeat(40), generated: false });
+  // API_CLIENTS alone names the callers: no token is generated then.
+  expect(await loadApiToken(undefined, join(dir, "other"), true)).toBeNull();
 });
 
 it("generates the encryption key once and names a broken key file in its error", async () => {
