@@ -29,8 +29,14 @@ export interface FlowRecord {
   lease: { owner: string; until: number } | null;
 }
 
-/** A record without its sealed snapshot: what lists and the due-time index return. */
+/** A record without its sealed snapshot: what lists return. */
 export type FlowRow = Omit<FlowRecord, "sealedSnapshot">;
+
+/**
+ * What the due-time index returns: which flow, at which revision, due when. Enough for the engine to
+ * skip a flow it already holds at that revision; it reads the whole record only of the others.
+ */
+export type DueFlow = Pick<FlowRow, "id" | "revision"> & { nextDeadlineAt: number };
 
 export interface ListQuery {
   machine?: string;
@@ -112,15 +118,16 @@ export interface FlowStore {
    */
   save(record: FlowRecord, expectedRevision: number | null, audit?: AuditEntry[]): Promise<void>;
   /**
-   * The due-time index: records whose nextDeadlineAt <= `until`, each claimed for `owner` until
+   * The due-time index: the flows whose nextDeadlineAt <= `until` (id, revision, deadline — never
+   * the sealed snapshot, so a tick costs nothing for flows the engine already holds), each claimed for `owner` until
    * `claimUntil` so that no other instance takes it meanwhile (PostgreSQL: FOR UPDATE SKIP LOCKED;
-   * lowdb: one process, so every due record). A claim ends by itself at `claimUntil`, so the flows of
+   * lowdb: one process, so every due flow). A claim ends by itself at `claimUntil`, so the flows of
    * an instance that died are taken by the others. At most `limit`, earliest deadline first.
    * `claimUntil` and `now` are on one clock (the wall clock, ms), compared in the process, never
    * with the database's now(): a claim has ended when `claimUntil <= now`. `now` defaults to
    * Date.now(); tests pass it to let a claim end without waiting.
    */
-  claimDue(until: number, owner: string, claimUntil: number, limit: number, now?: number): Promise<FlowRecord[]>;
+  claimDue(until: number, owner: string, claimUntil: number, limit: number, now?: number): Promise<DueFlow[]>;
   /** Changes made by other processes sharing this store; lowdb has none (returns a no-op). */
   subscribe(listener: (change: FlowChange) => void): Promise<() => Promise<void>>;
   appendAudit(entries: AuditEntry[]): Promise<void>;

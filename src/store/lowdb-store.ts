@@ -25,14 +25,12 @@ import { readdir, readFile, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DamageLedger, DAMAGED_DIR, FLOW_ID_PATTERN, flowIdOfFileName, inspectFlowDocument } from "./damage.ts";
 import { DurableJsonFile } from "./durable-json-file.ts";
-import { StaleWriteError, type AuditEntry, type DamageReport, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "./flow-store.ts";
+import { StaleWriteError, type AuditEntry, type DamageReport, type DueFlow, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "./flow-store.ts";
 import { appendDurably, ensurePrivateDir, isTempFileName, PRIVATE_FILE_MODE } from "./private-files.ts";
 import { RowIndex } from "./row-index.ts";
 
 const FLOWS_DIR = "flows";
 const AUDIT_DIR = "audit";
-/** Files read at once by claimDue: enough to hide the disk's latency, few enough for any ulimit. */
-const READ_BATCH = 32;
 /**
  * At open, files are read synchronously, this many between yields to the event loop. Measured at
  * 10,000 documents of 3–6 KB (bench/lowdb-open.ts): node:fs/promises costs ≈70 µs a file (four
@@ -201,16 +199,12 @@ export class LowdbFlowStore implements FlowStore {
   }
 
   /**
-   * Every flow due by `until`, earliest first. One process per DATA_DIR, so there is no other
-   * instance to claim against: `owner`, `claimUntil` and `now` are not kept.
+   * Every flow due by `until`, earliest first, from the index alone (no document is read). One
+   * process per DATA_DIR, so there is no other instance to claim against: `owner`, `claimUntil` and
+   * `now` are not kept.
    */
-  async claimDue(until: number, _owner: string, _claimUntil: number, limit: number): Promise<FlowRecord[]> {
-    const rows = this.#index.due(until, limit);
-    const records: FlowRecord[] = [];
-    for (let i = 0; i < rows.length; i += READ_BATCH) {
-      for (const record of await Promise.all(rows.slice(i, i + READ_BATCH).map((row) => this.get(row.id)))) if (record) records.push(record);
-    }
-    return records;
+  async claimDue(until: number, _owner: string, _claimUntil: number, limit: number): Promise<DueFlow[]> {
+    return this.#index.due(until, limit).map((row) => ({ id: row.id, revision: row.revision, nextDeadlineAt: row.nextDeadlineAt! }));
   }
 
   async subscribe(): Promise<() => Promise<void>> {

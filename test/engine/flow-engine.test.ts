@@ -363,6 +363,45 @@ describe("flow engine on lowdb", () => {
     await engine.stop();
   });
 
+  it("a tick reads the whole record only of a due flow it does not hold at that revision: flows held at their stored revision cost it no read", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    const gets: string[] = [];
+    const counted = new Proxy(store, {
+      get(target, name) {
+        if (name === "get") return (id: string) => (gets.push(id), target.get(id));
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const clock = new SimulatedClock();
+    const horizonMs = 400 * 86400_000; // every deadline of an authorized flow falls within it
+    const a = await boot(clock, counted, { horizonMs, shared: true });
+    const id = await authorizedFlow(a.engine);
+    await a.engine.settled();
+    expect((await store.claimDue(clock.now() + horizonMs, "x", 0, 10)).map((r) => r.id)).toEqual([id]);
+    gets.length = 0;
+    for (let i = 0; i < 3; i++) await a.engine.tick();
+    expect(gets).toEqual([]);
+    // An engine that does not hold it reads it once, then holds it.
+    const b = await boot(clock, counted, { horizonMs, shared: true });
+    expect(gets).toEqual([id]);
+    expect(b.engine.resident).toBe(1);
+    await b.engine.tick();
+    expect(gets).toEqual([id]);
+    // Held, but written by the other instance since (its notification missed): the tick reloads it.
+    await a.engine.send(id, { type: "RENEW", user: "alice" });
+    await a.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 2000);
+    await a.engine.settled();
+    const revision = (await store.get(id))!.revision;
+    gets.length = 0;
+    await b.engine.tick();
+    expect(gets).toEqual([id]);
+    expect((await b.engine.get(id)).revision).toBe(revision);
+    expect(gets).toEqual([id]);
+    await a.engine.stop();
+    await b.engine.stop();
+  });
+
   it("two engines on one store: a write that loses the race is refused, the flow reloaded and the event applied again — every acknowledged event once", async () => {
     const store = await LowdbFlowStore.open(dir);
     const clock = new SimulatedClock();

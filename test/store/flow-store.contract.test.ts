@@ -277,16 +277,18 @@ for (const backend of backends) {
         for (const [id, at] of deadlines) await store.save(record(id, { nextDeadlineAt: at }), null);
       }
 
-      it("returns due records only (nextDeadlineAt <= until), earliest first, whole (sealed snapshot included), at most `limit`", async () => {
+      it("returns due flows only (nextDeadlineAt <= until), earliest first, as id, revision and deadline (never the sealed snapshot), at most `limit`", async () => {
         await seedDeadlines();
         const due = await store.claimDue(NOW, "me", NOW + 60_000, 10, NOW);
         expect(due.map((r) => r.id)).toEqual(["flow-first", "flow-second", "flow-third", "flow-edge"]);
-        expect(due[0]).toEqual(record("flow-first", { nextDeadlineAt: NOW - 2000 }));
+        const first = record("flow-first", { nextDeadlineAt: NOW - 2000 });
+        expect(due[0]).toEqual({ id: first.id, revision: first.revision, nextDeadlineAt: NOW - 2000 });
         expect((await store.claimDue(NOW, "me", NOW + 60_000, 2, NOW)).map((r) => r.id)).toEqual(["flow-first", "flow-second"]);
         expect((await store.claimDue(NOW - 3000, "me", NOW + 60_000, 10, NOW)).map((r) => r.id)).toEqual([]);
         // A deadline moved by a save is where the index looks next.
-        const first = (await store.get("flow-first"))!;
-        await store.save(next(first, { nextDeadlineAt: NOW + 1000 }), first.revision);
+        const stored = (await store.get("flow-first"))!;
+        await store.save(next(stored, { nextDeadlineAt: NOW + 1000 }), stored.revision);
+        expect((await store.claimDue(NOW + 1000, "me", NOW + 60_000, 10, NOW)).at(-1)).toEqual({ id: "flow-first", revision: stored.revision + 1, nextDeadlineAt: NOW + 1000 });
         expect((await store.claimDue(NOW, "me", NOW + 60_000, 10, NOW)).map((r) => r.id)).toEqual(["flow-second", "flow-third", "flow-edge"]);
       });
 

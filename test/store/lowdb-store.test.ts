@@ -145,11 +145,13 @@ describe("lazy: the index in memory, the documents on disk", () => {
     expect((await store.list({ limit: 10 })).items.map((r) => r.id)).toEqual(["flow-b"]);
     expect(await store.count()).toBe(1);
     expect(await flowFiles()).toEqual(["flow-b.json"]);
-    // claimDue reads documents too: a damaged one is set aside there the same way, the others come back.
+    // claimDue answers from the index (it reads no document); the engine's read of the due flow sets it aside.
     await store.save({ ...record("flow-b", 2), nextDeadlineAt: 5 }, 1);
     await writeFile(join(dir, "flows", "flow-b.json"), "");
-    await expect(store.claimDue(10, "me", 100, 10)).resolves.toEqual([]);
+    await expect(store.claimDue(10, "me", 100, 10)).resolves.toEqual([{ id: "flow-b", revision: 2, nextDeadlineAt: 5 }]);
+    await expect(store.get("flow-b")).resolves.toBeUndefined();
     expect(await store.damaged("flow-b")).toMatchObject({ reason: "empty: a write that never reached the disk" });
+    await expect(store.claimDue(10, "me", 100, 10)).resolves.toEqual([]);
     await store.close();
   });
 

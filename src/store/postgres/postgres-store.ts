@@ -14,7 +14,7 @@
 //   snapshot.
 // Only the `postgres` package and Web APIs: the same file runs on Node and Deno.
 import postgres from "postgres";
-import { StaleWriteError, type AuditEntry, type DamageReport, type FlowChange, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "../flow-store.ts";
+import { StaleWriteError, type AuditEntry, type DamageReport, type DueFlow, type FlowChange, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "../flow-store.ts";
 import { FLOW_ID_PATTERN } from "../flow-id.ts";
 import { checkLimit, decodeCursor, encodeCursor } from "../list-query.ts";
 import { migrate } from "./migrations.ts";
@@ -142,7 +142,7 @@ export class PostgresFlowStore implements FlowStore {
     throw new StaleWriteError(record.id, expectedRevision, current ? Number(current.revision) : null);
   }
 
-  async claimDue(until: number, owner: string, claimUntil: number, limit: number, now: number = Date.now()): Promise<FlowRecord[]> {
+  async claimDue(until: number, owner: string, claimUntil: number, limit: number, now: number = Date.now()): Promise<DueFlow[]> {
     // The CTE's FOR UPDATE SKIP LOCKED passes over rows another claim (or a save) is locking right
     // now; a claim that committed meanwhile is seen when the row is locked (READ COMMITTED
     // re-checks the WHERE on the newest row version), so two claims never both take a flow.
@@ -156,9 +156,9 @@ export class PostgresFlowStore implements FlowStore {
         FOR UPDATE SKIP LOCKED)
       UPDATE flows f SET claim_owner = ${owner}, claim_until = ${claimUntil}
       FROM due WHERE f.id = due.id
-      RETURNING f.*`;
-    // RETURNING has no order of its own.
-    return rows.map(recordOf).sort((a, b) => a.nextDeadlineAt! - b.nextDeadlineAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      RETURNING f.id, f.revision, f.next_deadline_at`;
+    // RETURNING has no order of its own. Never the sealed snapshot: the engine reads only what it does not hold.
+    return rows.map((row) => ({ id: row.id as string, revision: Number(row.revision), nextDeadlineAt: Number(row.next_deadline_at) })).sort((a, b) => a.nextDeadlineAt! - b.nextDeadlineAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /**
