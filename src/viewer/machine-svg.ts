@@ -266,7 +266,7 @@ export function toSvg(graph: MachineGraph, options: { title?: string } = {}): st
   return out.join("\n");
 }
 
-/** The stylesheet for toSvg()'s classes (the viewer inlines it; a standalone export embeds it). */
+/** The stylesheet for toSvg()'s classes (the viewer serves it in /inspect/viewer.css; a standalone export embeds it). */
 export const SVG_STYLE = `
   svg.machine { font: 12px ui-monospace, "DejaVu Sans Mono", monospace; }
   svg.machine .state > rect { fill: #fff; stroke: #94a3b8; stroke-width: 1.5; }
