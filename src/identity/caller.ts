@@ -11,6 +11,8 @@ export interface Caller {
   kind: "client" | "person";
   legalEntities: Reach;
   users: Reach;
+  /** A signed-in person's user id (the only user they act as); absent for an API client. */
+  user?: string;
 }
 
 export const PAGE_CLIENT = "page";
@@ -20,7 +22,7 @@ export function clientCaller(client: ApiClient): Caller {
 }
 
 export function personCaller(user: string, legalEntities: Reach = "*"): Caller {
-  return { client: PAGE_CLIENT, kind: "person", legalEntities, users: [user] };
+  return { client: PAGE_CLIENT, kind: "person", legalEntities, users: [user], user };
 }
 
 const within = (reach: Reach, value: string) => reach === "*" || reach.includes(value);
