@@ -80,6 +80,34 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX flow_damage_by_flow ON flow_damage (flow_id, id);
     `,
   },
+  {
+    version: 2,
+    name: "stored integrations and their audit trail",
+    sql: /* sql */ `
+      -- Integrations added on the page or through /api/integrations (src/integrations). settings is
+      -- the non-secret part; the client secret (or private key) is sealed with the service's key,
+      -- bound to the integration's name. revision: compare-and-swap for edits (409 on a stale one).
+      CREATE TABLE integrations (
+        name              text COLLATE "C" PRIMARY KEY,
+        revision          bigint      NOT NULL,
+        created_at        timestamptz NOT NULL,
+        updated_at        timestamptz NOT NULL,
+        settings          jsonb       NOT NULL,
+        sealed_credential text
+      );
+      -- Who changed which fields of which integration, append-only; never a secret's value.
+      CREATE TABLE integration_audit (
+        seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        integration text COLLATE "C" NOT NULL,
+        at          timestamptz NOT NULL,
+        action      text NOT NULL,
+        client      text NOT NULL,
+        actor_user  text,
+        changed     jsonb NOT NULL
+      );
+      CREATE INDEX integration_audit_by_integration ON integration_audit (integration, seq);
+    `,
+  },
 ];
 
 /** pg_advisory_xact_lock's two keys: "auth" and "flow" in ASCII, so the lock is recognisable in pg_locks. */
