@@ -1,5 +1,6 @@
 // The file-system primitives every file under DATA_DIR goes through: private modes, and writes that
-// survive a power cut. node:fs/promises only, so the same code runs on Node 20 and Deno 2.
+// survive a power cut. node:fs only (its sync, callback and promise forms), so the same code runs
+// on Node 20 and Deno 2.
 //
 // Why each step is there:
 // - mode 0600 / 0700 on create AND a chmod after: `mode` on create only applies to new files and is
@@ -8,7 +9,16 @@
 //   new one, never half of one; without the fsync a power cut can leave the renamed file empty.
 // - fsync of the folder after the rename: the rename itself is only durable once the folder's entry
 //   is on disk. Some runtimes and file systems cannot open a folder for that; then it is skipped.
-import { chmod, link, mkdir, open, rename, unlink, type FileHandle } from "node:fs/promises";
+//
+// Why the hot paths (a flow's write, an audit append) make their quick calls synchronously: each
+// call of node:fs/promises is a round trip through libuv's thread pool (a futex wake, a context
+// switch, an eventfd, a promise), and a write made of ~15 of them spent more CPU on the trips than on
+// the calls (measured with bench/lowdb-save.ts; on these 2-core machines CPU is what bounds creates/s).
+// open, write, fchmod, close and rename of a small file in a local folder are page-cache work of
+// microseconds, so they run on the main thread; fsync and fdatasync, which wait for the disk, still
+// go to the thread pool (one trip each), so the event loop never waits for a disk flush.
+import { closeSync, fchmodSync, fdatasync as fdatasyncCallback, fstatSync, fsync as fsyncCallback, linkSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { chmod, mkdir, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 export const PRIVATE_FILE_MODE = 0o600;
@@ -65,32 +75,55 @@ export function syncDirectory(dir: string): Promise<void> {
 
 const directorySyncs = new Map<string, { running?: Promise<void>; next?: Promise<void> }>();
 
+/** fsync (or fdatasync) of an open descriptor on the thread pool: the one call here that waits for the disk. */
+function syncFd(fd: number, dataOnly = false): Promise<void> {
+  return new Promise((resolve, reject) => (dataOnly ? fdatasyncCallback : fsyncCallback)(fd, (error) => (error ? reject(error) : resolve())));
+}
+
+const encoder = new TextEncoder();
+
+/** Writes all of `text` at the descriptor's position (a short write is continued). */
+function writeAll(fd: number, text: string): void {
+  const bytes = encoder.encode(text);
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+}
+
 async function fsyncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    handle = await open(dir, "r");
-    await handle.sync();
+    fd = openSync(dir, "r");
+    await syncFd(fd);
   } catch {
     // EISDIR/EPERM/EINVAL where folders cannot be opened or synced. Not thrown: the caller's rename
     // has happened, and reporting it as failed would make memory disagree with the disk.
   } finally {
-    await handle?.close().catch(() => undefined);
+    if (fd !== undefined) closeQuietly(fd);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed, or the file system refuses: nothing left to do with it
   }
 }
 
 /** Writes `text` to a new private temp file beside `path` and fsyncs it; returns the temp path. */
 async function writeSyncedTemp(path: string, text: string): Promise<string> {
   const temp = tempPathFor(path);
-  let handle: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    handle = await open(temp, "wx", PRIVATE_FILE_MODE);
-    await handle.writeFile(text, "utf8");
-    await handle.chmod(PRIVATE_FILE_MODE);
-    await handle.sync();
-    await handle.close();
+    fd = openSync(temp, "wx", PRIVATE_FILE_MODE);
+    writeAll(fd, text);
+    fchmodSync(fd, PRIVATE_FILE_MODE);
+    await syncFd(fd);
+    const done = fd;
+    fd = undefined;
+    closeSync(done);
     return temp;
   } catch (error) {
-    await handle?.close().catch(() => undefined);
+    if (fd !== undefined) closeQuietly(fd);
     await unlink(temp).catch(() => undefined);
     throw error;
   }
@@ -100,7 +133,7 @@ async function writeSyncedTemp(path: string, text: string): Promise<string> {
 export async function writeFileAtomically(path: string, text: string): Promise<void> {
   const temp = await writeSyncedTemp(path, text);
   try {
-    await rename(temp, path);
+    renameSync(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     throw error;
@@ -117,37 +150,41 @@ export async function writeFileAtomically(path: string, text: string): Promise<v
 export async function createFileExclusively(path: string, text: string): Promise<boolean> {
   const temp = await writeSyncedTemp(path, text);
   try {
-    await link(temp, path);
+    linkSync(temp, path);
   } catch (error) {
     if ((error as { code?: string }).code === "EEXIST") return false;
     throw error;
   } finally {
-    await unlink(temp).catch(() => undefined);
+    try {
+      unlinkSync(temp);
+    } catch {
+      // gone already: nothing to clean up
+    }
   }
   await syncDirectory(dirname(path));
   return true;
 }
 
 /**
- * Appends `text` to `path` (created 0600) and fsyncs it before resolving. If the file ends in a line
- * torn by a crash, the new text starts on a line of its own, so only the torn line is lost.
+ * Appends `text` to `path` (created 0600) and fdatasyncs it before resolving. If the file ends in a
+ * line torn by a crash, the new text starts on a line of its own, so only the torn line is lost.
  */
 export async function appendDurably(path: string, text: string): Promise<void> {
-  const handle = await open(path, "a+", PRIVATE_FILE_MODE);
+  const fd = openSync(path, "a+", PRIVATE_FILE_MODE);
   let created = false;
   try {
-    const { size } = await handle.stat();
+    const { size } = fstatSync(fd);
     created = size === 0;
     let prefix = "";
     if (size > 0) {
       const last = new Uint8Array(1);
-      await handle.read(last, 0, 1, size - 1);
+      readSync(fd, last, 0, 1, size - 1);
       if (last[0] !== 0x0a) prefix = "\n";
     }
-    await handle.writeFile(prefix + text, "utf8");
-    await handle.datasync();
+    writeAll(fd, prefix + text);
+    await syncFd(fd, true);
   } finally {
-    await handle.close();
+    closeQuietly(fd);
   }
   if (created) await syncDirectory(dirname(path));
 }
