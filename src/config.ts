@@ -3,6 +3,8 @@
 // Every problem is collected and reported at once, in one line, each naming its variable: a person
 // setting up a real ID-porten client fixes the whole list in one go, not one restart per variable.
 
+import { parseTrustedProxies } from "./identity/trusted-proxies.ts";
+
 export type Env = Record<string, string | undefined>;
 
 /** What a VAT client needs: validation (ID-porten token), submission through the Altinn app (Altinn token). */
@@ -41,6 +43,13 @@ export interface Config {
   apiToken: string | undefined;
   /** API_CLIENTS as given: inline JSON ("[…]") or the path of a JSON file; read at start-up (identity/api-clients.ts). */
   apiClients: string | undefined;
+  /** The page's sign-in (identity/ui-users.ts): UI_USERS as given (inline JSON or a file), and/or a reverse proxy's header. */
+  ui: {
+    users: string | undefined;
+    trustedUserHeader: string | undefined;
+    /** TRUSTED_PROXIES as given (addresses or IPv4 ranges, comma-separated); checked here. */
+    trustedProxies: string | undefined;
+  };
   encryptionKey: string | undefined;
   /** PostgreSQL store shared by several instances (DATABASE_URL); lowdb under DATA_DIR when unset. */
   databaseUrl: string | undefined;
@@ -192,6 +201,15 @@ export function readConfig(env: Env): Readonly<Config> {
     read.report("API_TOKEN", `must be at least 32 characters, got ${apiToken.length}`);
   }
 
+  const uiUsers = read.text("UI_USERS")?.trim();
+  const trustedUserHeader = read.text("TRUSTED_USER_HEADER")?.trim().toLowerCase();
+  const trustedProxies = read.text("TRUSTED_PROXIES")?.trim();
+  if (trustedUserHeader !== undefined) {
+    if (!/^[a-z0-9-]{1,64}$/.test(trustedUserHeader)) read.report("TRUSTED_USER_HEADER", `must be an HTTP header name (letters, digits, "-"), got "${trustedUserHeader.slice(0, 40)}"`);
+    if (!trustedProxies) read.report("TRUSTED_PROXIES", "is required with TRUSTED_USER_HEADER: the addresses of the reverse proxies allowed to say who is signed in (anyone else could set the header)");
+  }
+  for (const problem of parseTrustedProxies(trustedProxies).problems) read.report("TRUSTED_PROXIES", problem);
+
   const encryptionKey = read.text("ENCRYPTION_KEY")?.trim();
   if (encryptionKey !== undefined && (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encryptionKey) || atobLength(encryptionKey) !== 32)) {
     read.report("ENCRYPTION_KEY", "must be 32 random bytes in base64 (openssl rand -base64 32)");
@@ -306,6 +324,7 @@ export function readConfig(env: Env): Readonly<Config> {
     databaseUrl,
     apiToken,
     apiClients,
+    ui: Object.freeze({ users: uiUsers, trustedUserHeader, trustedProxies }),
     encryptionKey,
     idporten: Object.freeze({
       issuer,

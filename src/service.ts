@@ -20,13 +20,24 @@ import { acquireDataDirLock, type DataDirLock } from "./store/data-dir-lock.ts";
 import type { ShutdownSignal } from "./lifecycle/shutdown-signal.ts";
 import { readFile } from "node:fs/promises";
 import { API_TOKEN_CLIENT, loadApiClients, tokenSha256, type ApiClient } from "./identity/api-clients.ts";
+import { loadUiUsers, type UiUser } from "./identity/ui-users.ts";
+import { loadDemoUser } from "./identity/demo-user.ts";
+import { parseTrustedProxies } from "./identity/trusted-proxies.ts";
+import { Sessions, SignInLimiter } from "./identity/sessions.ts";
 import { startStatelyInspector, type StatelyInspector } from "./viewer/stately-inspector.ts";
+import { IntegrationRegistry } from "./integrations/integration-registry.ts";
+import { StoredIntegrationService } from "./integrations/integration-service.ts";
+import { FileIntegrationStore, type IntegrationSettings, type IntegrationStore } from "./integrations/integration-store.ts";
+import type { IntegrationService } from "./integrations/integration-types.ts";
+import { PostgresIntegrationStore } from "./integrations/postgres-integration-store.ts";
 
 export interface Service {
   config: Readonly<Config>;
   app: ReturnType<typeof createApp>;
   engine: FlowEngine;
   service: AuthorizationService;
+  /** The integrations ("default" from configuration, others stored): what the page and /api/integrations call. */
+  integrations: IntegrationService;
   clock: Clock;
   simulator: RunningSimulator | undefined;
   inspector: StatelyInspector | undefined;
@@ -35,6 +46,8 @@ export interface Service {
   apiToken: { token: string; generated: boolean; path?: string } | null;
   /** Every API client: API_CLIENTS' and API_TOKEN's ("api-token"). */
   apiClients: ApiClient[];
+  /** Who may sign in to the page; `demoPassword` is set only on the start that generated the demo user. */
+  ui: { users: UiUser[]; demo: { user: string; password: string | null; path: string } | null };
   restored: number;
   close(): Promise<void>;
 }
@@ -78,6 +91,10 @@ async function wire(
     ...(apiToken ? [{ name: API_TOKEN_CLIENT, tokenSha256: await tokenSha256(apiToken.token), legalEntities: "*" as const, users: "*" as const }] : []),
     ...(await loadApiClients(config.apiClients, (path) => readFile(path, "utf8"))),
   ];
+  // The page's people: UI_USERS; or, for the embedded demo with no one configured, a generated "demo".
+  const uiUsers = await loadUiUsers(config.ui.users, (path) => readFile(path, "utf8"));
+  const demo = uiUsers.length === 0 && !config.ui.trustedUserHeader && config.simulator ? await loadDemoUser(config.dataDir) : null;
+  if (demo) uiUsers.push(demo.user);
   const simulatedClock = config.simulatedClock ? new SimulatedClock() : null;
   const clock: Clock = simulatedClock ?? realClock;
   const clientKey = config.idporten.clientAuth === "private_key_jwt" ? await loadClientKey(config.idporten.clientKey ?? "") : undefined;
@@ -116,12 +133,28 @@ async function wire(
   );
   const altinn = createAltinnClient({ exchangeUrl: simulator?.altinnExchangeUrl ?? config.altinnExchangeUrl, timeoutMs: config.outboundTimeoutMs, clock });
 
+  // Integrations: "default" is the configuration above; others are stored (DATA_DIR or PostgreSQL).
+  const integrationStore: IntegrationStore = config.databaseUrl
+    ? await PostgresIntegrationStore.open(config.databaseUrl)
+    : await FileIntegrationStore.open(config.dataDir, log);
+  opened.push(() => integrationStore.close());
+  const configuredIntegration = { settings: configuredIntegrationSettings(config, simulator), credentialSet: Boolean(config.idporten.clientSecret || config.idporten.clientKey) };
+  const integrationRegistry = new IntegrationRegistry({
+    configured: { ...configuredIntegration, idporten, altinn },
+    store: integrationStore,
+    box,
+    callbackUrl,
+    clock,
+    timeoutMs: config.outboundTimeoutMs,
+    ...(config.idporten.prompt ? { prompt: config.idporten.prompt } : {}),
+  });
+
   // The machine's outbound calls go through the engine's runCall (written first, once per answer,
   // leased across instances); the engine is made after the registry, so the machine reaches it
   // through this late binding.
   let engine: FlowEngine | undefined;
   const runCall = <T>(system: unknown, callId: string, input: unknown, call: () => Promise<T>) => (engine ? engine.runCall(system, callId, input, call) : call());
-  const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten, altinn, runCall, warningDays: config.authorizationWarningDays }));
+  const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten, altinn, runCall, warningDays: config.authorizationWarningDays, integrations: (name) => integrationRegistry.runtime(name) }));
   // One id for this process in claims, leases and notifications (the store skips its own).
   const instanceId = crypto.randomUUID();
   const store: FlowStore = config.databaseUrl
@@ -159,6 +192,20 @@ async function wire(
     },
     settleTimeoutMs: config.outboundTimeoutMs * 2 + 1000,
     warningDays: config.authorizationWarningDays,
+    integrations: integrationRegistry,
+  });
+  const integrations = new StoredIntegrationService({
+    store: integrationStore,
+    registry: integrationRegistry,
+    box,
+    clock,
+    configured: configuredIntegration,
+    flowsUsing: (name) => service.flowsUsing(name),
+    // A new client secret: flows of that integration whose secret was refused try again now.
+    changed: (name, fields) => {
+      if (fields.some((f) => f === "idporten.clientSecret" || f === "idporten.clientKey")) void service.resumeAttention(name).catch(() => undefined);
+    },
+    log,
   });
   const resumed = await service.resumeAttention();
   if (resumed > 0) log(`${resumed} flow(s) whose client secret was refused try again with the configured one`);
@@ -166,6 +213,7 @@ async function wire(
   const readiness = readinessChecks({ issuer: simulator?.issuer ?? config.idporten.issuer, lock, store, shutdown: options.shutdown, timeoutMs: config.outboundTimeoutMs });
   const app = createApp({
     service,
+    integrations,
     apiClients,
     callbackPath,
     clock: simulatedClock,
@@ -183,6 +231,25 @@ async function wire(
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
     secureCookies: config.publicUrl.startsWith("https:"),
     cookiePath: new URL(callbackUrl).pathname,
+    formTargets: async () => [new URL(simulator?.issuer ?? config.idporten.issuer).origin],
+    web: {
+      service,
+      integrations: () => undefined,
+      users: uiUsers,
+      trustedUserHeader: config.ui.trustedUserHeader,
+      trustedProxy: parseTrustedProxies(config.ui.trustedProxies).matches,
+      sessions: new Sessions(box),
+      limiter: new SignInLimiter(),
+      box,
+      secureCookies: config.publicUrl.startsWith("https:"),
+      watchFlows: (listener) => engine!.onTransition((notice) => listener(service.view(notice.record))),
+      now: () => clock.now(),
+      // How long a code lives is known for the simulator only (ID-porten does not document it).
+      codeLifetimes: () => ({ [DEFAULT_INTEGRATION]: config.simulator ? (config.simulator.lifetimes.codeSeconds ?? 60) : null }),
+      shutdown: options.shutdown,
+      log,
+      ...(demo ? { demoUser: demo.user.user } : {}),
+    },
   });
 
   return {
@@ -190,14 +257,36 @@ async function wire(
     app,
     engine,
     service,
+    integrations,
     clock,
     simulator,
     inspector,
     keySource,
     apiToken,
     apiClients,
+    ui: { users: uiUsers, demo: demo ? { user: demo.user.user, password: demo.password, path: demo.path } : null },
     restored,
     close: closeOpened,
+  };
+}
+
+/** The "default" integration as configured (the embedded simulator's addresses when it serves). */
+function configuredIntegrationSettings(config: Readonly<Config>, simulator: RunningSimulator | undefined): IntegrationSettings {
+  return {
+    idporten: {
+      issuer: simulator?.issuer ?? config.idporten.issuer,
+      clientId: config.idporten.clientId,
+      clientAuth: config.idporten.clientAuth,
+      clientKeyId: config.idporten.clientKeyId ?? null,
+      redirectUri: config.idporten.redirectUri,
+      registeredRedirectUris: [...config.idporten.registeredRedirectUris],
+      scope: config.idporten.scope,
+      refreshTokenLifetimeSeconds: config.idporten.refreshTokenLifetimeSeconds ?? null,
+    },
+    altinn: { exchangeUrl: simulator?.altinnExchangeUrl ?? config.altinnExchangeUrl },
+    authorizationLifetimeSeconds: config.authorizationLifetimeSeconds,
+    loginTimeoutSeconds: config.loginTimeoutSeconds,
+    exchangeMode: config.exchangeMode,
   };
 }
 
@@ -279,6 +368,10 @@ export function startupLines(config: Readonly<Config>, running: Service, listeni
     lines.push(`ID-porten simulator: issuer ${running.simulator.issuer}  ·  Altinn exchange ${running.simulator.altinnExchangeUrl}  ·  control ${running.simulator.controlUrl}`);
     lines.push(`Test persons: ${running.simulator.persons.map((p) => `${p.name} ${p.pid}`).join(", ")}`);
   }
+  const demo = running.ui.demo;
+  if (demo?.password) lines.push(`Web page: ${config.publicUrl}/ — sign in as "${demo.user}" with the password ${demo.password} (shown this once; only its hash is kept in ${demo.path})`);
+  else if (demo) lines.push(`Web page: ${config.publicUrl}/ — sign in as "${demo.user}" (its password was shown at the first start; delete ${demo.path} for a new one)`);
+  else lines.push(`Web page: ${config.publicUrl}/ (${running.ui.users.length} user(s) from UI_USERS${config.ui.trustedUserHeader ? `, or signed in by the proxy's ${config.ui.trustedUserHeader}` : ""})`);
   lines.push(`Live viewer: ${config.publicUrl}/inspect (sign in with the API token)`);
   if (running.inspector) {
     lines.push(`Stately inspector: open ${running.inspector.url} (actors report to ${running.inspector.socketUrl}; tokens and secrets are redacted; the page embeds Stately's hosted UI, which needs internet)`);

@@ -1,6 +1,6 @@
 // The HTTP face of the service (DESIGN §4): createApp(deps) with sub-apps mounted by app.route(),
 // so tests call app.request() with no port. Only onError turns errors into HTTP.
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { SimulatedClock } from "../clock.ts";
 import type { AuthorizationService } from "../flows/authorization-service.ts";
@@ -11,13 +11,21 @@ import type { ShutdownSignal } from "../lifecycle/shutdown-signal.ts";
 import { clockRoutes } from "./clock-routes.ts";
 import { flowsRoutes } from "./flows-routes.ts";
 import { machinesRoutes } from "./machines-routes.ts";
+import { integrationsRoutes } from "./integrations-routes.ts";
+import type { IntegrationService } from "../integrations/integration-types.ts";
 import type { RegisteredMachine } from "../engine/machine-registry.ts";
 import { viewerAsset, viewerPage } from "../viewer/viewer-page.ts";
-import { docsPage, openApiDocument } from "./openapi.ts";
+import { docsRoutes } from "./openapi.ts";
+import { healthzRoute, readyzRoute } from "./schemas/health.ts";
+import { AuthflowError } from "../errors.ts";
 import { errorHandler, problem } from "./problem.ts";
+import { webRoutes, type WebDeps } from "../web/web-routes.tsx";
+import { securityHeaders } from "./security-headers.ts";
 
 export interface AppDeps {
   service: AuthorizationService;
+  /** The integrations (issue 10 §5): /api/integrations. */
+  integrations?: IntegrationService;
   /** The API's callers: API_CLIENTS and API_TOKEN's client. */
   apiClients: readonly ApiClient[];
   /** Path of the redirect URI on this server (from configuration, e.g. "/callback"). */
@@ -36,6 +44,10 @@ export interface AppDeps {
   secureCookies?: boolean;
   /** The callback's path as the browser sees it (PUBLIC_URL's path prefix included): the login cookie's path. */
   cookiePath?: string;
+  /** The Web applications page (sign-in, authorizations, integrations); without it "/" goes to /docs. */
+  web?: WebDeps;
+  /** Origins the page's forms may end up at (ID-porten issuers: "Get authorization code" goes on there). */
+  formTargets?: () => Promise<string[]>;
 }
 
 /** Named checks (e.g. store open, DATA_DIR lock held, provider reached): plain words, no secrets. */
@@ -47,7 +59,9 @@ export interface Readiness {
 const MAX_BODY_BYTES = 64 * 1024;
 
 export function createApp(deps: AppDeps) {
-  const app = new Hono();
+  // OpenAPIHono throughout: the routes declared with createRoute (here and in every mounted OpenAPIHono
+  // sub-app) make the document at /openapi.json.
+  const app = new OpenAPIHono();
   app.onError(errorHandler(deps.log));
   // Access log without query strings (the callback's query holds a one-time code) and without the
   // login link's secret part (whoever read it could open the link first and bind their browser).
@@ -60,23 +74,25 @@ export function createApp(deps: AppDeps) {
 
   // Liveness: the process answers. Readiness: it can do its work, so a load balancer or a
   // supervisor sends traffic only then (and stops once shutdown begins). Neither needs the token.
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", async (c) => {
-    if (!deps.readiness) return c.json({ status: "ok" });
+  app.openapi(healthzRoute, (c) => c.json({ status: "ok" as const }, 200));
+  app.openapi(readyzRoute, async (c) => {
+    if (!deps.readiness) return c.json({ status: "ok" as const }, 200);
     let readiness: Readiness;
     try {
       readiness = await deps.readiness();
     } catch (error) {
       deps.log(`readiness check failed: ${(error as Error)?.message ?? error}`);
-      return problem(503, "The readiness checks could not be run; the server log says why.", { checks: {} });
+      throw new AuthflowError("not_ready", 503, "The readiness checks could not be run; the server log says why.", { extra: { checks: {} } });
     }
-    if (readiness.ready) return c.json({ status: "ready", checks: readiness.checks });
+    if (readiness.ready) return c.json({ status: "ready" as const, checks: readiness.checks }, 200);
     const failing = Object.entries(readiness.checks).filter(([, check]) => !check.ok).map(([name]) => name);
-    return problem(503, `Not ready: ${failing.join(", ") || "not yet"}.`, { checks: readiness.checks });
+    throw new AuthflowError("not_ready", 503, `Not ready: ${failing.join(", ") || "not yet"}.`, { extra: { checks: readiness.checks } });
   });
-  app.get("/openapi.json", (c) => c.json(openApiDocument));
-  app.get("/docs", (c) => c.html(docsPage()));
-  app.get("/", (c) => c.redirect("/docs"));
+  // /openapi.json, /docs and /docs.css: the document of every route mounted here, made when first asked.
+  app.route("/", docsRoutes(() => app, { callbackPath: deps.callbackPath }));
+  // Secure headers on every answer; on HTML a policy with no inline script and no framing.
+  app.use(securityHeaders(deps.formTargets ?? (async () => [])));
+  if (!deps.web) app.get("/", (c) => c.redirect("/docs"));
   // The viewer page holds no data: it signs in with the API token and reads /api.
   app.get("/inspect", (c) => c.html(viewerPage()));
   app.get("/inspect/viewer.js", () => viewerAsset("viewer.js"));
@@ -84,7 +100,7 @@ export function createApp(deps: AppDeps) {
   app.route(deps.callbackPath, callbackRoutes(deps.service));
   app.route("/login", loginLinkRoutes(deps.service, { cookiePath: deps.cookiePath ?? deps.callbackPath, secure: deps.secureCookies ?? false }));
 
-  const api = new Hono<ApiEnv>();
+  const api = new OpenAPIHono<ApiEnv>();
   api.use(bearerAuth(deps.apiClients));
   // Bodies over 64 KiB get 413. A declared Content-Length is checked as a number; only a body
   // without one (chunked) goes through hono's bodyLimit, which must read the stream — on Node that
@@ -100,7 +116,9 @@ export function createApp(deps: AppDeps) {
   api.route("/flows", flowsRoutes(deps.service, deps.shutdown));
   api.route("/clock", clockRoutes(deps.clock, deps.settled));
   api.route("/machines", machinesRoutes(deps.machines));
+  if (deps.integrations) api.route("/integrations", integrationsRoutes(deps.integrations));
   app.route("/api", api);
+  if (deps.web) app.route("/", webRoutes(deps.web));
   return app;
 }
 

@@ -17,11 +17,15 @@ function outcomePage(c: Context, outcome: CallbackOutcome) {
   c.header("cache-control", "no-store");
   c.header("referrer-policy", "no-referrer"); // the URL holds a one-time code
   const note = fallbackNote ? `\n<p lang="en"><small>${escapeHtml(fallbackNote)}</small></p>` : "";
+  // The way back to the page the login may have started on (the authorization's card).
+  const back = outcome.flowId ? `\n<p><a href="/#flow-${escapeHtml(outcome.flowId)}">${escapeHtml(BACK_TO_PAGE[locale])}</a></p>` : "";
   return c.html(
-    page(title, `<main><h1 class="${ok ? "ok" : "bad"}">${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>${note}</main>`, locale),
+    page(title, `<main><h1 class="${ok ? "ok" : "bad"}">${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>${note}${back}</main>`, locale),
     outcome.status as 200,
   );
 }
+
+const BACK_TO_PAGE = { nb: "Tilbake til autorisasjonene i authflow", nn: "Tilbake til autorisasjonane i authflow", en: "Back to the authorizations in authflow" } as const;
 
 /** The redirect URI. `cookiePath` is the path the login cookie is sent to (the callback's own). */
 export function callbackRoutes(service: AuthorizationService) {

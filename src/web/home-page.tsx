@@ -1,0 +1,103 @@
+// The page a person completes the authorization on: the authorizations per legal entity (with
+// their buttons) and the integration points. The state moves without a reload (app.js, SSE).
+import type { FlowView } from "../flows/authorization-service.ts";
+import type { IntegrationView } from "../integrations/integration-types.ts";
+import { FlowCard, type CardContext } from "./flow-card.tsx";
+import { orgNo } from "./format.ts";
+import { TEXTS, type Lang } from "./i18n.ts";
+import { IntegrationsSection, type IntegrationFormState } from "./integrations-section.tsx";
+import { Layout } from "./layout.tsx";
+
+export interface HomeProps {
+  lang: Lang;
+  user: { user: string; name: string };
+  csrf: string;
+  now: number;
+  flows: FlowView[];
+  integrations: IntegrationView[];
+  /** The outcome of the person's last action, shown where it happened. */
+  notice?: { flowId?: string; kind: "error" | "ok"; text: string } | undefined;
+  create?: { legalEntity: string; error: string } | undefined;
+  integrationForm?: IntegrationFormState | undefined;
+  integrationSaved?: string | undefined;
+  /** Per integration: how long its codes live (seconds), when known (the simulator's; ID-porten does not document it). */
+  codeLifetimes: Record<string, number | null>;
+}
+
+export function HomePage(props: HomeProps) {
+  const t = TEXTS[props.lang];
+  const byEntity = new Map<string, FlowView[]>();
+  for (const flow of props.flows) {
+    const entity = flow.legalEntity as string;
+    byEntity.set(entity, [...(byEntity.get(entity) ?? []), flow]);
+  }
+  const cardContext = (flow: FlowView): CardContext => ({
+    lang: props.lang,
+    user: props.user.user,
+    csrf: props.csrf,
+    now: props.now,
+    notice: props.notice && props.notice.flowId === flow.id ? props.notice : undefined,
+    codeLifetimeSeconds: props.codeLifetimes[flow.integration as string] ?? null,
+  });
+  return (
+    <Layout lang={props.lang} title={t.authorizations} user={props.user} csrf={props.csrf} path="/">
+      <h1>{t.authorizations}</h1>
+      <p id="live-status" class="live" role="status" aria-live="polite" data-live-text={t.live}></p>
+      {props.notice && !props.notice.flowId && (
+        <p class={`notice ${props.notice.kind}`} role={props.notice.kind === "error" ? "alert" : "status"}>
+          {props.notice.text}
+        </p>
+      )}
+      <section aria-labelledby="new-title" class="new">
+        <h2 id="new-title">{t.newAuthorization}</h2>
+        <form method="post" action="/flows" class="create">
+          <input type="hidden" name="_csrf" value={props.csrf} />
+          <p class={props.create ? "field invalid" : "field"}>
+            <label for="legalEntity">{t.legalEntity}</label>
+            <input
+              id="legalEntity"
+              name="legalEntity"
+              inputmode="numeric"
+              autocomplete="off"
+              required
+              value={props.create?.legalEntity ?? ""}
+              aria-invalid={props.create ? "true" : undefined}
+              aria-describedby={props.create ? "legalEntity-problem" : undefined}
+            />
+            {props.create && (
+              <span id="legalEntity-problem" class="problem" role="alert">
+                {props.create.error}
+              </span>
+            )}
+          </p>
+          <p class="field">
+            <label for="integration">{t.integration}</label>
+            <select id="integration" name="integration">
+              {props.integrations.length === 0 && <option value="default">default</option>}
+              {props.integrations.map((i) => (
+                <option value={i.name}>{i.name}</option>
+              ))}
+            </select>
+          </p>
+          <button type="submit" class="primary">
+            {t.create}
+          </button>
+        </form>
+      </section>
+      <section aria-labelledby="flows-title" class="flows">
+        <h2 id="flows-title" class="visually-hidden">
+          {t.authorizations}
+        </h2>
+        {props.flows.length === 0 && <p>{t.none}</p>}
+        {[...byEntity].map(([entity, flows]) => (
+          <section class="entity" aria-label={orgNo(entity)} data-entity={entity}>
+            {flows.map((flow) => (
+              <FlowCard view={flow} ctx={cardContext(flow)} />
+            ))}
+          </section>
+        ))}
+      </section>
+      <IntegrationsSection integrations={props.integrations} lang={props.lang} csrf={props.csrf} form={props.integrationForm} saved={props.integrationSaved} />
+    </Layout>
+  );
+}

@@ -1,0 +1,372 @@
+// The Web applications page (issue 10): sign-in, the authorizations and their buttons, the
+// integration points, and a stream that moves the page without a reload. Server-rendered; every
+// form works without JavaScript (post, then redirect back: the outcome travels in a sealed,
+// short-lived cookie). The acting user of every button is the signed-in person, never a field.
+import { Hono, type Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { streamSSE } from "hono/streaming";
+import type { SecretBox } from "../crypto/secrets.ts";
+import { AuthflowError } from "../errors.ts";
+import type { AuthorizationService, FlowView } from "../flows/authorization-service.ts";
+import { checkLegalEntity, mayUseLegalEntity, personCaller, type Caller } from "../identity/caller.ts";
+import { verifyPassword } from "../identity/password.ts";
+import { SESSION_COOKIE, SESSION_HOURS, type Session, type Sessions, type SignInLimiter } from "../identity/sessions.ts";
+import type { UiUser } from "../identity/ui-users.ts";
+import { fieldProblems, integrationCreateSchema, integrationUpdateSchema, type FieldProblem, type IntegrationService, type IntegrationView } from "../integrations/integration-types.ts";
+import type { ShutdownSignal } from "../lifecycle/shutdown-signal.ts";
+import { isOrganisationNumber } from "../server/validate.ts";
+import { ACTION_EVENTS, type PageAction } from "./actions.ts";
+import { APP_SCRIPT, APP_STYLE } from "./assets.ts";
+import { FlowCard } from "./flow-card.tsx";
+import { HomePage } from "./home-page.tsx";
+import { LANG_COOKIE, pickLang, TEXTS, type Lang } from "./i18n.ts";
+import { formToInput, typedValues } from "./integration-form.ts";
+import type { IntegrationFormState } from "./integrations-section.tsx";
+import { SCRIPT_PATH, STYLE_PATH } from "./layout.tsx";
+import { SignInPage } from "./signin-page.tsx";
+
+export interface WebDeps {
+  service: AuthorizationService;
+  integrations: () => IntegrationService | undefined;
+  users: readonly UiUser[];
+  /** TRUSTED_USER_HEADER: the header a signing-in reverse proxy sets, honoured only from `trustedProxy`. */
+  trustedUserHeader?: string | undefined;
+  trustedProxy: (address: string | undefined) => boolean;
+  sessions: Sessions;
+  limiter: SignInLimiter;
+  box: SecretBox;
+  secureCookies: boolean;
+  /** Every written change of any flow, as its view. */
+  watchFlows: (listener: (view: FlowView) => void) => () => void;
+  now: () => number;
+  /** Per integration: its code lifetime in seconds when known. */
+  codeLifetimes: () => Record<string, number | null>;
+  shutdown?: ShutdownSignal | undefined;
+  log: (line: string) => void;
+  /** The demo user's name, pre-filled on the sign-in form. */
+  demoUser?: string | undefined;
+}
+
+type WebEnv = { Variables: { session: Session; person: UiUser | { user: string; name: string; legalEntities: "*" } } };
+
+const FLASH_COOKIE = "authflow_flash";
+const FLASH_PURPOSE = "authflow page flash v1";
+const FLOW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const UI_LOCALES = ["nb", "nn", "en", "se"];
+const ACR_VALUES = ["idporten-loa-substantial", "idporten-loa-high"];
+
+interface Flash {
+  notice?: { flowId?: string; kind: "error" | "ok"; text: string };
+  create?: { legalEntity: string; error: string };
+  integrationForm?: IntegrationFormState;
+  integrationSaved?: string;
+}
+
+/** The connection's peer address: Node's adapter passes the IncomingMessage, Deno.serve its ServeHandlerInfo. */
+export function remoteAddress(c: Context): string | undefined {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } }; remoteAddr?: { hostname?: string } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? env?.remoteAddr?.hostname ?? undefined;
+}
+
+export function webRoutes(deps: WebDeps) {
+  const app = new Hono<WebEnv>();
+  const lang = (c: Context) => pickLang(getCookie(c, LANG_COOKIE), c.req.header("accept-language"));
+  const usersById = new Map(deps.users.map((u) => [u.user, u]));
+  const cookieOptions = { httpOnly: true, sameSite: "Lax" as const, secure: deps.secureCookies, path: "/" };
+
+  app.get(STYLE_PATH, (c) => asset(c, APP_STYLE, "text/css; charset=utf-8"));
+  app.get(SCRIPT_PATH, (c) => asset(c, APP_SCRIPT, "text/javascript; charset=utf-8"));
+
+  app.get("/lang/:lang", (c) => {
+    const wanted = c.req.param("lang");
+    if (wanted === "nb" || wanted === "en") setCookie(c, LANG_COOKIE, wanted, { ...cookieOptions, httpOnly: false, maxAge: 365 * 86_400 });
+    return c.redirect(localPath(c.req.query("back")), 303);
+  });
+
+  // --- Signing in and out ---------------------------------------------------------------------
+  app.get("/signin", async (c) => {
+    if (await currentSession(c)) return c.redirect("/", 303);
+    return c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} demoUser={deps.demoUser} back={localPath(c.req.query("back"))} />);
+  });
+
+  app.post("/signin", async (c) => {
+    const form = await formOf(c);
+    const user = (form.user ?? "").trim().slice(0, 128);
+    const password = form.password ?? "";
+    const address = remoteAddress(c) ?? "unknown";
+    const t = TEXTS[lang(c)];
+    const page = (status: 401 | 429, error: string) =>
+      c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} error={error} user={user} back={localPath(form.back)} />, status);
+    const wait = deps.limiter.retryAfter(user, address);
+    if (wait > 0) {
+      c.header("retry-after", String(wait));
+      return page(429, t.signInLimited(Math.ceil(wait / 60)));
+    }
+    const known = usersById.get(user);
+    // An unknown user costs the same scrypt as a known one: the time taken does not say who exists.
+    const ok = await verifyPassword(password, known?.passwordHash ?? DUMMY_HASH);
+    if (!known || !ok) {
+      deps.limiter.failed(user, address);
+      deps.log(`page: sign-in refused for "${user.replace(/[^\w.@-]/g, "?")}" from ${address}`);
+      return page(401, t.signInFailed);
+    }
+    deps.limiter.succeeded(user);
+    const { cookie } = await deps.sessions.create(known.user, "password");
+    setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions, maxAge: SESSION_HOURS * 3600 });
+    deps.log(`page: ${known.user} signed in`);
+    return c.redirect(localPath(form.back), 303);
+  });
+
+  app.post("/signout", async (c) => {
+    const session = await currentSession(c);
+    const form = await formOf(c);
+    if (session && form._csrf === session.csrf) deps.sessions.end(session);
+    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    return c.redirect("/signin", 303);
+  });
+
+  /** The signed-in person: a session cookie, or the trusted proxy's header (a session is made for its CSRF token). */
+  async function currentSession(c: Context): Promise<Session | null> {
+    const session = await deps.sessions.read(getCookie(c, SESSION_COOKIE));
+    const header = deps.trustedUserHeader ? c.req.header(deps.trustedUserHeader)?.trim() : undefined;
+    if (header && deps.trustedProxy(remoteAddress(c))) {
+      if (session && session.user === header && session.via === "proxy") return session;
+      const made = await deps.sessions.create(header.slice(0, 128), "proxy");
+      setCookie(c, SESSION_COOKIE, made.cookie, { ...cookieOptions, maxAge: SESSION_HOURS * 3600 });
+      return made.session;
+    }
+    // A proxy session is only good while the proxy still says so.
+    if (session?.via === "proxy") return null;
+    if (session && !usersById.has(session.user)) return null;
+    return session;
+  }
+
+  // --- Everything below needs a signed-in person, and a form's CSRF token ------------------------
+  app.use("*", async (c, next) => {
+    const session = await currentSession(c);
+    if (!session) {
+      if (c.req.method === "GET" && !c.req.path.startsWith("/events")) return c.redirect(`/signin?back=${encodeURIComponent(c.req.path)}`, 303);
+      return c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} error={TEXTS[lang(c)].signInTitle} />, 401);
+    }
+    c.set("session", session);
+    c.set("person", usersById.get(session.user) ?? { user: session.user, name: session.user, legalEntities: "*" });
+    if (c.req.method === "POST") {
+      const form = await formOf(c);
+      if (!form._csrf || !equal(form._csrf, session.csrf)) {
+        return c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} error="The form had expired or did not come from this page. Reload the page and try again." />, 403);
+      }
+    }
+    await next();
+  });
+
+  const callerOf = (c: Context<WebEnv>): Caller => {
+    const person = c.get("person");
+    return personCaller(person.user, person.legalEntities);
+  };
+
+  app.get("/", async (c) => {
+    const flash = await readFlash(c);
+    const caller = callerOf(c);
+    const page = await deps.service.list({ limit: 500 });
+    const flows = page.flows.filter((f) => mayUseLegalEntity(caller, f.legalEntity as string));
+    const integrations = await listIntegrations();
+    const person = c.get("person");
+    c.header("cache-control", "no-store");
+    return c.html(
+      <HomePage
+        lang={lang(c)}
+        user={{ user: person.user, name: person.name }}
+        csrf={c.get("session").csrf}
+        now={deps.now()}
+        flows={flows}
+        integrations={integrations}
+        notice={flash.notice}
+        create={flash.create}
+        integrationForm={flash.integrationForm}
+        integrationSaved={flash.integrationSaved}
+        codeLifetimes={deps.codeLifetimes()}
+      />,
+    );
+  });
+
+  // One card, as the person sees it now (the stream's script fetches it after a change).
+  app.get("/flows/:id/card", async (c) => {
+    const id = flowIdOf(c);
+    const view = await deps.service.get(id);
+    checkLegalEntity(callerOf(c), view.legalEntity as string);
+    c.header("cache-control", "no-store");
+    return c.html(<FlowCard view={view} ctx={{ ...cardContext(c), codeLifetimeSeconds: deps.codeLifetimes()[view.integration as string] ?? null }} />);
+  });
+
+  app.post("/flows", async (c) => {
+    const form = await formOf(c);
+    const legalEntity = (form.legalEntity ?? "").replace(/\s+/g, "");
+    if (!isOrganisationNumber(legalEntity)) {
+      const error = lang(c) === "nb" ? `«${legalEntity.slice(0, 20)}» er ikke et organisasjonsnummer: 9 siffer med gyldig kontrollsiffer.` : `"${legalEntity.slice(0, 20)}" is not an organisation number: 9 digits with a valid check digit.`;
+      return flashBack(c, { create: { legalEntity: legalEntity.slice(0, 20), error } });
+    }
+    const caller = callerOf(c);
+    try {
+      checkLegalEntity(caller, legalEntity);
+      const integration = form.integration || undefined;
+      const view = await deps.service.create(legalEntity, integration, { user: caller.user ?? null, client: caller.client });
+      return c.redirect(`/#flow-${view.id}`, 303);
+    } catch (error) {
+      if (!(error instanceof AuthflowError)) throw error;
+      return flashBack(c, { create: { legalEntity, error: error.detail } });
+    }
+  });
+
+  app.post("/flows/:id/:action", async (c) => {
+    const id = flowIdOf(c);
+    const action = c.req.param("action") as PageAction;
+    if (!(action in ACTION_EVENTS)) return flashBack(c, { notice: { flowId: id, kind: "error", text: `Unknown action "${action.slice(0, 30)}".` } });
+    const form = await formOf(c);
+    const caller = callerOf(c);
+    const user = caller.user!;
+    const t = TEXTS[lang(c)];
+    let view: FlowView;
+    try {
+      view = await deps.service.get(id);
+      checkLegalEntity(caller, view.legalEntity as string);
+      const type = ACTION_EVENTS[action];
+      if (type === "AUTHORIZE") {
+        const uiLocale = UI_LOCALES.includes(form.uiLocale ?? "") ? form.uiLocale : lang(c);
+        const acr = ACR_VALUES.includes(form.acr ?? "") ? form.acr : undefined;
+        const next = await deps.service.send(id, { type, user, client: caller.client, ...(uiLocale ? { uiLocale } : {}), ...(acr ? { acr } : {}) });
+        // On to the login link: it binds this browser to the login, then sends it to ID-porten.
+        if (typeof next.authorizationUrl === "string") return c.redirect(next.authorizationUrl, 303);
+        return c.redirect(`/#flow-${id}`, 303);
+      }
+      await deps.service.send(id, { type, user, client: caller.client });
+      return c.redirect(`/#flow-${id}`, 303);
+    } catch (error) {
+      if (!(error instanceof AuthflowError)) throw error;
+      const current = await deps.service.get(id).catch(() => undefined);
+      return flashBack(c, { notice: { flowId: id, kind: "error", text: explainRefusal(error, current, t) } });
+    }
+  });
+
+  // --- Integrations ------------------------------------------------------------------------------
+  app.post("/integrations", async (c) => saveIntegration(c, undefined));
+  app.post("/integrations/:name", async (c) => saveIntegration(c, c.req.param("name")));
+
+  async function saveIntegration(c: Context<WebEnv>, name: string | undefined) {
+    const integrations = deps.integrations();
+    const form = await formOf(c);
+    const back = (problems: FieldProblem[]) => flashBack(c, { integrationForm: { name: name ?? "", values: typedValues(form), problems } });
+    if (!integrations) return back([{ field: "", message: "Integrations cannot be changed on this server." }]);
+    const input = formToInput(form);
+    const parsed = name === undefined ? integrationCreateSchema.safeParse(input) : integrationUpdateSchema.safeParse(input);
+    if (!parsed.success) return back(fieldProblems(parsed.error.issues));
+    try {
+      const saved =
+        name === undefined
+          ? await integrations.create(parsed.data as never, callerOf(c))
+          : await integrations.update(name, parsed.data, callerOf(c), /^\d+$/.test(form.revision ?? "") ? Number(form.revision) : undefined);
+      return flashBack(c, { integrationSaved: saved.name }, `#integration-${saved.name}`);
+    } catch (error) {
+      if (!(error instanceof AuthflowError)) throw error;
+      return back([{ field: "", message: error.detail }]);
+    }
+  }
+
+  async function listIntegrations(): Promise<IntegrationView[]> {
+    const integrations = deps.integrations();
+    return integrations ? integrations.list() : [];
+  }
+
+  // --- The stream: a changed flow's card, re-rendered for this person ---------------------------
+  app.get("/events", (c) => {
+    const caller = callerOf(c);
+    const ctx = cardContext(c);
+    return streamSSE(c, async (stream) => {
+      let chain = Promise.resolve();
+      const stop = deps.watchFlows((view) => {
+        if (!mayUseLegalEntity(caller, view.legalEntity as string)) return;
+        chain = chain.then(() =>
+          stream
+            .writeSSE({ event: "flow", data: JSON.stringify({ id: view.id, state: view.state, html: String(<FlowCard view={view} ctx={{ ...ctx, now: deps.now(), codeLifetimeSeconds: deps.codeLifetimes()[view.integration as string] ?? null }} />) }) })
+            .catch(() => undefined),
+        );
+      });
+      let unlisten = () => {};
+      const ended = new Promise<void>((resolve) => {
+        stream.onAbort(() => resolve());
+        if (deps.shutdown) unlisten = deps.shutdown.onStop(() => resolve());
+      });
+      const ping = setInterval(() => void stream.writeSSE({ event: "ping", data: "" }).catch(() => undefined), 15_000);
+      await stream.writeSSE({ event: "ready", data: "" });
+      await ended;
+      clearInterval(ping);
+      unlisten();
+      stop();
+    });
+  });
+
+  function cardContext(c: Context<WebEnv>) {
+    return { lang: lang(c), user: c.get("person").user, csrf: c.get("session").csrf, now: deps.now() };
+  }
+
+  async function flashBack(c: Context, flash: Flash, anchor?: string) {
+    setCookie(c, FLASH_COOKIE, await deps.box.seal(JSON.stringify(flash), FLASH_PURPOSE), { ...cookieOptions, maxAge: 60 });
+    const target = anchor ?? (flash.notice?.flowId ? `#flow-${flash.notice.flowId}` : flash.integrationForm ? `#integration-${flash.integrationForm.name || "new"}` : "#main");
+    return c.redirect(`/${target}`, 303);
+  }
+
+  async function readFlash(c: Context): Promise<Flash> {
+    const sealed = getCookie(c, FLASH_COOKIE);
+    if (!sealed) return {};
+    deleteCookie(c, FLASH_COOKIE, { path: "/" });
+    try {
+      return JSON.parse(await deps.box.open(sealed, FLASH_PURPOSE)) as Flash;
+    } catch {
+      return {};
+    }
+  }
+
+  return app;
+}
+
+/** A refusal, said for the person at the page (the API's words, and what to do here). */
+function explainRefusal(error: AuthflowError, view: FlowView | undefined, t: (typeof TEXTS)[Lang]): string {
+  const extra = error.extra as { guard?: string } | undefined;
+  if (error.code === "forbidden_user" && extra?.guard === "userBinding" && view) {
+    const holder = (view.boundUser ?? view.pendingUser) as string | null;
+    return holder ? `${t.explain.forbidden} ${t.heldBy(holder)}` : error.detail;
+  }
+  if (error.code === "guard_refused" && extra?.guard === "redirectUrlRegistered") return `${error.detail} ${t.explain.redirect((view?.integration as string) ?? "default")}`;
+  return error.detail;
+}
+
+function flowIdOf(c: Context): string {
+  const id = c.req.param("id") ?? "";
+  if (!FLOW_ID.test(id)) throw new AuthflowError("not_found", 404, `"${id.slice(0, 40)}" is not a flow id.`);
+  return id;
+}
+
+/** Only a path on this server (never "//elsewhere"): the sign-in's and language switch's way back. */
+function localPath(value: string | undefined): string {
+  return value && /^\/(?![/\\])[\w\-./?=&%#]*$/.test(value) ? value : "/";
+}
+
+async function formOf(c: Context): Promise<Record<string, string>> {
+  const body = await c.req.parseBody().catch(() => ({}));
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+function equal(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+function asset(c: Context, body: string, type: string) {
+  return c.body(body, 200, { "content-type": type, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+}
+
+/** Verified against for an unknown user name, so a refusal takes as long as for a known one. */
+const DUMMY_HASH = "scrypt$ln=16,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
