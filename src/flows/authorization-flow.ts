@@ -13,6 +13,8 @@ import { keepAliveAt } from "../machines/authorization-machine.ts";
 import { fromPromise } from "xstate";
 import type { IdportenClient } from "../idporten/idporten-client.ts";
 import type { AltinnExchangeInput, AltinnToken, CodeExchangeInput, RefreshInput, RevocationInput, TokenSet } from "../machines/authorization-types.ts";
+import { toFlowError } from "../machines/flow-error.ts";
+import { DEFAULT_INTEGRATION } from "../config.ts";
 
 export interface AuthorizationFlowDeps {
   clock: Clock;
@@ -26,6 +28,37 @@ export interface AuthorizationFlowDeps {
   runCall?: <T>(system: unknown, callId: string, input: unknown, call: () => Promise<T>) => Promise<T>;
   /** An authorization that ends within this many days needs a person (attentionFrom). */
   warningDays?: number;
+  /**
+   * The clients of the flow's integration (its actors' input names it; absent means "default").
+   * Without it every flow uses `idporten` and `altinn` above.
+   */
+  integrations?: (name: string | undefined) => Promise<FlowClients>;
+}
+
+export interface FlowClients {
+  idporten: Pick<IdportenClient, "exchangeCode" | "refresh" | "revoke">;
+  altinn: { exchange(input: AltinnExchangeInput): Promise<AltinnToken> };
+}
+
+/**
+ * A client secret (or key) refused for a stored integration: its words name the integration and
+ * where its secret is changed (not IDPORTEN_CLIENT_SECRET). The error code stays, so the flow
+ * still asks a person (attention) and keeps its authorization.
+ */
+export function nameIntegrationInRefusal(error: unknown, integration: string | undefined): unknown {
+  if (integration === undefined || integration === DEFAULT_INTEGRATION) return error;
+  const oauth = toFlowError(error);
+  if (oauth.error !== "invalid_client" && oauth.error !== "unauthorized_client") return error;
+  const words =
+    `${oauth.error_description} — integration "${integration}": its client secret (or key) is stored on this server, not in IDPORTEN_CLIENT_SECRET. ` +
+    `Renew it at Digdir's self-service and enter it on the integration (the Integrations page, or PUT /api/integrations/${integration} with idporten.clientSecret); no restart is needed.`;
+  return { error: oauth.error, error_description: words };
+}
+
+/** An integration that cannot be used (deleted, or its secret does not open): said in the flow's lastError. */
+function integrationUnavailable(error: unknown, integration: string | undefined): unknown {
+  if (!(error instanceof AuthflowError)) return error;
+  return { error: "integration_unavailable", error_description: `Integration "${integration ?? DEFAULT_INTEGRATION}" cannot be used: ${error.detail}` };
 }
 
 const iso = (ms: number | null | undefined) => (typeof ms === "number" ? new Date(ms).toISOString() : null);
@@ -105,13 +138,37 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
   // state that starts it is written, once per answer, and (shared store) under this instance's lease.
   const run = <T>(system: unknown, callId: string, input: unknown, call: () => Promise<T>) =>
     deps.runCall ? deps.runCall(system, callId, input, call) : call();
+  // The flow's integration's clients ("default": the configured ones), resolved when the call leaves.
+  const clients = async (integration: string | undefined): Promise<FlowClients> => {
+    if (!deps.integrations || integration === undefined || integration === DEFAULT_INTEGRATION) return deps;
+    try {
+      return await deps.integrations(integration);
+    } catch (error) {
+      throw integrationUnavailable(error, integration);
+    }
+  };
   const logic = authorizationMachine.provide({
     actors: {
       deadline: createDeadlineActor(deps.clock),
-      exchangeCode: fromPromise<TokenSet, CodeExchangeInput>(({ input, system, self }) => run(system, self.id, input, () => deps.idporten.exchangeCode(input))),
-      refreshIdporten: fromPromise<TokenSet, RefreshInput>(({ input, system, self }) => run(system, self.id, input, () => deps.idporten.refresh(input.refreshToken))),
-      exchangeAltinn: fromPromise<AltinnToken, AltinnExchangeInput>(({ input, system, self }) => run(system, self.id, input, () => deps.altinn.exchange(input))),
-      revokeToken: fromPromise<unknown, RevocationInput>(({ input, system, self }) => run(system, self.id, input, () => deps.idporten.revoke(input.refreshToken))),
+      exchangeCode: fromPromise<TokenSet, CodeExchangeInput>(({ input, system, self }) =>
+        run(system, self.id, input, async () => (await clients(input.integration)).idporten.exchangeCode(input)),
+      ),
+      refreshIdporten: fromPromise<TokenSet, RefreshInput>(({ input, system, self }) =>
+        run(system, self.id, input, async () => {
+          const { idporten } = await clients(input.integration);
+          try {
+            return await idporten.refresh(input.refreshToken);
+          } catch (error) {
+            throw nameIntegrationInRefusal(error, input.integration);
+          }
+        }),
+      ),
+      exchangeAltinn: fromPromise<AltinnToken, AltinnExchangeInput>(({ input, system, self }) =>
+        run(system, self.id, input, async () => (await clients(input.integration)).altinn.exchange(input)),
+      ),
+      revokeToken: fromPromise<unknown, RevocationInput>(({ input, system, self }) =>
+        run(system, self.id, input, async () => (await clients(input.integration)).idporten.revoke(input.refreshToken)),
+      ),
     },
   });
   const warningMs = (deps.warningDays ?? 0) * 86_400_000;

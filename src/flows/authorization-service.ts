@@ -36,6 +36,22 @@ export interface AuthorizationServiceOptions {
   settleTimeoutMs: number;
   /** An authorization that ends within this many days says so (0: never). */
   warningDays?: number;
+  /** Integrations other than `integration` (the configured one); without it, flows can use only that one. */
+  integrations?: IntegrationResolver;
+}
+
+/** What a flow's integration gives a login: its ID-porten client, redirect set-up and settings. */
+export interface IntegrationSetup {
+  idporten: Pick<IdportenClient, "prepareAuthorization" | "authorizationRedirect">;
+  redirect: RedirectSetup;
+  settings: AttemptSettings;
+}
+
+export interface IntegrationResolver {
+  /** The named integration, current; throws (422 in words) for one that does not exist. */
+  runtime(name: string): Promise<IntegrationSetup>;
+  /** Runs a flow's creation while the integration cannot be deleted (and refuses an unknown one). */
+  use<T>(name: string, create: () => Promise<T>): Promise<T>;
 }
 
 export type FlowView = Record<string, unknown> & { id: string; state: string };
@@ -104,11 +120,31 @@ export class AuthorizationService {
   }
 
   async create(legalEntity: string, integration: string | undefined, by: { user?: string | null; client?: string | null } = {}): Promise<FlowView> {
-    if (integration !== undefined && integration !== this.#o.integration) {
-      throw new AuthflowError("bad_request", 422, `Unknown integration "${integration}". This server has one integration: "${this.#o.integration}".`);
+    const name = integration ?? this.#o.integration;
+    const create = () => this.#o.engine.create(AUTHORIZATION_MACHINE.name, { legalEntity, integration: name }, by);
+    if (name === this.#o.integration) return this.view(await create());
+    if (!this.#o.integrations) {
+      throw new AuthflowError("bad_request", 422, `Unknown integration "${name}". This server has one integration: "${this.#o.integration}".`);
     }
-    const record = await this.#o.engine.create(AUTHORIZATION_MACHINE.name, { legalEntity, integration: this.#o.integration }, by);
-    return this.view(record);
+    return this.view(await this.#o.integrations.use(name, create));
+  }
+
+  /** A flow's integration: the configured one, or a stored one (current as of its revision). */
+  async #setup(integration: string | undefined): Promise<IntegrationSetup> {
+    const name = integration ?? this.#o.integration;
+    if (name === this.#o.integration || !this.#o.integrations) return this.#o;
+    return this.#o.integrations.runtime(name);
+  }
+
+  /** How many flows (of any state) use the integration: all pages of the store's list, counted. */
+  async flowsUsing(integration: string): Promise<number> {
+    let count = 0;
+    for (let after: string | undefined, page; (page = await this.#o.engine.list({ machine: AUTHORIZATION_MACHINE.name, limit: 500, ...(after ? { after } : {}) })); ) {
+      count += page.items.filter((row) => (row.summary.integration ?? this.#o.integration) === integration).length;
+      if (!page.next) break;
+      after = page.next;
+    }
+    return count;
   }
 
   /** The public view of a stored record, with what needs a person as of now. */
@@ -137,7 +173,7 @@ export class AuthorizationService {
    * After a restart: flows whose renewal was refused for a reason only a person can fix (the client
    * secret) try again at once, so a service restarted with a working secret resumes them without a new login.
    */
-  async resumeAttention(): Promise<number> {
+  async resumeAttention(integration?: string): Promise<number> {
     let resumed = 0;
     const rows: FlowRow[] = [];
     for (let after: string | undefined, page; (page = await this.#o.engine.list({ machine: AUTHORIZATION_MACHINE.name, attention: true, attentionAt: this.#o.clock.now(), limit: 500, ...(after ? { after } : {}) })); ) {
@@ -148,6 +184,7 @@ export class AuthorizationService {
     for (const record of rows) {
       const attention = record.summary.attention as { error?: string } | null | undefined;
       if (!attention || !["invalid_client", "unauthorized_client"].includes(attention.error ?? "")) continue;
+      if (integration !== undefined && (record.summary.integration ?? this.#o.integration) !== integration) continue;
       const snapshot = await this.#o.engine.current(record.id);
       if (!snapshot.can({ type: "KEEP_ALIVE", at: this.#o.clock.now() } as never)) continue;
       await this.#o.engine.send(record.id, { type: "KEEP_ALIVE" }).then(() => resumed++, () => undefined);
@@ -161,14 +198,16 @@ export class AuthorizationService {
     if (event.type === "AUTHORIZE") {
       // Refuse a misconfigured redirect URL or a state that does not take it before talking to ID-porten.
       // The login runs beside the authorization, so a renewal in flight does not have to finish first.
-      const probe = { type: "AUTHORIZE", at: 0, user: event.user, redirect: this.#o.redirect, request: {}, settings: this.#o.settings };
+      // The flow's own integration gives the client, the redirect set-up and the settings.
       const snapshot = (await engine.current(id));
+      const setup = await this.#setup((snapshot.context as AuthorizationContext).integration);
+      const probe = { type: "AUTHORIZE", at: 0, user: event.user, redirect: setup.redirect, request: {}, settings: setup.settings };
       if (!snapshot.can(probe as never)) throw explainRefusal(snapshot, probe);
-      const request = await this.#o.idporten.prepareAuthorization({ statePrefix: id, uiLocale: event.uiLocale, acr: event.acr });
+      const request = await setup.idporten.prepareAuthorization({ statePrefix: id, uiLocale: event.uiLocale, acr: event.acr });
       // The link the person opens is on this server: it binds their browser, then sends it on to ID-porten.
       const loginId = `${id}.${randomSecret()}`;
       const login = { loginId, url: `${this.#o.publicUrl}/login/${loginId}`, uiLocale: event.uiLocale ?? null };
-      return this.view(await engine.send(id, { type: "AUTHORIZE", user: event.user, ...by(event.client), request, redirect: this.#o.redirect, settings: this.#o.settings, login }));
+      return this.view(await engine.send(id, { type: "AUTHORIZE", user: event.user, ...by(event.client), request, redirect: setup.redirect, settings: setup.settings, login }));
     }
     // REVOKE waits for a refresh or code exchange in flight: its answer must land first, so that
     // the refresh token handed to ID-porten for revocation is the live one.
@@ -217,7 +256,7 @@ export class AuthorizationService {
     }
     let redirect: string;
     try {
-      redirect = await this.#o.idporten.authorizationRedirect(attempt.request, loginHint ? { loginHint } : {});
+      redirect = await (await this.#setup(ctx.integration)).idporten.authorizationRedirect(attempt.request, loginHint ? { loginHint } : {});
     } catch (error) {
       const oauth = toFlowError(error);
       const detail = `${oauth.error_description}${oauth.hint ? ` ${oauth.hint}` : ""}`;

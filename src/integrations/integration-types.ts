@@ -195,7 +195,12 @@ function crossChecks(value: InputShape, ctx: z.RefinementCtx, creating: boolean)
 
 /** PUT /api/integrations/:name — every field but the name (it is in the path) and the write-only secret. */
 export const integrationUpdateSchema = z
-  .strictObject({ ...inputShape, name: integrationNameSchema.optional() })
+  .strictObject({
+    ...inputShape,
+    name: integrationNameSchema.optional(),
+    /** The revision the edit is based on (as shown with the integration): a newer stored one answers 409. */
+    revision: z.number({ error: "must be the integration's revision number as shown with it" }).int({ error: "must be a whole number" }).min(1, { error: "must be at least 1" }).optional(),
+  })
   .superRefine((value, ctx) => crossChecks(value, ctx, false));
 
 /** POST /api/integrations — a new stored integration; its client secret (or key) is required. */
@@ -230,6 +235,7 @@ const FIELD_LABELS: Record<string, string> = {
   authorizationLifetimeSeconds: "Authorization lifetime",
   loginTimeoutSeconds: "Login timeout",
   exchangeMode: "Exchange mode",
+  revision: "Revision",
   idporten: "ID-porten client",
   altinn: "Altinn",
 };

@@ -132,10 +132,11 @@ function endedLogin(attempt: Attempt | null, succeeded: boolean, error: FlowErro
 // Actor inputs shared by several states.
 const authorizationDeadline = ({ context }: WithContext): DeadlineInput => ({ at: context.authorization?.expiresAt ?? null, event: "AUTHORIZATION_EXPIRED" });
 const keepAliveDeadline = ({ context }: WithContext): DeadlineInput => ({ at: keepAliveAt(context), event: "KEEP_ALIVE" });
-const refreshInput = ({ context }: WithContext): RefreshInput => ({ refreshToken: context.authorization!.idporten.refreshToken! });
+const refreshInput = ({ context }: WithContext): RefreshInput => ({ refreshToken: context.authorization!.idporten.refreshToken!, integration: context.integration });
 const altinnInput = ({ context }: WithContext): AltinnExchangeInput => ({
   accessToken: context.authorization!.idporten.accessToken,
   accessTokenExpiresAt: context.authorization!.idporten.accessTokenExpiresAt,
+  integration: context.integration,
 });
 
 /**
@@ -465,6 +466,7 @@ export const authorizationMachine = setup({
                 nonce: attempt.request.nonce,
                 redirectUri: attempt.request.redirectUri,
                 expectedAcr: attempt.request.acr ?? null,
+                integration: context.integration,
               };
             },
             onDone: { target: "inactive", actions: "holdReplacement" },
@@ -486,7 +488,7 @@ export const authorizationMachine = setup({
           invoke: {
             id: "revokeToken",
             src: "revokeToken",
-            input: ({ context }) => ({ refreshToken: context.revocations[0]!.refreshToken }),
+            input: ({ context }) => ({ refreshToken: context.revocations[0]!.refreshToken, integration: context.integration }),
             onDone: { target: "inactive", actions: "dropRevocation" },
             onError: { target: "inactive", actions: "deferRevocation" },
           },

@@ -180,6 +180,8 @@ export interface CodeExchangeInput {
   redirectUri: string;
   /** The acr asked for at /authorize: a lower returned level is refused (insufficient_acr). */
   expectedAcr?: string | null;
+  /** The flow's integration (its ID-porten/Altinn clients); absent means "default" (snapshots stored before integrations). */
+  integration?: string;
 }
 export interface TokenSet {
   accessToken: string;
@@ -197,10 +199,14 @@ export interface TokenSet {
 }
 export interface RefreshInput {
   refreshToken: string;
+  /** The flow's integration (its ID-porten/Altinn clients); absent means "default" (snapshots stored before integrations). */
+  integration?: string;
 }
 export interface AltinnExchangeInput {
   accessToken: string;
   accessTokenExpiresAt: number;
+  /** The flow's integration (its ID-porten/Altinn clients); absent means "default" (snapshots stored before integrations). */
+  integration?: string;
 }
 export interface AltinnToken {
   token: string;
@@ -212,4 +218,6 @@ export interface DeadlineInput {
 }
 export interface RevocationInput {
   refreshToken: string;
+  /** The flow's integration (its ID-porten/Altinn clients); absent means "default" (snapshots stored before integrations). */
+  integration?: string;
 }

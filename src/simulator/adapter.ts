@@ -126,6 +126,11 @@ export class SimulatorStore {
     return grants.length;
   }
 
+  /** Every live entry of a model (the simulator's run-time client registrations, read at start). */
+  entriesOf(model: string): Array<{ id: string; payload: AdapterPayload }> {
+    return this.#find((entry) => entry.model === model && entry.expiresAt > Date.now()).map((entry) => ({ id: entry.id, payload: entry.payload }));
+  }
+
   /** Waits for every write under way (before a close). */
   async flush(): Promise<void> {
     await Promise.all(this.#writes.values());

@@ -1,6 +1,8 @@
 // Client registrations, as at Digdir's self-service: each client has its redirect URIs, ONE token
 // endpoint authentication method, and the scopes it is registered for.
 
+import type { SimulatorStore } from "./adapter.ts";
+import type { AdapterPayload } from "./oidc-types.ts";
 import type { SimulatorClient, TokenEndpointAuthMethod } from "./types.ts";
 
 /** What a VAT client registers: validation (ID-porten token) and submission through the Altinn app. */
@@ -73,5 +75,68 @@ export function providerClientMetadata(client: SimulatorClient): Record<string, 
     // checked by the simulator (provider.ts, extraParams.scope).
     // ID-porten's sub is pairwise: a client sees a stable identifier for a person, never the pid.
     subject_type: "pairwise",
+  };
+}
+
+/** The SimulatorStore model run-time registrations are kept under (sealed on disk, like the grants). */
+const REGISTERED_MODEL = "RegisteredClient";
+
+type RegistrationStore = Pick<SimulatorStore, "adapterFor" | "entriesOf">;
+
+/**
+ * Every client the provider knows: those given at start (configuration) and those registered at
+ * run time through the control API, as Digdir's self-service registers a new integration's client.
+ * Run-time registrations survive a restart (kept in the simulator's store) and may be replaced
+ * (a new secret, as at Digdir); the clients given at start cannot be.
+ */
+export class ClientRegistry {
+  readonly #fixed: Map<string, SimulatorClient>;
+  readonly #registered = new Map<string, SimulatorClient>();
+  readonly #store: RegistrationStore | undefined;
+
+  constructor(clients: readonly SimulatorClient[], store?: RegistrationStore) {
+    this.#fixed = new Map(clients.map((client) => [client.clientId, client]));
+    this.#store = store;
+    for (const { id, payload } of store?.entriesOf(REGISTERED_MODEL) ?? []) {
+      if (!this.#fixed.has(id)) this.#registered.set(id, payload as unknown as SimulatorClient);
+    }
+  }
+
+  get(clientId: string): SimulatorClient | undefined {
+    return this.#fixed.get(clientId) ?? this.#registered.get(clientId);
+  }
+
+  /** A run-time registration (what oidc-provider's Client adapter looks up for ids it was not started with). */
+  registered(clientId: string): SimulatorClient | undefined {
+    return this.#registered.get(clientId);
+  }
+
+  all(): SimulatorClient[] {
+    return [...this.#fixed.values(), ...this.#registered.values()];
+  }
+
+  /** The resource server's scopes now (a client registered later may bring new ones). */
+  resourceScopes(): string[] {
+    return resourceScopes(this.all());
+  }
+
+  /** Registers (or replaces) a client at run time; refuses one that was given at start. */
+  async register(client: SimulatorClient): Promise<SimulatorClient> {
+    if (this.#fixed.has(client.clientId)) throw new Error(`clients: ${client.clientId} is registered by configuration and cannot be replaced at run time`);
+    checkClients([client]);
+    this.#registered.set(client.clientId, client);
+    await this.#store?.adapterFor(REGISTERED_MODEL).upsert(client.clientId, { ...client } as unknown as AdapterPayload);
+    return client;
+  }
+}
+
+/** What the control API shows of a client: never its secret. */
+export function publicRegistration(client: SimulatorClient, source: "configuration" | "control"): Record<string, unknown> {
+  return {
+    clientId: client.clientId,
+    tokenEndpointAuthMethod: authMethodOf(client),
+    redirectUris: client.redirectUris,
+    scopes: scopesOf(client),
+    source,
   };
 }

@@ -14,8 +14,9 @@ import type { AltinnRegister } from "./altinn-register.ts";
 import { checkFault, type FaultQueue } from "./faults.ts";
 import { onlyKeys, plainObject, SimulatorInputError, wholeNumber } from "./input.ts";
 import { checkLifetimes } from "./lifetimes.ts";
+import { AUTH_METHODS, ClientRegistry, publicRegistration } from "./clients.ts";
 import { maskPid, syntheticPidProblem } from "./persons.ts";
-import type { FaultSpec, SimulatorControl, SimulatorLifetimes, SimulatorSettings } from "./types.ts";
+import type { FaultSpec, SimulatorClient, SimulatorControl, SimulatorLifetimes, SimulatorSettings, TokenEndpointAuthMethod } from "./types.ts";
 
 /** An hour: far beyond any retry a client makes, short enough to stay a grace. */
 export const MAX_REUSE_GRACE_SECONDS = 3600;
@@ -28,7 +29,36 @@ export interface ControlSetup {
   faults: FaultQueue;
   store: SimulatorStore;
   register: AltinnRegister;
+  /** The provider's clients; run-time registrations go here. */
+  clients?: ClientRegistry;
   log: (line: string) => void;
+}
+
+/** A client registration from the control API: checked field by field (the secret is never echoed). */
+export function checkClientRegistration(input: unknown): SimulatorClient {
+  const object = plainObject("client", input);
+  onlyKeys("client", object, ["clientId", "clientSecret", "redirectUris", "tokenEndpointAuthMethod", "scopes", "jwks"]);
+  const { clientId, clientSecret, redirectUris, tokenEndpointAuthMethod, scopes, jwks } = object;
+  if (typeof clientId !== "string" || !/^[\x21-\x7E]{1,200}$/.test(clientId)) throw new SimulatorInputError("clientId must be 1–200 printable characters without spaces");
+  const method = (tokenEndpointAuthMethod ?? "client_secret_post") as TokenEndpointAuthMethod;
+  if (!AUTH_METHODS.includes(method)) throw new SimulatorInputError(`tokenEndpointAuthMethod must be one of ${AUTH_METHODS.join(", ")}`);
+  if (method !== "private_key_jwt" && (typeof clientSecret !== "string" || clientSecret.length < 16 || clientSecret.length > 500)) {
+    throw new SimulatorInputError(`clientSecret must be 16–500 characters (needed for ${method})`);
+  }
+  if (!Array.isArray(redirectUris) || redirectUris.length === 0 || redirectUris.some((u) => typeof u !== "string" || !URL.canParse(u))) {
+    throw new SimulatorInputError("redirectUris must be a non-empty list of absolute URLs");
+  }
+  if (scopes !== undefined && (!Array.isArray(scopes) || scopes.some((x) => typeof x !== "string"))) throw new SimulatorInputError("scopes must be a list of scope names");
+  if (method === "private_key_jwt" && (typeof jwks !== "object" || jwks === null || !Array.isArray((jwks as { keys?: unknown }).keys))) {
+    throw new SimulatorInputError('jwks must be {"keys": [<public JWK>]} with private_key_jwt');
+  }
+  return {
+    clientId,
+    redirectUris: redirectUris as string[],
+    tokenEndpointAuthMethod: method,
+    ...(method === "private_key_jwt" ? { jwks: jwks as { keys: JsonWebKey[] } } : { clientSecret: clientSecret as string }),
+    ...(scopes !== undefined ? { scopes: scopes as string[] } : {}),
+  };
 }
 
 export function checkSettings(input: unknown): Partial<SimulatorSettings> {
@@ -41,7 +71,7 @@ export function checkSettings(input: unknown): Partial<SimulatorSettings> {
   return checked;
 }
 
-export function createControl({ lifetimes, settings, faults, store, register, log }: ControlSetup): SimulatorControl {
+export function createControl({ lifetimes, settings, faults, store, register, clients, log }: ControlSetup): SimulatorControl {
   const control: SimulatorControl = {
     state: () => ({ lifetimes: { ...lifetimes }, settings: { ...settings }, faults: faults.list(), altinnPersons: register.list() }),
     setLifetimes(input) {
@@ -86,6 +116,18 @@ export function createControl({ lifetimes, settings, faults, store, register, lo
       log(`control: ${maskPid(pid)} removed from Altinn's register`);
       return register.remove(pid);
     },
+    async registerClient(input) {
+      if (!clients) throw new SimulatorInputError("this simulator takes no client registrations at run time");
+      const client = checkClientRegistration(input);
+      try {
+        await clients.register(client);
+      } catch (error) {
+        throw new SimulatorInputError((error as Error).message);
+      }
+      log(`control: client ${client.clientId} registered (${client.tokenEndpointAuthMethod}, redirect URIs ${client.redirectUris.join(" ")})`);
+      return publicRegistration(client, "control");
+    },
+    clients: () => (clients?.all() ?? []).map((client) => publicRegistration(client, clients?.registered(client.clientId) ? "control" : "configuration")),
   };
   return control;
 }
@@ -127,13 +169,16 @@ export function controlRoutes(control: SimulatorControl, controlToken: string | 
   app.get("/altinn/persons", (c) => c.json({ altinnPersons: control.state().altinnPersons }));
   app.post("/altinn/persons", async (c) => c.json({ altinnPersons: await control.addAltinnPerson(pidIn(await jsonBody(c))) }));
   app.delete("/altinn/persons/:pid", async (c) => c.json({ altinnPersons: await control.removeAltinnPerson(c.req.param("pid")) }));
+  // Digdir's self-service in miniature: register a new integration's client (or a new secret for one registered so).
+  app.get("/clients", (c) => c.json({ clients: control.clients() }));
+  app.post("/clients", async (c) => c.json({ client: await control.registerClient((await jsonBody(c)) as SimulatorClient) }, 201));
   app.all("*", (c) =>
     c.json(
       {
         error: "not_found",
         detail:
           "control routes: GET /control, PUT /control/lifetimes, PUT /control/settings, POST /control/expire-codes, POST /control/revoke, " +
-          "POST|DELETE /control/faults, GET|POST /control/altinn/persons, DELETE /control/altinn/persons/<pid>",
+          "POST|DELETE /control/faults, GET|POST /control/altinn/persons, DELETE /control/altinn/persons/<pid>, GET|POST /control/clients",
       },
       404,
     ),

@@ -16,7 +16,7 @@ import { SimulatorStore } from "./adapter.ts";
 import { AltinnRegister } from "./altinn-register.ts";
 import { ALTINN_EXCHANGE_PATH, altinnRoutes } from "./altinn.ts";
 import { authMismatch, presentedAuth, readBody, replayRequest } from "./client-auth.ts";
-import { checkClients } from "./clients.ts";
+import { checkClients, ClientRegistry } from "./clients.ts";
 import { checkSettings, controlRoutes, createControl } from "./control.ts";
 import { correlationIdOf, idportenErrorBody } from "./errors.ts";
 import { applyFault, FaultQueue } from "./faults.ts";
@@ -108,9 +108,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     const issuerUrl = new URL(issuer);
 
     const register = await AltinnRegister.open(store);
+    // The clients given at start, and those registered since through the control API (kept in the store).
+    const clients = new ClientRegistry(options.clients, store);
     const provider = await createProvider({
       issuer,
       clients: options.clients,
+      registry: clients,
       lifetimes,
       settings,
       store,
@@ -121,7 +124,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       log,
     });
     const faults = new FaultQueue();
-    const control = createControl({ lifetimes, settings, faults, store, register, log });
+    const control = createControl({ lifetimes, settings, faults, store, register, clients, log });
 
     const web = new Hono();
     web.route(LOGIN_PATH, loginRoutes(provider, log));
@@ -146,7 +149,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
         const body = await readBody(req);
         if (!body) return answerError(res, endpoint, 400, "invalid_request", "the request body is too large");
         const presented = presentedAuth(req.headers.authorization, new URLSearchParams(body.toString("utf8")));
-        const mismatch = presented && authMismatch(options.clients, presented);
+        const mismatch = presented && authMismatch(clients.all(), presented);
         if (mismatch) return answerError(res, endpoint, 401, "invalid_client", mismatch);
         req = replayRequest(req, body);
       }

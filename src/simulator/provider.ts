@@ -5,7 +5,7 @@
 import type { JWK } from "jose";
 import { ACR_VALUES } from "./acr.ts";
 import type { SimulatorStore } from "./adapter.ts";
-import { AUTH_METHODS, OIDC_SCOPES, providerClientMetadata, resourceScopes, scopesOf } from "./clients.ts";
+import { AUTH_METHODS, ClientRegistry, OIDC_SCOPES, providerClientMetadata, scopesOf } from "./clients.ts";
 import { correlationIdOf, idportenErrorBody } from "./errors.ts";
 import { requestedLoginHint } from "./login-hint.ts";
 import { localeFor, type LoginRecords } from "./login-record.ts";
@@ -74,6 +74,8 @@ function notExpired(payload: AdapterPayload | undefined): AdapterPayload | undef
 export interface ProviderSetup {
   issuer: string;
   clients: SimulatorClient[];
+  /** The clients given at start and those registered at run time (control API); read on every use. */
+  registry?: ClientRegistry;
   /** Read on every use: the control API changes it for what is issued afterwards. */
   lifetimes: SimulatorLifetimes;
   /** Read on every use, like the lifetimes. */
@@ -89,8 +91,7 @@ export interface ProviderSetup {
 export async function createProvider(setup: ProviderSetup): Promise<Provider> {
   const { issuer, clients, lifetimes, settings, store, loginRecords, log } = setup;
   const { default: OidcProvider, errors, interactionPolicy } = await loadOidcProvider();
-  const registration = new Map(clients.map((client) => [client.clientId, client]));
-  const resourceServerScopes = resourceScopes(clients);
+  const registry = setup.registry ?? new ClientRegistry(clients);
 
   // The SSO session answers a request silently unless it asks for a login (prompt=login, max_age:
   // oidc-provider's own checks) or the simulator's: a login_hint naming someone else, or a higher
@@ -106,6 +107,10 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
   const provider = new OidcProvider(issuer, {
     adapter: (model: string) => {
       const adapter = store.adapterFor(model);
+      // A client id it was not started with: one registered at run time (control API), as Digdir's self-service adds one.
+      if (model === "Client") {
+        return { ...adapter, find: async (id: string) => { const client = registry.registered(id); return client ? (providerClientMetadata(client) as AdapterPayload) : undefined; } };
+      }
       // oidc-provider allows its clockTolerance (15 s) on every expiry, meant for other parties'
       // clocks; the SSO session is the simulator's own and ends on time.
       if (model === "Session") return { ...adapter, find: async (id: string) => notExpired(await adapter.find(id)) };
@@ -139,7 +144,7 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
     // oidc-provider would ignore it. extraParams validators run for every such request.
     extraParams: {
       scope: async (ctx: ProviderContext, value: string | undefined) => {
-        const client = ctx.oidc.client && registration.get(ctx.oidc.client.clientId);
+        const client = ctx.oidc.client && registry.get(ctx.oidc.client.clientId);
         if (!client || !value) return;
         const registered = scopesOf(client);
         const refused = value.split(" ").filter((scope) => scope && !registered.includes(scope));
@@ -186,7 +191,7 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
         getResourceServerInfo: async (_ctx: ProviderContext, indicator: string) => {
           if (indicator !== RESOURCE) throw new errors.InvalidTarget();
           return {
-            scope: resourceServerScopes.join(" "),
+            scope: registry.resourceScopes().join(" "),
             audience: AUDIENCE,
             accessTokenFormat: "jwt",
             accessTokenTTL: lifetimes.accessTokenSeconds,
@@ -229,6 +234,7 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
       const grant = new ctx.oidc.provider.Grant({ accountId, clientId: client.clientId });
       const requested = String(ctx.oidc.params?.scope ?? "").split(" ");
       if (requested.includes("openid")) grant.addOIDCScope("openid");
+      const resourceServerScopes = registry.resourceScopes();
       const resource = requested.filter((scope) => resourceServerScopes.includes(scope));
       if (resource.length > 0) grant.addResourceScope(RESOURCE, resource.join(" "));
       const grantId = await grant.save();

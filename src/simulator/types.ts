@@ -110,6 +110,13 @@ export interface SimulatorControl {
   /** Altinn's register: add or remove a person (a synthetic number); returns the register. */
   addAltinnPerson(pid: string): Promise<string[]>;
   removeAltinnPerson(pid: string): Promise<string[]>;
+  /**
+   * Registers a client at run time, as Digdir's self-service does for a new integration (or
+   * replaces one registered so; a new secret, say). Kept across restarts. Returns it without its secret.
+   */
+  registerClient(client: SimulatorClient): Promise<Record<string, unknown>>;
+  /** Every client the provider knows, without secrets. */
+  clients(): Array<Record<string, unknown>>;
 }
 
 export interface RunningSimulator {

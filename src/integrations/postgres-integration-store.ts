@@ -1,0 +1,105 @@
+// PostgreSQL mode: stored integrations in the `integrations` table (migration 2), shared by every
+// instance; the audit trail in `integration_audit`. A change and its audit entry are one
+// transaction; compare-and-swap on `revision` refuses a stale edit from any instance.
+import postgres from "postgres";
+import { migrate } from "../store/postgres/migrations.ts";
+import { IntegrationConflict, type IntegrationRecord, type IntegrationSettings, type IntegrationStore } from "./integration-store.ts";
+import type { IntegrationAuditEntry } from "./integration-types.ts";
+
+type Row = Record<string, unknown>;
+
+const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : String(value));
+
+function recordOf(row: Row): IntegrationRecord {
+  return {
+    name: row.name as string,
+    revision: Number(row.revision),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    settings: row.settings as IntegrationSettings,
+    sealedCredential: (row.sealed_credential as string | null) ?? null,
+  };
+}
+
+export class PostgresIntegrationStore implements IntegrationStore {
+  readonly #sql: postgres.Sql;
+
+  private constructor(sql: postgres.Sql) {
+    this.#sql = sql;
+  }
+
+  static async open(databaseUrl: string): Promise<PostgresIntegrationStore> {
+    const sql = postgres(databaseUrl, { max: 2, connect_timeout: 10, onnotice: () => undefined, connection: { application_name: "authflow-integrations" } });
+    try {
+      await migrate(sql); // the flow store has normally applied it already: then nothing to do
+    } catch (error) {
+      await sql.end({ timeout: 1 }).catch(() => undefined);
+      throw error;
+    }
+    return new PostgresIntegrationStore(sql);
+  }
+
+  async list(): Promise<IntegrationRecord[]> {
+    return (await this.#sql`SELECT * FROM integrations ORDER BY name`).map(recordOf);
+  }
+
+  async get(name: string): Promise<IntegrationRecord | undefined> {
+    const [row] = await this.#sql`SELECT * FROM integrations WHERE name = ${name}`;
+    return row ? recordOf(row) : undefined;
+  }
+
+  async revisionOf(name: string): Promise<number | undefined> {
+    const [row] = await this.#sql`SELECT revision FROM integrations WHERE name = ${name}`;
+    return row ? Number(row.revision) : undefined;
+  }
+
+  async save(record: IntegrationRecord, expectedRevision: number | null, audit: IntegrationAuditEntry): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      const settings = tx.json(record.settings as unknown as postgres.JSONValue);
+      const written =
+        expectedRevision === null
+          ? await tx`INSERT INTO integrations (name, revision, created_at, updated_at, settings, sealed_credential)
+                     VALUES (${record.name}, ${record.revision}, ${record.createdAt}, ${record.updatedAt}, ${settings}, ${record.sealedCredential})
+                     ON CONFLICT (name) DO NOTHING RETURNING name`
+          : await tx`UPDATE integrations SET revision = ${record.revision}, updated_at = ${record.updatedAt}, settings = ${settings},
+                       sealed_credential = ${record.sealedCredential}
+                     WHERE name = ${record.name} AND revision = ${expectedRevision} RETURNING name`;
+      if (written.length === 0) throw new IntegrationConflict(record.name, (await this.#revisionIn(tx, record.name)) ?? null);
+      await this.#appendAudit(tx, audit);
+    });
+  }
+
+  async remove(name: string, expectedRevision: number, audit: IntegrationAuditEntry): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      const gone = await tx`DELETE FROM integrations WHERE name = ${name} AND revision = ${expectedRevision} RETURNING name`;
+      if (gone.length === 0) throw new IntegrationConflict(name, (await this.#revisionIn(tx, name)) ?? null);
+      await this.#appendAudit(tx, audit);
+    });
+  }
+
+  async readAudit(name: string, limit = 200): Promise<IntegrationAuditEntry[]> {
+    const rows = await this.#sql`SELECT * FROM (SELECT * FROM integration_audit WHERE integration = ${name} ORDER BY seq DESC LIMIT ${limit}) recent ORDER BY seq`;
+    return rows.map((row) => ({
+      at: iso(row.at),
+      integration: row.integration as string,
+      action: row.action as IntegrationAuditEntry["action"],
+      client: row.client as string,
+      user: (row.actor_user as string | null) ?? null,
+      changed: row.changed as string[],
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.#sql.end({ timeout: 5 });
+  }
+
+  async #revisionIn(tx: postgres.TransactionSql, name: string): Promise<number | undefined> {
+    const [row] = await tx`SELECT revision FROM integrations WHERE name = ${name}`;
+    return row ? Number(row.revision) : undefined;
+  }
+
+  async #appendAudit(tx: postgres.TransactionSql, entry: IntegrationAuditEntry): Promise<void> {
+    await tx`INSERT INTO integration_audit (integration, at, action, client, actor_user, changed)
+             VALUES (${entry.integration}, ${entry.at}, ${entry.action}, ${entry.client}, ${entry.user}, ${tx.json(entry.changed)})`;
+  }
+}
