@@ -59,7 +59,7 @@ export function FlowCard(props: { view: FlowView; ctx: CardContext }) {
   const expiring = view.needsAttention?.find((a) => a.reason === "authorization_expiring");
   const id = `flow-${view.id}`;
   return (
-    <article class={`flow state-${view.state}`} id={id} aria-labelledby={`${id}-title`} data-flow={view.id}>
+    <article class={`flow state-${view.state}`} id={id} aria-labelledby={`${id}-title`} data-flow={view.id} data-legal-entity={view.legalEntity} data-integration={view.integration}>
       <h3 id={`${id}-title`}>
         {orgNo(view.legalEntity)} <span class="integration">· {view.integration}</span>
       </h3>

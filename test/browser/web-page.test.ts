@@ -1,0 +1,188 @@
+// Issue 10, "what it must show": a person completes the authorization on the Web applications page
+// by clicking, in real headless Chromium against the whole service (embedded simulator over real
+// HTTP, lowdb on disk). Screenshots of each step go to test-output/web-page/.
+import { mkdir } from "node:fs/promises";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hashPassword } from "../../src/identity/password.ts";
+import { launchChromium } from "../support/chromium.ts";
+import { startTestService, type TestService } from "../support/test-service.ts";
+
+const SHOTS = "test-output/web-page";
+const ENTITY = "999999999";
+const PASSWORDS = { alice: "alice-password-1", bob: "bob-password-2" };
+
+async function uiUsers(): Promise<string> {
+  // A cheap cost for the test (the hash says its own cost); the service's default is far dearer.
+  const cost = { ln: 10, r: 8, p: 1 };
+  return JSON.stringify([
+    { user: "alice", name: "Alice Nordmann", passwordHash: await hashPassword(PASSWORDS.alice, cost) },
+    { user: "bob", name: "Bob Hansen", passwordHash: await hashPassword(PASSWORDS.bob, cost) },
+  ]);
+}
+
+let shot = 0;
+async function screenshot(page: Page, name: string) {
+  await mkdir(SHOTS, { recursive: true });
+  await page.screenshot({ path: `${SHOTS}/${String(++shot).padStart(2, "0")}-${name}.png`, fullPage: true });
+}
+
+async function signIn(browser: Browser, t: TestService, user: "alice" | "bob"): Promise<Page> {
+  const context = await browser.newContext({ locale: "en-GB", timezoneId: "Europe/Oslo" });
+  const page = await context.newPage();
+  await page.goto(`${t.url}/`);
+  expect(new URL(page.url()).pathname).toBe("/signin");
+  await page.getByLabel("User").fill(user);
+  await page.getByLabel("Password").fill(PASSWORDS[user]);
+  await Promise.all([page.waitForURL(`${t.url}/`), page.getByRole("button", { name: "Sign in" }).click()]);
+  await expect(page.getByText(`Signed in as`).textContent()).resolves.toContain(user === "alice" ? "Alice Nordmann" : "Bob Hansen");
+  return page;
+}
+
+const card = (page: Page, entity = ENTITY) => page.locator(`article.flow[data-legal-entity="${entity}"][data-integration="default"]`).first();
+
+async function createAuthorization(page: Page, entity = ENTITY) {
+  await page.getByLabel("Legal entity (organisation number)").fill(entity);
+  await Promise.all([page.waitForURL(/#flow-/), page.getByRole("button", { name: "Create" }).click()]);
+  await screenshot(page, "created");
+  await expect(card(page, entity).locator(".state code").textContent()).resolves.toBe("idle");
+}
+
+/** "Get authorization code", then the simulator's login page: pick the first test person. */
+async function logIn(page: Page, t: TestService, name: string) {
+  await card(page).getByLabel("Language at ID-porten").selectOption("en");
+  await Promise.all([page.waitForURL(/\/authorize|\/login|\/interaction/), card(page).getByRole("button", { name: /Get authorization code|Start the login again/ }).click()]);
+  const person = t.service.simulator!.persons[0]!;
+  const button = page.getByRole("button", { name: new RegExp(person.name) });
+  await button.waitFor();
+  await screenshot(page, `${name}-idporten-login`);
+  await Promise.all([page.waitForURL(/\/callback\?/), button.click()]);
+  return person;
+}
+
+describe("the Web applications page (automatic Altinn step)", () => {
+  let t: TestService;
+  let browser: Browser;
+  beforeAll(async () => {
+    [t, browser] = await Promise.all([startTestService({ UI_USERS: await uiUsers() }), launchChromium()]);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it("a person signs in, creates an authorization, logs in with ID-porten and sees altinnAuthorized with scope and expiries", async () => {
+    const page = await signIn(browser, t, "alice");
+    await screenshot(page, "signed-in");
+    await createAuthorization(page);
+    const person = await logIn(page, t, "auto");
+    await expect(page.locator("h1").textContent()).resolves.toBe("Success");
+    await screenshot(page, "callback-success");
+    await Promise.all([page.waitForURL(/#flow-/), page.getByRole("link", { name: "Back to the authorizations in authflow" }).click()]);
+    const flow = card(page);
+    await flow.locator('.state code:text-is("altinnAuthorized")').waitFor({ timeout: 10_000 });
+    await expect(flow.locator('[data-field="boundUser"]').textContent()).resolves.toBe("alice");
+    await expect(flow.locator('[data-field="person"]').textContent()).resolves.toBe(`${person.pid.slice(0, 6)}*****`);
+    const scope = await flow.locator('[data-field="scope"]').textContent();
+    for (const s of ["skatteetaten:mvameldinginnsending", "altinn:instances.write"]) expect(scope).toContain(s);
+    // One time format: Oslo time with its offset, and how far off.
+    expect(await flow.locator('[data-field="accessExpires"]').textContent()).toMatch(/^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2} [+-]\d{2}:\d{2} \(in \d+ (s|min|h)\)$/);
+    expect(await flow.locator('[data-field="altinnExpires"]').textContent()).toMatch(/[+-]\d{2}:\d{2} \(in /);
+    expect(await flow.locator('[data-field="authorizationExpires"]').textContent()).toMatch(/^\d{2}\.\d{2}\.\d{4}/);
+    // Only the buttons the state takes from her: renew and revoke; no code exchange, no Altinn step.
+    await expect(flow.getByRole("button", { name: "Renew now" }).count()).resolves.toBe(1);
+    await expect(flow.getByRole("button", { name: "Revoke" }).count()).resolves.toBe(1);
+    await expect(flow.getByRole("button", { name: "Get access token" }).count()).resolves.toBe(0);
+    await expect(flow.getByRole("button", { name: "NO Altinn: get access token" }).count()).resolves.toBe(0);
+    await screenshot(page, "altinn-authorized");
+    // The audit names the page and the person.
+    const id = (await flow.getAttribute("data-flow"))!;
+    const audit = (await t.api("GET", `/api/flows/${id}/audit`)).json.transitions as Array<{ event: string; user: string | null; client?: string }>;
+    expect(audit.find((e) => e.event === "AUTHORIZE")).toMatchObject({ user: "alice", client: "page" });
+    await page.context().close();
+  }, 60_000);
+
+  it("a second person cannot use the first person's authorization, is told who holds it, and the page moves without a reload", async () => {
+    const page = await signIn(browser, t, "bob");
+    const flow = card(page);
+    await flow.locator('.state code:text-is("altinnAuthorized")').waitFor();
+    await expect(flow.locator(".held").textContent()).resolves.toContain("held by alice");
+    await expect(flow.locator(".held").textContent()).resolves.toContain("authorize yourself");
+    await expect(flow.getByRole("button", { name: "Renew now" }).count()).resolves.toBe(0);
+    await expect(flow.getByRole("button", { name: "Revoke" }).count()).resolves.toBe(0);
+    // A hand-made form post for bob's Renew (the button is not there) is refused in words, nothing changes.
+    const id = (await flow.getAttribute("data-flow"))!;
+    const csrf = await page.locator('input[name="_csrf"]').first().inputValue();
+    const refused = await page.evaluate(
+      async ({ id, csrf }) => {
+        const response = await fetch(`/flows/${id}/renew`, { method: "POST", body: new URLSearchParams({ _csrf: csrf }), redirect: "follow" });
+        return { url: response.url, text: await response.text() };
+      },
+      { id, csrf },
+    );
+    expect(refused.text).toContain("another person");
+    expect(refused.text).toContain("held by alice");
+    await page.goto(`${t.url}/#flow-${id}`);
+    await screenshot(page, "second-person-refused");
+    // Without a CSRF token the same post is refused outright.
+    const noToken = await page.evaluate(async (id) => (await fetch(`/flows/${id}/renew`, { method: "POST", body: new URLSearchParams({}) })).status, id);
+    expect(noToken).toBe(403);
+    // Alice revokes through the API; bob's open page shows it without a reload.
+    await page.locator("#live-status:not(:empty)").waitFor();
+    const navigations: string[] = [];
+    page.on("framenavigated", (frame) => navigations.push(frame.url()));
+    const revoked = await t.api("POST", `/api/flows/${id}/events`, { type: "REVOKE", user: "alice" });
+    expect(revoked.status).toBe(200);
+    await card(page).locator('.state code:text-is("idle")').waitFor({ timeout: 10_000 });
+    expect(navigations).toEqual([]);
+    await expect(page.locator("#live-status").textContent()).resolves.toContain("Not authorized");
+    await page.context().close();
+  }, 60_000);
+});
+
+describe("the Web applications page (manual mode, a code exchanged too late)", () => {
+  let t: TestService;
+  let browser: Browser;
+  beforeAll(async () => {
+    [t, browser] = await Promise.all([startTestService({ UI_USERS: await uiUsers(), EXCHANGE_MODE: "manual", SIMULATOR_CODE_TTL_SECONDS: "2" }), launchChromium()]);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it("waits too long, clicks Get access token, reads the invalid_grant explanation, starts again and succeeds", async () => {
+    const page = await signIn(browser, t, "alice");
+    await createAuthorization(page);
+    await logIn(page, t, "manual");
+    await expect(page.locator("h1").textContent()).resolves.toBe("Code received");
+    await page.getByRole("link", { name: "Back to the authorizations in authflow" }).click();
+    let flow = card(page);
+    await expect(flow.locator(".pending").textContent()).resolves.toContain("The authorization code has arrived");
+    await screenshot(page, "manual-code-received");
+    // The simulator's codes live 2 s here: wait them out, then exchange.
+    await page.waitForTimeout(3_000);
+    await Promise.all([page.waitForURL(/#flow-/), flow.getByRole("button", { name: "Get access token" }).click()]);
+    flow = card(page);
+    const error = flow.locator('.error[data-error="invalid_grant"]');
+    await error.waitFor();
+    await expect(error.textContent()).resolves.toContain("The code was exchanged too late");
+    await expect(error.textContent()).resolves.toContain("valid for 2 seconds");
+    await expect(flow.locator(".state code").textContent()).resolves.toBe("idle");
+    await screenshot(page, "manual-invalid-grant");
+    // Start again, and exchange at once this time.
+    await logIn(page, t, "manual-again");
+    await page.getByRole("link", { name: "Back to the authorizations in authflow" }).click();
+    flow = card(page);
+    await Promise.all([page.waitForURL(/#flow-/), flow.getByRole("button", { name: "Get access token" }).click()]);
+    flow = card(page);
+    await flow.locator('.state code:text-is("idportenAuthorized")').waitFor();
+    await screenshot(page, "manual-idporten-authorized");
+    await Promise.all([page.waitForURL(/#flow-/), flow.getByRole("button", { name: "NO Altinn: get access token" }).click()]);
+    flow = card(page);
+    await flow.locator('.state code:text-is("altinnAuthorized")').waitFor();
+    await expect(flow.locator(".error").count()).resolves.toBe(0);
+    await screenshot(page, "manual-altinn-authorized");
+    await page.context().close();
+  }, 60_000);
+});
