@@ -14,11 +14,15 @@
 // call of node:fs/promises is a round trip through libuv's thread pool (a futex wake, a context
 // switch, an eventfd, a promise), and a write made of ~15 of them spent more CPU on the trips than on
 // the calls (measured with bench/lowdb-save.ts; on these 2-core machines CPU is what bounds creates/s).
-// open, write, fchmod, close and rename of a small file in a local folder are page-cache work of
-// microseconds, so they run on the main thread; fsync and fdatasync, which wait for the disk, still
-// go to the thread pool (one trip each), so the event loop never waits for a disk flush.
-import { closeSync, fchmodSync, fdatasync as fdatasyncCallback, fstatSync, fsync as fsyncCallback, linkSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { chmod, mkdir, unlink } from "node:fs/promises";
+// write, fchmod, fstat, read and close of an open small file are page-cache work of microseconds,
+// so they run on the main thread. What can wait on the disk or do real work in the kernel stays on
+// the thread pool, one trip each: fsync and fdatasync; an open that creates a file (allocating an
+// inode took ext4 here ≈140 µs on average, and far longer after many deletes: without a journal it
+// skips recently freed inodes one by one); a rename that replaces a document (it frees the old
+// one's blocks, which with the `discard` mount option is a TRIM). The event loop never waits for a
+// disk flush or an inode search.
+import { closeSync, fchmodSync, fdatasync as fdatasyncCallback, fstatSync, fsync as fsyncCallback, open as openCallback, readSync, writeSync } from "node:fs";
+import { chmod, link, mkdir, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 export const PRIVATE_FILE_MODE = 0o600;
@@ -82,6 +86,11 @@ function syncFd(fd: number, dataOnly = false): Promise<void> {
 
 const encoder = new TextEncoder();
 
+/** open(2) on the thread pool, answering the bare descriptor (no FileHandle, no promise per later call). */
+function openFd(path: string, flags: string, mode?: number): Promise<number> {
+  return new Promise((resolve, reject) => openCallback(path, flags, mode, (error, fd) => (error ? reject(error) : resolve(fd))));
+}
+
 /** Writes all of `text` at the descriptor's position (a short write is continued). */
 function writeAll(fd: number, text: string): void {
   const bytes = encoder.encode(text);
@@ -91,7 +100,7 @@ function writeAll(fd: number, text: string): void {
 async function fsyncDirectory(dir: string): Promise<void> {
   let fd: number | undefined;
   try {
-    fd = openSync(dir, "r");
+    fd = await openFd(dir, "r");
     await syncFd(fd);
   } catch {
     // EISDIR/EPERM/EINVAL where folders cannot be opened or synced. Not thrown: the caller's rename
@@ -114,7 +123,7 @@ async function writeSyncedTemp(path: string, text: string): Promise<string> {
   const temp = tempPathFor(path);
   let fd: number | undefined;
   try {
-    fd = openSync(temp, "wx", PRIVATE_FILE_MODE);
+    fd = await openFd(temp, "wx", PRIVATE_FILE_MODE);
     writeAll(fd, text);
     fchmodSync(fd, PRIVATE_FILE_MODE);
     await syncFd(fd);
@@ -133,7 +142,7 @@ async function writeSyncedTemp(path: string, text: string): Promise<string> {
 export async function writeFileAtomically(path: string, text: string): Promise<void> {
   const temp = await writeSyncedTemp(path, text);
   try {
-    renameSync(temp, path);
+    await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     throw error;
@@ -150,16 +159,12 @@ export async function writeFileAtomically(path: string, text: string): Promise<v
 export async function createFileExclusively(path: string, text: string): Promise<boolean> {
   const temp = await writeSyncedTemp(path, text);
   try {
-    linkSync(temp, path);
+    await link(temp, path);
   } catch (error) {
     if ((error as { code?: string }).code === "EEXIST") return false;
     throw error;
   } finally {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // gone already: nothing to clean up
-    }
+    await unlink(temp).catch(() => undefined);
   }
   await syncDirectory(dirname(path));
   return true;
@@ -170,7 +175,7 @@ export async function createFileExclusively(path: string, text: string): Promise
  * line torn by a crash, the new text starts on a line of its own, so only the torn line is lost.
  */
 export async function appendDurably(path: string, text: string): Promise<void> {
-  const fd = openSync(path, "a+", PRIVATE_FILE_MODE);
+  const fd = await openFd(path, "a+", PRIVATE_FILE_MODE);
   let created = false;
   try {
     const { size } = fstatSync(fd);
