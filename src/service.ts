@@ -231,10 +231,11 @@ async function wire(
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
     secureCookies: config.publicUrl.startsWith("https:"),
     cookiePath: new URL(callbackUrl).pathname,
-    formTargets: async () => [new URL(simulator?.issuer ?? config.idporten.issuer).origin],
+    // The page's "Get authorization code" goes on to the flow's ID-porten: every integration's issuer.
+    formTargets: async () => [...new Set((await integrations.list()).map((i) => originOf(i.idporten.issuer)).filter((o): o is string => o !== null))],
     web: {
       service,
-      integrations: () => undefined,
+      integrations: () => integrations,
       users: uiUsers,
       trustedUserHeader: config.ui.trustedUserHeader,
       trustedProxy: parseTrustedProxies(config.ui.trustedProxies).matches,
@@ -268,6 +269,14 @@ async function wire(
     restored,
     close: closeOpened,
   };
+}
+
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
 }
 
 /** The "default" integration as configured (the embedded simulator's addresses when it serves). */
