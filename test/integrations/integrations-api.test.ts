@@ -187,6 +187,28 @@ describe("integrations through /api/integrations", () => {
     expect((await api("GET", "/api/integrations/sneaky")).status).toBe(404);
   });
 
+  it("answers every malformed request under /api/integrations with a problem document, never a 500", async () => {
+    const paths = ["/api/integrations", "/api/integrations/acme", "/api/integrations/%00", `/api/integrations/${"a".repeat(300)}`, "/api/integrations/acme/audit", "/api/integrations/..%2f", "/api/integrations/Default"];
+    const bodies = [undefined, "", "{", "[]", "null", '{"name":{}}', '{"idporten":[]}', '{"idporten":{"issuer":5}}', '{"name":"x","idporten":{"issuer":"https://a","clientId":"c","redirectUri":"::","registeredRedirectUris":[1]},"altinn":{"exchangeUrl":"https://b"}}'];
+    const wrong: string[] = [];
+    for (const method of ["GET", "POST", "PUT", "DELETE", "PATCH"]) {
+      for (const path of paths) {
+        if (method === "DELETE" && path === "/api/integrations/acme") continue;
+        // Only the methods this sub-app routes (an unrouted POST/PATCH under /api is the app's, not the integrations').
+        const collection = path === "/api/integrations";
+        const audit = path.endsWith("/audit");
+        if (method === "PATCH" || (collection && (method === "PUT" || method === "DELETE")) || (!collection && method === "POST") || (audit && method !== "GET")) continue;
+        for (const body of method === "GET" ? [undefined] : bodies) {
+          const answer = await api(method, path, body);
+          if (answer.status >= 500) wrong.push(`${method} ${path} ${body} → ${answer.status}`);
+          else if (answer.status >= 400 && !answer.type.includes("application/problem+json")) wrong.push(`${method} ${path} ${body} → ${answer.status} ${answer.type}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect((await api("GET", "/api/integrations/acme")).json.revision).toBe(3);
+  });
+
   it("runs a flow on a stored integration end to end through that integration's client at the simulator", async () => {
     // As at Digdir's self-service: the simulator learns the new client, its secret and redirect URI.
     const registered = await t.control("POST", "/clients", { clientId: "acme-client", clientSecret: SECRET, redirectUris: [`${t.url}/callback`] });
