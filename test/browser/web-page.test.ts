@@ -1,7 +1,7 @@
 // Issue 10, "what it must show": a person completes the authorization on the Web applications page
 // by clicking, in real headless Chromium against the whole service (embedded simulator over real
 // HTTP, lowdb on disk). Screenshots of each step go to test-output/web-page/.
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
@@ -22,6 +22,7 @@ async function uiUsers(): Promise<string> {
 }
 
 let shot = 0;
+beforeAll(() => rm(SHOTS, { recursive: true, force: true })); // this run's screenshots only
 async function screenshot(page: Page, name: string) {
   await mkdir(SHOTS, { recursive: true });
   await page.screenshot({ path: `${SHOTS}/${String(++shot).padStart(2, "0")}-${name}.png`, fullPage: true });
@@ -136,6 +137,43 @@ describe("the Web applications page (automatic Altinn step)", () => {
     await card(page).locator('.state code:text-is("idle")').waitFor({ timeout: 10_000 });
     expect(navigations).toEqual([]);
     await expect(page.locator("#live-status").textContent()).resolves.toContain("Not authorized");
+    await page.context().close();
+  }, 60_000);
+
+  it("adds an integration on the page: each problem is named at its field, the secret is never shown, the change is audited", async () => {
+    const page = await signIn(browser, t, "alice");
+    const secret = "integration-secret-on-the-page-0123456789";
+    const issuer = t.service.simulator!.issuer;
+    await page.getByText("Add integration").first().click();
+    const form = page.locator('form[action="/integrations"]');
+    await form.getByLabel("Name").fill("acme-test");
+    await form.getByLabel("Issuer").fill("http://idporten.example.com");
+    await form.getByLabel("Client ID").fill("acme-client");
+    await form.getByLabel("Client secret").fill(secret);
+    await form.getByLabel("Redirect URL").fill(`${t.url}/callback`);
+    await form.getByLabel("Registered redirect URIs").fill(`${t.url}/elsewhere`);
+    await form.getByLabel("Exchange URL").fill(`${issuer}/altinn/authentication/api/v1/exchange/id-porten`);
+    await Promise.all([page.waitForURL(/#integration-/), form.getByRole("button", { name: "Add integration" }).click()]);
+    const refused = page.locator('form[action="/integrations"]');
+    await expect(refused.locator('#new-issuer[aria-invalid="true"]').count()).resolves.toBe(1);
+    await expect(refused.locator("#new-issuer-help").textContent()).resolves.toContain("must be https");
+    await expect(refused.locator("#new-redirectUri-help").textContent()).resolves.toContain("must be one of the registered redirect URIs");
+    await expect(refused.getByLabel("Name").inputValue()).resolves.toBe("acme-test"); // what was typed is kept…
+    await expect(refused.getByLabel("Client secret").inputValue()).resolves.toBe(""); // …but never the secret
+    await screenshot(page, "integration-problems");
+    await refused.getByLabel("Issuer").fill(issuer);
+    await refused.getByLabel("Registered redirect URIs").fill(`${t.url}/callback`);
+    await refused.getByLabel("Client secret").fill(secret);
+    await Promise.all([page.waitForURL(/#integration-acme-test/), refused.getByRole("button", { name: "Add integration" }).click()]);
+    const saved = page.locator("#integration-acme-test");
+    await expect(saved.locator('[data-field="clientSecret"]').textContent()).resolves.toContain("set (hidden)");
+    await expect(saved.locator('[data-field="redirectCheck"]').textContent()).resolves.toContain("Matches");
+    expect(await page.content()).not.toContain(secret);
+    await screenshot(page, "integration-saved");
+    const audit = await t.api("GET", "/api/integrations/acme-test/audit");
+    expect(JSON.stringify(audit.json)).toContain('"client":"page"');
+    expect(JSON.stringify(audit.json)).toContain('"user":"alice"');
+    expect(JSON.stringify(audit.json)).not.toContain(secret);
     await page.context().close();
   }, 60_000);
 });
