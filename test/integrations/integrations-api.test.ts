@@ -3,7 +3,7 @@
 // configured "default" read-only, restricted clients refused, every change in the audit trail, and
 // a flow on a stored integration that logs in and reaches altinnAuthorized through ITS client at
 // the simulator. Real service, real simulator, real HTTP, real files.
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tokenSha256 } from "../../src/identity/api-clients.ts";
@@ -294,5 +294,20 @@ describe("integrations through /api/integrations", () => {
     expect(renewed.status).toBe(200);
     expect(renewed.json).toMatchObject({ state: "altinnAuthorized", attention: null, lastError: null });
     expect((await api("GET", "/api/integrations/acme/audit")).json.entries).toHaveLength(4);
+  }, 60_000);
+
+  it("binds a sealed secret to its integration: moved into another one on disk, it does not open, and a flow on it is refused in words", async () => {
+    expect((await api("POST", "/api/integrations", integration("beta"))).status).toBe(201);
+    const path = join(t.dataDir, "integrations.json");
+    const doc = JSON.parse(await readFile(path, "utf8"));
+    doc.integrations.beta.sealedCredential = doc.integrations.acme.sealedCredential;
+    await writeFile(path, JSON.stringify(doc));
+    await t.restart();
+    const flow = await api("POST", "/api/flows", { legalEntity: ENTITY, integration: "beta" });
+    expect(flow.status).toBe(409);
+    expect(flow.json.detail).toMatch(/client secret of integration "beta" does not open with this server's encryption key.*PUT \/api\/integrations\/beta/);
+    // acme's own flow still renews with it.
+    const acme = (await api("GET", "/api/flows")).json.flows.find((f: { integration: string }) => f.integration === "acme");
+    expect((await api("POST", `/api/flows/${acme.id}/events`, { type: "RENEW", user: "alice" })).json.lastError).toBeNull();
   }, 60_000);
 });
