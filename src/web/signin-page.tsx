@@ -3,7 +3,7 @@
 import { Layout } from "./layout.tsx";
 import { TEXTS, type Lang } from "./i18n.ts";
 
-export function SignInPage(props: { lang: Lang; error?: string | undefined; user?: string | undefined; passwords: boolean; demoUser?: string | undefined; back?: string | undefined }) {
+export function SignInPage(props: { lang: Lang; error?: string | undefined; user?: string | undefined; passwords: boolean; demoUser?: string | undefined; back?: string | undefined; csrf: string }) {
   const t = TEXTS[props.lang];
   return (
     <Layout lang={props.lang} title={t.signIn} path="/signin">
@@ -17,6 +17,7 @@ export function SignInPage(props: { lang: Lang; error?: string | undefined; user
       {props.passwords ? (
         <form method="post" action="/signin" class="signin">
           <input type="hidden" name="back" value={props.back ?? "/"} />
+          <input type="hidden" name="_csrf" value={props.csrf} />
           <p class="field">
             <label for="user">{t.user}</label>
             <input id="user" name="user" autocomplete="username" required value={props.user ?? props.demoUser ?? ""} aria-describedby={props.error ? "signin-error" : undefined} />

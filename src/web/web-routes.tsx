@@ -50,6 +50,7 @@ export interface WebDeps {
 type WebEnv = { Variables: { session: Session; person: UiUser | { user: string; name: string; legalEntities: "*" } } };
 
 const FLASH_COOKIE = "authflow_flash";
+const SIGNIN_COOKIE = "authflow_signin";
 const FLASH_PURPOSE = "authflow page flash v1";
 const FLOW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const UI_LOCALES = ["nb", "nn", "en", "se"];
@@ -72,6 +73,10 @@ export function webRoutes(deps: WebDeps) {
   const app = new Hono<WebEnv>();
   const lang = (c: Context) => pickLang(getCookie(c, LANG_COOKIE), c.req.header("accept-language"));
   const usersById = new Map(deps.users.map((u) => [u.user, u]));
+  // An unknown user costs the same scrypt as a known one (the users' own cost): the time taken does not say who exists.
+  const dummyHash = dummyHashFor(deps.users);
+  /** A post without the session's CSRF token: refused in words, nothing done. */
+  const refusedForm = (c: Context) => c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} error={TEXTS[lang(c)].formExpired} csrf={signInToken(c)} />, 403);
   const cookieOptions = { httpOnly: true, sameSite: "Lax" as const, secure: deps.secureCookies, path: "/" };
 
   app.get(STYLE_PATH, (c) => asset(c, APP_STYLE, "text/css; charset=utf-8"));
@@ -86,8 +91,21 @@ export function webRoutes(deps: WebDeps) {
   // --- Signing in and out ---------------------------------------------------------------------
   app.get("/signin", async (c) => {
     if (await currentSession(c)) return c.redirect("/", 303);
-    return c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} demoUser={deps.demoUser} back={localPath(c.req.query("back"))} />);
+    return c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} demoUser={deps.demoUser} back={localPath(c.req.query("back"))} csrf={signInToken(c)} />);
   });
+
+  /**
+   * The sign-in form's own CSRF token (no session yet): a random value in a cookie and in the form, which
+   * must agree. Another site's form cannot read or set the cookie, so it cannot sign a person's browser in
+   * as someone else (whose binding their ID-porten login would then become).
+   */
+  function signInToken(c: Context): string {
+    const held = getCookie(c, SIGNIN_COOKIE);
+    if (held && /^[0-9a-f]{48}$/.test(held)) return held;
+    const made = Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16).padStart(2, "0")).join("");
+    setCookie(c, SIGNIN_COOKIE, made, { ...cookieOptions, path: "/signin", maxAge: 86_400 });
+    return made;
+  }
 
   app.post("/signin", async (c) => {
     const form = await formOf(c);
@@ -95,8 +113,10 @@ export function webRoutes(deps: WebDeps) {
     const password = form.password ?? "";
     const address = remoteAddress(c) ?? "unknown";
     const t = TEXTS[lang(c)];
-    const page = (status: 401 | 429, error: string) =>
-      c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} error={error} user={user} back={localPath(form.back)} />, status);
+    const page = (status: 401 | 403 | 429, error: string) =>
+      c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} error={error} user={user} back={localPath(form.back)} csrf={signInToken(c)} />, status);
+    const held = getCookie(c, SIGNIN_COOKIE);
+    if (!held || !form._csrf || !equal(form._csrf, held)) return page(403, t.formExpired);
     const wait = deps.limiter.retryAfter(user, address);
     if (wait > 0) {
       c.header("retry-after", String(wait));
@@ -104,10 +124,11 @@ export function webRoutes(deps: WebDeps) {
     }
     const known = usersById.get(user);
     // An unknown user costs the same scrypt as a known one: the time taken does not say who exists.
-    const ok = await verifyPassword(password, known?.passwordHash ?? DUMMY_HASH);
+    const ok = await verifyPassword(password, known?.passwordHash ?? dummyHash);
     if (!known || !ok) {
       deps.limiter.failed(user, address);
-      deps.log(`page: sign-in refused for "${user.replace(/[^\w.@-]/g, "?")}" from ${address}`);
+      // Only a known user is named: what was typed as a user name may be a password.
+      deps.log(`page: sign-in refused for ${known ? `"${known.user}"` : "an unknown user"} from ${address}`);
       return page(401, t.signInFailed);
     }
     deps.limiter.succeeded(user);
@@ -120,7 +141,9 @@ export function webRoutes(deps: WebDeps) {
   app.post("/signout", async (c) => {
     const session = await currentSession(c);
     const form = await formOf(c);
-    if (session && form._csrf === session.csrf) deps.sessions.end(session);
+    // Another site's form must not sign a person out either.
+    if (session && (!form._csrf || !equal(form._csrf, session.csrf))) return refusedForm(c);
+    if (session) deps.sessions.end(session);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     return c.redirect("/signin", 303);
   });
@@ -146,15 +169,13 @@ export function webRoutes(deps: WebDeps) {
     const session = await currentSession(c);
     if (!session) {
       if (c.req.method === "GET" && !c.req.path.startsWith("/events")) return c.redirect(`/signin?back=${encodeURIComponent(c.req.path)}`, 303);
-      return c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} error={TEXTS[lang(c)].signInTitle} />, 401);
+      return c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} error={TEXTS[lang(c)].signInTitle} csrf={signInToken(c)} />, 401);
     }
     c.set("session", session);
     c.set("person", usersById.get(session.user) ?? { user: session.user, name: session.user, legalEntities: "*" });
     if (c.req.method === "POST") {
       const form = await formOf(c);
-      if (!form._csrf || !equal(form._csrf, session.csrf)) {
-        return c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} error="The form had expired or did not come from this page. Reload the page and try again." />, 403);
-      }
+      if (!form._csrf || !equal(form._csrf, session.csrf)) return refusedForm(c);
     }
     await next();
   });
@@ -368,5 +389,17 @@ function asset(c: Context, body: string, type: string) {
   return c.body(body, 200, { "content-type": type, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
 }
 
-/** Verified against for an unknown user name, so a refusal takes as long as for a known one. */
-const DUMMY_HASH = "scrypt$ln=16,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+/**
+ * Verified against for an unknown user name, so a refusal takes as long as for a known one: a hash of the
+ * cost most of the users' hashes have (a fixed cost would be told apart from theirs, and a dearer one
+ * would let unknown names burn CPU).
+ */
+function dummyHashFor(users: readonly UiUser[]): string {
+  const costs = new Map<string, number>();
+  for (const u of users) {
+    const cost = /^scrypt\$(ln=\d+,r=\d+,p=\d+)\$/.exec(u.passwordHash)?.[1];
+    if (cost) costs.set(cost, (costs.get(cost) ?? 0) + 1);
+  }
+  const common = [...costs].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "ln=16,r=8,p=1";
+  return `scrypt$${common}$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`;
+}
