@@ -172,7 +172,7 @@ export class StoredIntegrationService implements IntegrationService {
           throw new AuthflowError(
             "conflict",
             409,
-            `Integration "${name}" is used by ${flows} flow${flows === 1 ? "" : "s"}; it cannot be deleted while a flow uses it (their renewals would stop). Revoke or let those authorizations end first.`,
+            `Integration "${name}" is used by ${flows} flow${flows === 1 ? "" : "s"}; it cannot be deleted while a flow uses it: their renewals and revocations go through its client, and an idle or expired flow can be authorized again with it. Change it instead (PUT /api/integrations/${name}).`,
             { extra: { flows } },
           );
         }
