@@ -2,20 +2,32 @@
 // a stable string `code`, the HTTP status it maps to, a `detail` a person can act on, and the
 // original `cause`. Only the server's onError turns these into HTTP answers.
 
-export type ErrorCode =
-  | "bad_request"
-  | "not_found"
-  | "unauthorized"
-  | "forbidden_user"
-  | "event_not_accepted"
-  | "guard_refused"
-  | "not_authorized"
-  | "authorization_expired"
-  | "payload_too_large"
-  | "upstream_unavailable"
-  | "persist_failed"
-  | "flow_damaged"
-  | "conflict";
+/**
+ * Every kind of problem the API answers, with what it means: each is the problem document's `type`
+ * (https://authflow.dev/problems/<code>) and is listed in the OpenAPI document.
+ */
+export const ERROR_CODES = {
+  bad_request: "the request is not what the API takes (a field, a parameter or the path); the detail names it",
+  invalid_json: "the request body is not valid JSON",
+  unsupported_media_type: "the request body is not sent as JSON (Content-Type: application/json)",
+  payload_too_large: "the request body is over 64 KiB",
+  not_found: "no such flow, machine or route (or the simulated clock is off)",
+  unauthorized: "no bearer token, or not API_TOKEN nor an API_CLIENTS client's token",
+  forbidden_user: "the caller may not act for this user or legal entity, or the flow is bound to another user",
+  event_not_accepted: "the flow's state does not take the event",
+  guard_refused: "a guard refused the event (such as the redirect URL check)",
+  not_authorized: "the flow holds no authorization yet",
+  authorization_expired: "the authorization has ended; the user must authorize again",
+  conflict: "the flow is being changed elsewhere, or no longer runs",
+  flow_damaged: "the flow's stored document was damaged and set aside",
+  upstream_unavailable: "ID-porten or Altinn could not be reached, or the flow did not settle in time; try again",
+  persist_failed: "the store refused the write (the detail says whether the change is kept and retried)",
+  not_ready: "the service is not ready (the failing checks are named)",
+  internal_error: "something went wrong on the server's side; nothing was applied",
+  http_error: "an HTTP error without a more specific kind",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class AuthflowError extends Error {
   readonly code: ErrorCode;

@@ -19,6 +19,7 @@ import { docsRoutes } from "./openapi.ts";
 import { healthzRoute, readyzRoute } from "./schemas/health.ts";
 import { AuthflowError } from "../errors.ts";
 import { errorHandler, problem } from "./problem.ts";
+import { validationHook } from "./validate.ts";
 import { webRoutes, type WebDeps } from "../web/web-routes.tsx";
 import { securityHeaders } from "./security-headers.ts";
 
@@ -61,7 +62,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createApp(deps: AppDeps) {
   // OpenAPIHono throughout: the routes declared with createRoute (here and in every mounted OpenAPIHono
   // sub-app) make the document at /openapi.json.
-  const app = new OpenAPIHono();
+  const app = new OpenAPIHono({ defaultHook: validationHook });
   app.onError(errorHandler(deps.log));
   // Access log without query strings (the callback's query holds a one-time code) and without the
   // login link's secret part (whoever read it could open the link first and bind their browser).
@@ -88,10 +89,11 @@ export function createApp(deps: AppDeps) {
     const failing = Object.entries(readiness.checks).filter(([, check]) => !check.ok).map(([name]) => name);
     throw new AuthflowError("not_ready", 503, `Not ready: ${failing.join(", ") || "not yet"}.`, { extra: { checks: readiness.checks } });
   });
-  // /openapi.json, /docs and /docs.css: the document of every route mounted here, made when first asked.
-  app.route("/", docsRoutes(() => app, { callbackPath: deps.callbackPath }));
   // Secure headers on every answer; on HTML a policy with no inline script and no framing.
   app.use(securityHeaders(deps.formTargets ?? (async () => [])));
+  // /openapi.json, /docs and /docs.css (after securityHeaders: /docs gets the pages' headers): the
+  // document of every route mounted here, made when first asked.
+  app.route("/", docsRoutes(() => app, { callbackPath: deps.callbackPath }));
   if (!deps.web) app.get("/", (c) => c.redirect("/docs"));
   // The viewer page holds no data: it signs in with the API token and reads /api.
   app.get("/inspect", (c) => c.html(viewerPage()));
@@ -100,7 +102,8 @@ export function createApp(deps: AppDeps) {
   app.route(deps.callbackPath, callbackRoutes(deps.service));
   app.route("/login", loginLinkRoutes(deps.service, { cookiePath: deps.cookiePath ?? deps.callbackPath, secure: deps.secureCookies ?? false }));
 
-  const api = new OpenAPIHono<ApiEnv>();
+  // Sub-apps without a validation hook of their own use this one (a 400 problem naming each field).
+  const api = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
   api.use(bearerAuth(deps.apiClients));
   // Bodies over 64 KiB get 413. A declared Content-Length is checked as a number; only a body
   // without one (chunked) goes through hono's bodyLimit, which must read the stream — on Node that

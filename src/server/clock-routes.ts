@@ -1,26 +1,53 @@
 // The simulated clock (SIMULATED_CLOCK=on): read it, or move it and let due deadlines fire.
-import { Hono } from "hono";
+import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { SimulatedClock } from "../clock.ts";
-import { badRequest, notFound } from "../errors.ts";
-import { jsonObject } from "./validate.ts";
+import { notFound } from "../errors.ts";
+import { jsonBody, validationHook } from "./validate.ts";
+import { AdvanceClockBody, ClockSchema } from "./schemas/clock.ts";
+import { problems } from "./schemas/problem.ts";
+
+const bearer = [{ bearer: [] }];
+const now = { description: "The simulated time.", content: { "application/json": { schema: ClockSchema } } };
+const off = { description: "The clock is real (start the server with SIMULATED_CLOCK=on)." };
 
 export function clockRoutes(clock: SimulatedClock | null, settled: () => Promise<void>) {
-  const app = new Hono();
+  const app = new OpenAPIHono({ defaultHook: validationHook });
   const simulated = () => {
     if (!clock) throw notFound("The clock is real. Start the server with SIMULATED_CLOCK=on to read or move it.");
     return clock;
   };
-  app.get("/", (c) => c.json({ now: new Date(simulated().now()).toISOString() }));
-  app.post("/", async (c) => {
+  // A real clock is said first, before the body is looked at.
+  const requireSimulated: MiddlewareHandler = async (_c, next) => {
+    simulated();
+    await next();
+  };
+
+  const read = createRoute({
+    method: "get",
+    path: "/",
+    tags: ["Clock"],
+    summary: "Simulated time (SIMULATED_CLOCK=on)",
+    security: bearer,
+    responses: { 200: now, ...problems(401), 404: { ...problems(404)[404], ...off } },
+  });
+  const advance = createRoute({
+    method: "post",
+    path: "/",
+    tags: ["Clock"],
+    summary: "Advance the simulated clock; due deadlines fire before the answer",
+    security: bearer,
+    middleware: [requireSimulated, jsonBody] as const,
+    request: { body: { required: true, content: { "application/json": { schema: AdvanceClockBody } } } },
+    responses: { 200: { ...now, description: "The simulated time after the move, once due deadlines have fired." }, ...problems(400, 401, 413, 415), 404: { ...problems(404)[404], ...off } },
+  });
+
+  app.openapi(read, (c) => c.json({ now: new Date(simulated().now()).toISOString() }, 200));
+  app.openapi(advance, async (c) => {
     const clk = simulated();
-    const body = await jsonObject(c);
-    const seconds = body.advanceSeconds;
-    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0 || seconds > 10 * 365 * 86400) {
-      throw badRequest(`"advanceSeconds" must be a number of seconds from 0 to ${10 * 365 * 86400} (ten years); got ${JSON.stringify(seconds ?? null)}.`);
-    }
-    clk.advance(seconds * 1000);
+    clk.advance(c.req.valid("json").advanceSeconds * 1000);
     await settled();
-    return c.json({ now: new Date(clk.now()).toISOString() });
+    return c.json({ now: new Date(clk.now()).toISOString() }, 200);
   });
   return app;
 }

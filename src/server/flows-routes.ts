@@ -1,25 +1,126 @@
-// /api/flows: create, list, view, drive a flow, and ask it for an Altinn token (DESIGN §4).
-import { Hono } from "hono";
-import { badRequest } from "../errors.ts";
-import type { AuthorizationService, ClientEvent } from "../flows/authorization-service.ts";
-import { PUBLIC_EVENTS, TOP_STATES } from "../machines/authorization-types.ts";
+// /api/flows: create, list, view, drive a flow, and ask it for an Altinn token (DESIGN §4). Each
+// route is declared with its schemas (./schemas): they check the request and make the OpenAPI document.
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import type { AuthorizationService, ClientEvent, FlowView } from "../flows/authorization-service.ts";
 import { flowStream } from "./flow-stream.ts";
 import type { ShutdownSignal } from "../lifecycle/shutdown-signal.ts";
-import { checkUser, isOrganisationNumber, jsonObject, optionalString } from "./validate.ts";
+import { jsonBody, validationHook } from "./validate.ts";
 import type { ApiEnv } from "./bearer-auth.ts";
 import { checkLegalEntity, checkUser as checkCallerUser, mayUseLegalEntity, type Caller } from "../identity/caller.ts";
+import { FlowIdParams } from "./schemas/common.ts";
+import { AuditSchema, FlowListQuery, FlowListSchema, FlowStreamDataSchema, FlowViewSchema } from "./schemas/flow.ts";
+import { CreateFlowBody } from "./schemas/create.ts";
+import { EventBody } from "./schemas/events.ts";
+import { TokenAnswerSchema, TokenBody } from "./schemas/token.ts";
+import { problems } from "./schemas/problem.ts";
 
-const UI_LOCALES = ["nb", "nn", "en", "se"] as const;
-const ACR_VALUES = ["idporten-loa-substantial", "idporten-loa-high"] as const;
-const FLOW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const bearer = [{ bearer: [] }];
+const json = <T extends z.ZodTypeAny>(schema: T) => ({ content: { "application/json": { schema } } });
+const flow = (description: string) => ({ description, ...json(FlowViewSchema) });
+const body = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, ...json(schema) });
+const tags = ["Flows"];
 
-function flowId(id: string): string {
-  if (!FLOW_ID.test(id)) throw badRequest(`"${id.slice(0, 64)}" is not a flow id (a UUID).`);
-  return id;
-}
+const createFlow = createRoute({
+  method: "post",
+  path: "/",
+  tags,
+  summary: "Create a flow for a legal entity",
+  security: bearer,
+  middleware: [jsonBody] as const,
+  request: { body: body(CreateFlowBody) },
+  responses: {
+    201: { ...flow("The new flow (state idle)."), headers: z.object({ location: z.string().openapi({ description: "/api/flows/{id}" }) }) },
+    ...problems(400, 401, 403, 413, 415, 422, 503),
+  },
+});
+
+const listFlows = createRoute({
+  method: "get",
+  path: "/",
+  tags,
+  summary: "List flows, filtered and paginated (oldest first)",
+  description:
+    "A client whose reach is a list of legal entities sees only theirs (the page may then hold fewer than `limit`; `next` still goes on). With attention=true: the flows that need a person, each with needsAttention.",
+  security: bearer,
+  request: { query: FlowListQuery },
+  responses: { 200: { description: "A page of flows; `next` is the cursor of the following page.", ...json(FlowListSchema) }, ...problems(400, 401, 403) },
+});
+
+const getFlow = createRoute({
+  method: "get",
+  path: "/{id}",
+  tags,
+  summary: "A flow's view",
+  security: bearer,
+  request: { params: FlowIdParams },
+  responses: { 200: flow("The flow's view."), ...problems(400, 401, 403, 404, 410) },
+});
+
+const flowAudit = createRoute({
+  method: "get",
+  path: "/{id}/audit",
+  tags,
+  summary: "A flow's audit trail: when, from, to, event, acting user and client",
+  security: bearer,
+  request: { params: FlowIdParams },
+  responses: { 200: { description: "The most recent transitions (at most 100), oldest first.", ...json(AuditSchema) }, ...problems(400, 401, 403, 404, 410) },
+});
+
+const flowEvents = createRoute({
+  method: "get",
+  path: "/{id}/stream",
+  tags,
+  summary: "Server-sent events: the flow's view and recent transitions, now and after every change",
+  description:
+    "Events `flow` (data: a FlowStreamData JSON document {view, audit}), sent at once and after every change, also changes made on another instance; `ping` (empty data) every 15 s.",
+  security: bearer,
+  request: { params: FlowIdParams },
+  responses: {
+    200: {
+      description: "text/event-stream: `event: flow` with `data: <FlowStreamData>`, and `event: ping`.",
+      content: { "text/event-stream": { schema: z.string().openapi({ description: "The stream; each `flow` event's data is FlowStreamData." }) } },
+    },
+    ...problems(400, 401, 403, 404, 410),
+  },
+});
+
+const sendEvent = createRoute({
+  method: "post",
+  path: "/{id}/events",
+  tags,
+  summary: "Send an event to the flow",
+  description:
+    "AUTHORIZE {user, uiLocale?, acr?} starts a login and answers with authorizationUrl; EXCHANGE_CODE {user} exchanges a kept code (EXCHANGE_MODE=manual); EXCHANGE_ALTINN {user} gets the Altinn token; RENEW {user} renews now; REVOKE {user} ends the authorization and revokes its refresh token at ID-porten. An exchange or renewal is answered with its outcome.",
+  security: bearer,
+  middleware: [jsonBody] as const,
+  request: { params: FlowIdParams, body: body(EventBody) },
+  responses: { 200: flow("The flow's view after the event."), ...problems(400, 401, 403, 404, 409, 410, 413, 415, 422, 503) },
+});
+
+const token = createRoute({
+  method: "post",
+  path: "/{id}/token",
+  tags,
+  summary: "Valid tokens for the bound user: the Altinn token and the ID-porten access token (renewed first when needed)",
+  security: bearer,
+  middleware: [jsonBody] as const,
+  request: { params: FlowIdParams, body: body(TokenBody) },
+  responses: {
+    200: {
+      description: "Both tokens, valid for at least the margin. Cache-Control: no-store.",
+      headers: z.object({ "cache-control": z.string().openapi({ description: "no-store" }) }),
+      ...json(TokenAnswerSchema),
+    },
+    ...problems(400, 401, 403, 404, 409, 410, 413, 415, 503),
+  },
+});
+
+/** The service's loose view type, as the schema (test/server/openapi.test.ts holds real answers to the schema). */
+const asView = (view: FlowView) => view as unknown as z.infer<typeof FlowViewSchema>;
 
 export function flowsRoutes(service: AuthorizationService, shutdown?: ShutdownSignal) {
-  const app = new Hono<ApiEnv>();
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+  app.openAPIRegistry.register("FlowStreamData", FlowStreamDataSchema);
   /** The flow, if it is for a legal entity the caller may act for (403 otherwise, before anything is done). */
   const reachable = async (caller: Caller, id: string) => {
     const view = await service.get(id);
@@ -30,91 +131,70 @@ export function flowsRoutes(service: AuthorizationService, shutdown?: ShutdownSi
   const checkReach = async (caller: Caller, id: string) => {
     if (caller.legalEntities !== "*") await reachable(caller, id);
   };
-  /** The acting user named in the body, if the caller may act for them. */
-  const actingUser = (caller: Caller, value: unknown) => {
-    const user = checkUser(value);
+  /** The acting user named in the body (its form checked by the schema), if the caller may act for them. */
+  const actingUser = (caller: Caller, user: string) => {
     checkCallerUser(caller, user);
     return user;
   };
 
-  app.post("/", async (c) => {
-    const body = await jsonObject(c);
+  app.openapi(createFlow, async (c) => {
+    const body = c.req.valid("json");
     const legalEntity = body.legalEntity;
-    if (typeof legalEntity !== "string" || !isOrganisationNumber(legalEntity)) {
-      throw badRequest(
-        `"legalEntity" must be a Norwegian organisation number: 9 digits with a valid MOD11 check digit (got ${JSON.stringify(legalEntity ?? null)?.slice(0, 40)}).`,
-      );
-    }
-    const integration = optionalString(body, "integration");
+    const integration = body.integration ?? undefined;
     const caller = c.get("caller");
     checkLegalEntity(caller, legalEntity);
     // Who creates it is optional (a flow is bound to whoever first logs in), but if named, the caller must be allowed to act for them.
     const user = body.user === undefined ? null : actingUser(caller, body.user);
     const view = await service.create(legalEntity, integration, { user, client: caller.client });
-    return c.json(view, 201, { location: `/api/flows/${view.id}` });
+    return c.json(asView(view), 201, { location: `/api/flows/${view.id}` });
   });
 
-  app.get("/", async (c) => {
-    const legalEntity = c.req.query("legalEntity");
-    const state = c.req.query("state");
-    if (state !== undefined && !(TOP_STATES as readonly string[]).includes(state)) {
-      throw badRequest(`"state" must be one of ${TOP_STATES.join(", ")}; got "${state.slice(0, 40)}".`);
-    }
-    const attention = c.req.query("attention");
-    if (attention !== undefined && attention !== "true" && attention !== "false") throw badRequest(`"attention" must be true or false; got "${attention.slice(0, 40)}".`);
-    const limitText = c.req.query("limit");
-    const limit = limitText === undefined ? 100 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw badRequest(`"limit" must be a whole number from 1 to 500; got "${String(limitText).slice(0, 20)}".`);
-    const cursor = c.req.query("cursor");
-    if (cursor !== undefined && !/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw badRequest('"cursor" must be the "next" value of a previous page.');
+  app.openapi(listFlows, async (c) => {
+    const { legalEntity, state, attention, limit, cursor } = c.req.valid("query");
     const caller = c.get("caller");
     if (legalEntity !== undefined) checkLegalEntity(caller, legalEntity);
     const page = await service.list({ legalEntity, state, limit, ...(cursor ? { after: cursor } : {}), ...(attention !== undefined ? { attention: attention === "true" } : {}) });
     // A client with a list of legal entities sees only theirs (the page may then hold fewer than `limit`; `next` still goes on).
-    return c.json(caller.legalEntities === "*" ? page : { ...page, flows: page.flows.filter((f) => mayUseLegalEntity(caller, f.legalEntity as string)) });
+    const flows = caller.legalEntities === "*" ? page.flows : page.flows.filter((f) => mayUseLegalEntity(caller, f.legalEntity as string));
+    return c.json({ ...page, flows: flows.map(asView) }, 200);
   });
 
-  app.get("/:id", async (c) => c.json(await reachable(c.get("caller"), flowId(c.req.param("id")))));
+  app.openapi(getFlow, async (c) => c.json(asView(await reachable(c.get("caller"), c.req.valid("param").id)), 200));
 
-  app.get("/:id/audit", async (c) => {
-    const id = flowId(c.req.param("id"));
+  app.openapi(flowAudit, async (c) => {
+    const { id } = c.req.valid("param");
     await reachable(c.get("caller"), id);
-    return c.json({ transitions: await service.audit(id, 100) });
+    return c.json({ transitions: await service.audit(id, 100) }, 200);
   });
 
-  app.get("/:id/stream", async (c) => {
-    const id = flowId(c.req.param("id"));
+  app.openapi(flowEvents, async (c) => {
+    const { id } = c.req.valid("param");
     await reachable(c.get("caller"), id);
-    return flowStream(c, service, id, shutdown);
+    return flowStream(c, service, id, shutdown) as never;
   });
 
-  app.post("/:id/events", async (c) => {
-    const id = flowId(c.req.param("id"));
-    const body = await jsonObject(c);
-    const type = body.type;
-    if (typeof type !== "string" || !(PUBLIC_EVENTS as readonly string[]).includes(type)) {
-      throw badRequest(`"type" must be one of ${PUBLIC_EVENTS.join(", ")}; got ${JSON.stringify(type ?? null)?.slice(0, 40)}.`);
-    }
+  app.openapi(sendEvent, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
     const caller = c.get("caller");
     const user = actingUser(caller, body.user);
     await checkReach(caller, id);
     const client = caller.client;
     const event: ClientEvent =
-      type === "AUTHORIZE"
-        ? { type, user, client, uiLocale: optionalString(body, "uiLocale", UI_LOCALES), acr: optionalString(body, "acr", ACR_VALUES) }
-        : { type: type as Exclude<ClientEvent["type"], "AUTHORIZE">, user, client };
-    return c.json(await service.send(id, event));
+      body.type === "AUTHORIZE"
+        ? { type: body.type, user, client, uiLocale: body.uiLocale ?? undefined, acr: body.acr ?? undefined }
+        : { type: body.type, user, client };
+    return c.json(asView(await service.send(id, event)), 200);
   });
 
-  app.post("/:id/token", async (c) => {
-    const id = flowId(c.req.param("id"));
-    const body = await jsonObject(c);
+  app.openapi(token, async (c) => {
+    const { id } = c.req.valid("param");
     const caller = c.get("caller");
-    const user = actingUser(caller, body.user);
+    const user = actingUser(caller, c.req.valid("json").user);
     await checkReach(caller, id);
     const token = await service.token(id, user, caller.client);
     c.header("cache-control", "no-store");
-    return c.json(token);
+    return c.json(token, 200);
   });
 
   return app;

@@ -1,7 +1,8 @@
-// RFC 9457 problem details: the only shape an error leaves this server in.
+// RFC 9457 problem details: the only shape an error leaves this server in. Every problem names its
+// own kind in `type` (https://authflow.dev/problems/<code>, the codes of ERROR_CODES), never about:blank.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { AuthflowError } from "../errors.ts";
+import { AuthflowError, type ErrorCode } from "../errors.ts";
 
 const TITLES: Record<number, string> = {
   400: "Bad request",
@@ -18,26 +19,44 @@ const TITLES: Record<number, string> = {
   503: "Service unavailable",
 };
 
-export function problem(status: number, detail: string, extra: Record<string, unknown> = {}, code = "about:blank"): Response {
-  const body = {
-    type: code === "about:blank" ? code : `https://authflow.dev/problems/${code}`,
-    title: TITLES[status] ?? "Error",
-    status,
-    detail,
-    ...extra,
-  };
+/** The kind of problem an HTTP status means when nothing more specific is known. */
+const CODE_OF_STATUS: Record<number, ErrorCode> = {
+  400: "bad_request",
+  401: "unauthorized",
+  404: "not_found",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  500: "internal_error",
+  503: "upstream_unavailable",
+};
+
+export const PROBLEM_TYPE_BASE = "https://authflow.dev/problems/";
+
+export function problemType(code: ErrorCode): string {
+  return PROBLEM_TYPE_BASE + code;
+}
+
+export function problem(status: number, detail: string, extra: Record<string, unknown> = {}, code: ErrorCode = CODE_OF_STATUS[status] ?? "http_error"): Response {
+  const body = { type: problemType(code), title: TITLES[status] ?? "Error", status, detail, ...extra };
   const headers: Record<string, string> = { "content-type": "application/problem+json" };
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="authflow"';
   if (typeof extra.retryAfterSeconds === "number") headers["retry-after"] = String(extra.retryAfterSeconds);
   return new Response(JSON.stringify(body), { status, headers });
 }
 
+/** Hono's own HTTP errors (its validators, body parsing) in this server's words. */
+function fromHttpException(error: HTTPException): Response {
+  if (error.status === 415) return problem(415, 'Send the body as JSON with "Content-Type: application/json".', {}, "unsupported_media_type");
+  if (error.status === 400 && /JSON/i.test(error.message)) return problem(400, "The request body is not valid JSON.", {}, "invalid_json");
+  return problem(error.status, error.message || TITLES[error.status] || "Error");
+}
+
 /** The one place errors become HTTP (hono's onError). Unknown errors are logged, never echoed. */
 export function errorHandler(log: (line: string) => void) {
   return (error: Error, c: Context): Response => {
     if (error instanceof AuthflowError) return problem(error.status, error.detail, error.extra, error.code);
-    if (error instanceof HTTPException) return problem(error.status, error.message || TITLES[error.status] || "Error");
+    if (error instanceof HTTPException) return fromHttpException(error);
     log(`error on ${c.req.method} ${new URL(c.req.url).pathname}: ${error?.name ?? "Error"}: ${error?.message ?? error}`);
-    return problem(500, "Something went wrong on our side; the request was not applied. The server log has the details.");
+    return problem(500, "Something went wrong on our side; the request was not applied. The server log has the details.", {}, "internal_error");
   };
 }

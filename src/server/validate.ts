@@ -1,45 +1,65 @@
-// Input checks for the API, each failing with a detail a person can act on.
-import type { Context } from "hono";
+// Request checks for the API. The shapes are zod schemas (./schemas), which also make the OpenAPI
+// document; what is here turns their failures, and a body that is not JSON, into problem details
+// whose `detail` names the field and says what is wrong.
+import type { Context, MiddlewareHandler } from "hono";
+import type { Hook } from "@hono/zod-openapi";
+import type { core } from "zod";
 import { AuthflowError, badRequest } from "../errors.ts";
+import { isOrganisationNumber, userId } from "./schemas/common.ts";
+import { problem } from "./problem.ts";
 
-/** Organisation number: 9 digits, MOD11 check digit with weights 3 2 7 6 5 4 3 2. */
-export function isOrganisationNumber(value: string): boolean {
-  if (!/^\d{9}$/.test(value)) return false;
-  const weights = [3, 2, 7, 6, 5, 4, 3, 2];
-  const sum = weights.reduce((acc, w, i) => acc + w * Number(value[i]), 0);
-  const remainder = sum % 11;
-  const check = remainder === 0 ? 0 : 11 - remainder;
-  return check !== 10 && check === Number(value[8]);
-}
+export { isOrganisationNumber };
 
-/** A user id: 1–128 printable characters (no control characters). */
+const JSON_TYPE = /^application\/([\w.+-]+\+)?json\b/i;
+
+/** A user id: 1–128 printable characters (no control characters); a 400 that says why otherwise. */
 export function checkUser(value: unknown, field = "user"): string {
-  if (typeof value !== "string" || value.length === 0) throw badRequest(`"${field}" is required: the id of the person acting (1–128 printable characters).`);
-  if (value.length > 128) throw badRequest(`"${field}" is ${value.length} characters long; at most 128 are allowed.`);
-  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(value)) throw badRequest(`"${field}" contains control or invisible characters; use printable characters only.`);
-  return value;
+  const result = userId(field).safeParse(value);
+  if (!result.success) throw badRequest(result.error.issues[0]!.message);
+  return result.data;
 }
 
-export function optionalString(body: Record<string, unknown>, field: string, allowed?: readonly string[]): string | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "string") throw badRequest(`"${field}" must be a string.`);
-  if (allowed && !allowed.includes(value)) throw badRequest(`"${field}" must be one of ${allowed.join(", ")}; got "${value.slice(0, 40)}".`);
-  return value;
-}
-
-/** Reads a JSON object body, with clear errors for a wrong content type, bad JSON or a non-object. */
+/** Reads a JSON object body, with clear errors for a wrong content type (415), bad JSON or a non-object (400). */
 export async function jsonObject(c: Context): Promise<Record<string, unknown>> {
   const type = c.req.header("content-type") ?? "";
-  if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
-    throw new AuthflowError("bad_request", 415, `Send the body as JSON with "Content-Type: application/json" (got "${type || "none"}").`);
+  if (!JSON_TYPE.test(type)) {
+    throw new AuthflowError("unsupported_media_type", 415, `Send the body as JSON with "Content-Type: application/json" (got "${type.slice(0, 80) || "none"}").`);
   }
   let body: unknown;
   try {
-    body = JSON.parse(await c.req.text());
+    // c.req.json() keeps the parsed body: the route's schema validator reads the same object.
+    body = await c.req.json();
   } catch {
-    throw badRequest("The request body is not valid JSON.");
+    throw new AuthflowError("invalid_json", 400, "The request body is not valid JSON.");
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("The request body must be a JSON object.");
   return body as Record<string, unknown>;
 }
+
+/** Route middleware for a JSON body: 415 or 400 in words before the body's schema is checked. */
+export const jsonBody: MiddlewareHandler = async (c, next) => {
+  await jsonObject(c);
+  await next();
+};
+
+const PLACE = { json: "body", query: "query", param: "path" } as const;
+
+function sentence(issue: core.$ZodIssue, where: string): string {
+  const field = issue.path.map(String).join(".");
+  // The schemas word their own failures ('"user" is required: …'); zod's defaults get the field named.
+  if (issue.message.startsWith('"') || issue.message.startsWith("The ")) return issue.message;
+  if (field === "") return where === "body" ? "The request body must be a JSON object." : `The ${where} is not what the API takes: ${issue.message}.`;
+  return `"${field}" (${where}): ${issue.message.replace(/^Invalid input: /, "")}.`;
+}
+
+/**
+ * The routes' validation hook: a zod failure becomes a 400 problem whose detail names each refused
+ * field and what is wrong with it, also listed in `errors` ({in, field, detail}).
+ */
+export const validationHook: Hook<unknown, any, any, Response | undefined> = (result) => {
+  if (result.success) return undefined;
+  const where = PLACE[result.target as keyof typeof PLACE] ?? result.target;
+  const errors = result.error.issues.map((issue) => ({ in: where, field: issue.path.map(String).join("."), detail: sentence(issue, where) }));
+  const detail = [...new Set(errors.map((e) => e.detail))].join(" ");
+  return problem(400, detail, { errors }, "bad_request");
+};

@@ -6,7 +6,7 @@ import { createApp, type AppDeps, type Readiness } from "../../src/server/app.ts
 const logged: string[] = [];
 function appWith(readiness?: () => Promise<Readiness>) {
   // Only /healthz and /readyz are asked for: the flow service is never reached.
-  const deps = { service: {}, apiToken: "t".repeat(32), callbackPath: "/callback", clock: null, settled: async () => {}, machines: () => [], log: (l: string) => logged.push(l) };
+  const deps = { service: {}, apiClients: [], callbackPath: "/callback", clock: null, settled: async () => {}, machines: () => [], log: (l: string) => logged.push(l) };
   return createApp({ ...deps, ...(readiness ? { readiness } : {}) } as unknown as AppDeps);
 }
 
@@ -30,7 +30,7 @@ describe("GET /readyz", () => {
     const response = await appWith(async () => ({ ready: false, checks })).request("/readyz");
     expect(response.status).toBe(503);
     expect(response.headers.get("content-type")).toBe("application/problem+json");
-    expect(await response.json()).toEqual({ type: "about:blank", title: "Service unavailable", status: 503, detail: "Not ready: provider, stopping.", checks });
+    expect(await response.json()).toEqual({ type: "https://authflow.dev/problems/not_ready", title: "Service unavailable", status: 503, detail: "Not ready: provider, stopping.", checks });
   });
 
   it("503 without the error's words when the checks themselves fail (they go to the log)", async () => {
