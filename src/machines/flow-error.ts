@@ -36,7 +36,9 @@ export function toFlowError(thrown: unknown): FlowError {
   const candidate = isFlowErrorShape(thrown) ? thrown : isFlowErrorShape((thrown as { oauth?: unknown })?.oauth) ? (thrown as { oauth: FlowError }).oauth : null;
   if (candidate) {
     const description = typeof candidate.error_description === "string" ? candidate.error_description : candidate.error;
-    const hint = hintFor(candidate.error);
+    // A hint the thrower gave (e.g. naming a stored integration) wins over the general one.
+    const given = (candidate as { hint?: unknown }).hint;
+    const hint = typeof given === "string" && given ? given : hintFor(candidate.error);
     return hint ? { error: candidate.error, error_description: description, hint } : { error: candidate.error, error_description: description };
   }
   const message = thrown instanceof Error ? thrown.message : String(thrown);

@@ -2,7 +2,7 @@
 // integration points, and a stream that moves the page without a reload. Server-rendered; every
 // form works without JavaScript (post, then redirect back: the outcome travels in a sealed,
 // short-lived cookie). The acting user of every button is the signed-in person, never a field.
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type Next } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { streamSSE } from "hono/streaming";
 import type { SecretBox } from "../crypto/secrets.ts";
@@ -165,7 +165,8 @@ export function webRoutes(deps: WebDeps) {
   }
 
   // --- Everything below needs a signed-in person, and a form's CSRF token ------------------------
-  app.use("*", async (c, next) => {
+  // Only the page's own paths: an unknown path elsewhere (under /api, say) keeps its problem+json 404.
+  const signedIn = async (c: Context<WebEnv>, next: Next) => {
     const session = await currentSession(c);
     if (!session) {
       if (c.req.method === "GET" && !c.req.path.startsWith("/events")) return c.redirect(`/signin?back=${encodeURIComponent(c.req.path)}`, 303);
@@ -178,7 +179,8 @@ export function webRoutes(deps: WebDeps) {
       if (!form._csrf || !equal(form._csrf, session.csrf)) return refusedForm(c);
     }
     await next();
-  });
+  };
+  for (const path of ["/", "/flows", "/flows/*", "/integrations", "/integrations/*", "/events"]) app.use(path, signedIn);
 
   const callerOf = (c: Context<WebEnv>): Caller => {
     const person = c.get("person");
@@ -276,10 +278,11 @@ export function webRoutes(deps: WebDeps) {
     const integrations = deps.integrations();
     const form = await formOf(c);
     const back = (problems: FieldProblem[]) => flashBack(c, { integrationForm: { name: name ?? "", values: typedValues(form), problems } });
-    if (!integrations) return back([{ field: "", message: "Integrations cannot be changed on this server." }]);
     const input = formToInput(form);
     const parsed = name === undefined ? integrationCreateSchema.safeParse(input) : integrationUpdateSchema.safeParse(input);
+    // What was typed is checked first, so its problems are shown field by field whatever the server.
     if (!parsed.success) return back(fieldProblems(parsed.error.issues));
+    if (!integrations) return back([{ field: "", message: "Integrations cannot be changed on this server." }]);
     try {
       const saved =
         name === undefined
