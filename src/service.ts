@@ -133,6 +133,14 @@ async function wire(
   );
   const altinn = createAltinnClient({ exchangeUrl: simulator?.altinnExchangeUrl ?? config.altinnExchangeUrl, timeoutMs: config.outboundTimeoutMs, clock });
 
+  // The flow store first: with PostgreSQL it applies the migrations (and says so) before anything else uses the schema.
+  // One id for this process in claims, leases and notifications (the store skips its own).
+  const instanceId = crypto.randomUUID();
+  const store: FlowStore = config.databaseUrl
+    ? await PostgresFlowStore.open(config.databaseUrl, { log: (line) => log(line), instanceId })
+    : await LowdbFlowStore.open(config.dataDir, { log: (line) => log(line) });
+  opened.push(() => store.close());
+
   // Integrations: "default" is the configuration above; others are stored (DATA_DIR or PostgreSQL).
   const integrationStore: IntegrationStore = config.databaseUrl
     ? await PostgresIntegrationStore.open(config.databaseUrl)
@@ -155,12 +163,6 @@ async function wire(
   let engine: FlowEngine | undefined;
   const runCall = <T>(system: unknown, callId: string, input: unknown, call: () => Promise<T>) => (engine ? engine.runCall(system, callId, input, call) : call());
   const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten, altinn, runCall, warningDays: config.authorizationWarningDays, integrations: (name) => integrationRegistry.runtime(name) }));
-  // One id for this process in claims, leases and notifications (the store skips its own).
-  const instanceId = crypto.randomUUID();
-  const store: FlowStore = config.databaseUrl
-    ? await PostgresFlowStore.open(config.databaseUrl, { log: (line) => log(line), instanceId })
-    : await LowdbFlowStore.open(config.dataDir, { log: (line) => log(line) });
-  opened.push(() => store.close());
   const inspector = config.inspectPort !== undefined ? await startStatelyInspector(config.inspectPort) : undefined;
   if (inspector) opened.push(() => inspector.stop());
   engine = new FlowEngine({ store, box, clock, registry, log, instanceId, shared: config.databaseUrl !== undefined, ...(inspector ? { inspect: inspector.inspect } : {}) });
