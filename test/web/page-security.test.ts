@@ -327,16 +327,9 @@ describe("HTML pages", () => {
 
   it("every HTML page has the CSP (script-src 'self', nothing inline, no framing) and X-Frame-Options DENY", async () => {
     const id = await authorizedFlow("alice");
-    await checkHtmlHeaders(["/", "/signin", "/inspect", "/callback", "/callback?state=nonsense&code=x", `/flows/${id}/card`, "/signin?back=%2Fnowhere"]);
+    await checkHtmlHeaders(["/", "/signin", "/docs", "/inspect", "/callback", "/callback?state=nonsense&code=x", `/flows/${id}/card`, "/signin?back=%2Fnowhere"]);
   });
 
-  // KNOWN GAP, not in this task's files: src/server/app.ts mounts docsRoutes (/docs) before the
-  // securityHeaders middleware, so /docs has only its own CSP (script-src 'self', frame-ancestors
-  // 'none': those pass) but no X-Frame-Options and no nosniff. Once app.ts mounts securityHeaders
-  // first, this starts to pass, vitest reports the `.fails`, and `.fails` should go.
-  it.fails("/docs has the same headers (fails until app.ts mounts securityHeaders before docsRoutes)", async () => {
-    await checkHtmlHeaders(["/docs"]);
-  });
 
   it("`back` on /signin and /lang never leads off this site", async () => {
     const evil = ["//evil.example", "https://evil.example", "/\\evil.example", "\\\\evil.example", "/%5Cevil.example", "http:evil.example", "javascript:alert(1)", "/\t/evil.example", " //evil.example", "///evil.example"];
