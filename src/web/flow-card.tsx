@@ -36,6 +36,8 @@ type View = FlowView & {
 
 /** What went wrong last, said so a person knows what to do next. */
 export function explainLastError(view: View, t: Texts, codeLifetime: string): string | null {
+  // A refused client secret needs a person even when a later call succeeded: attention first.
+  if (view.attention && ["invalid_client", "unauthorized_client"].includes(view.attention.error)) return t.explain.client(view.integration);
   const error = view.lastError;
   if (!error) return null;
   if (error.error === "invalid_grant") {
@@ -118,11 +120,11 @@ export function FlowCard(props: { view: FlowView; ctx: CardContext }) {
         </p>
       )}
       {explanation && (
-        <div class="error" data-error={view.lastError!.error}>
+        <div class="error" data-error={(view.attention ?? view.lastError)!.error}>
           <strong>{t.lastError}:</strong> <span>{explanation}</span>
           <small>
             {" "}
-            ({view.lastError!.error})
+            ({(view.attention ?? view.lastError)!.error})
           </small>
         </div>
       )}

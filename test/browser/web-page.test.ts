@@ -40,7 +40,7 @@ async function signIn(browser: Browser, t: TestService, user: "alice" | "bob"): 
   return page;
 }
 
-const card = (page: Page, entity = ENTITY) => page.locator(`article.flow[data-legal-entity="${entity}"][data-integration="default"]`).first();
+const card = (page: Page, entity = ENTITY, integration = "default") => page.locator(`article.flow[data-legal-entity="${entity}"][data-integration="${integration}"]`).first();
 
 async function createAuthorization(page: Page, entity = ENTITY) {
   await page.getByLabel("Legal entity (organisation number)").fill(entity);
@@ -174,6 +174,40 @@ describe("the Web applications page (automatic Altinn step)", () => {
     expect(JSON.stringify(audit.json)).toContain('"client":"page"');
     expect(JSON.stringify(audit.json)).toContain('"user":"alice"');
     expect(JSON.stringify(audit.json)).not.toContain(secret);
+    await page.context().close();
+  }, 60_000);
+
+  it("a client secret ID-porten refuses is said on the card: which integration, what to renew and where", async () => {
+    // As at Digdir: the integration's client is registered at the simulator with its secret.
+    const secret = "acme-secret-first-0123456789abcdef";
+    expect((await t.control("POST", "/clients", { clientId: "acme-client", clientSecret: secret, redirectUris: [`${t.url}/callback`] })).status).toBe(201);
+    const current = (await t.api("GET", "/api/integrations/acme-test")).json;
+    const updated = await t.api("PUT", "/api/integrations/acme-test", {
+      idporten: { issuer: current.idporten.issuer, clientId: "acme-client", clientSecret: secret, redirectUri: current.idporten.redirectUri, registeredRedirectUris: current.idporten.registeredRedirectUris },
+      altinn: current.altinn,
+      revision: current.revision,
+    });
+    expect(updated.status, updated.text).toBe(200);
+    const page = await signIn(browser, t, "alice");
+    await page.getByLabel("Legal entity (organisation number)").fill("123456785");
+    await page.locator("#integration").selectOption("acme-test");
+    await Promise.all([page.waitForURL(/#flow-/), page.getByRole("button", { name: "Create" }).click()]);
+    const flow = card(page, "123456785", "acme-test");
+    await Promise.all([page.waitForURL(/\/authorize|\/login|\/interaction/), flow.getByRole("button", { name: "Get authorization code" }).click()]);
+    const person = t.service.simulator!.persons[0]!;
+    await Promise.all([page.waitForURL(/\/callback\?/), page.getByRole("button", { name: new RegExp(person.name) }).click()]);
+    await page.goto(`${t.url}/`);
+    await card(page, "123456785", "acme-test").locator('.state code:text-is("altinnAuthorized")').waitFor();
+    // The secret is renewed at Digdir (the old one dies) but not yet here: "Renew now" is refused.
+    expect((await t.control("POST", "/clients", { clientId: "acme-client", clientSecret: "acme-secret-second-0123456789abcd", redirectUris: [`${t.url}/callback`] })).status).toBe(201);
+    await Promise.all([page.waitForURL(/#flow-/), card(page, "123456785", "acme-test").getByRole("button", { name: "Renew now" }).click()]);
+    const error = card(page, "123456785", "acme-test").locator('.error[data-error="invalid_client"]');
+    await error.waitFor();
+    await expect(error.textContent()).resolves.toContain("ID-porten refused the client secret of the integration “acme-test”");
+    await expect(error.textContent()).resolves.toContain("enter it under Integrations");
+    // The authorization itself is kept.
+    await expect(card(page, "123456785", "acme-test").locator(".state code").textContent()).resolves.toBe("altinnAuthorized");
+    await screenshot(page, "client-secret-refused");
     await page.context().close();
   }, 60_000);
 });
