@@ -124,7 +124,7 @@ export class AuthorizationService {
     const create = () => this.#o.engine.create(AUTHORIZATION_MACHINE.name, { legalEntity, integration: name }, by);
     if (name === this.#o.integration) return this.view(await create());
     if (!this.#o.integrations) {
-      throw new AuthflowError("bad_request", 422, `Unknown integration "${name}". This server has one integration: "${this.#o.integration}".`);
+      throw new AuthflowError("unknown_integration", 422, `Unknown integration "${name}". This server has one integration: "${this.#o.integration}".`);
     }
     return this.view(await this.#o.integrations.use(name, create));
   }

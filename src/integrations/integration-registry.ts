@@ -203,7 +203,7 @@ export class IntegrationRegistry {
 }
 
 function unknownIntegration(name: string): AuthflowError {
-  return new AuthflowError("bad_request", 422, `Unknown integration "${name.slice(0, 60)}". GET /api/integrations lists the integrations; add it there first (POST /api/integrations).`, {
+  return new AuthflowError("unknown_integration", 422, `Unknown integration "${name.slice(0, 60)}". GET /api/integrations lists the integrations; add it there first (POST /api/integrations).`, {
     extra: { integration: name.slice(0, 60) },
   });
 }

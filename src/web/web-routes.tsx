@@ -63,6 +63,18 @@ interface Flash {
   integrationSaved?: string;
 }
 
+/**
+ * Who is signing in, for the per-address limit: the peer, or — when the peer is a trusted proxy —
+ * the nearest address in X-Forwarded-For that is not one (else every person behind the proxy shares one limit).
+ */
+export function clientAddress(c: Context, trustedProxy: (address: string | undefined) => boolean): string {
+  let address = remoteAddress(c);
+  if (!trustedProxy(address)) return address ?? "unknown";
+  const hops = (c.req.header("x-forwarded-for") ?? "").split(",").map((h) => h.trim()).filter(Boolean);
+  while (hops.length > 0 && trustedProxy(address)) address = hops.pop();
+  return address ?? "unknown";
+}
+
 /** The connection's peer address: Node's adapter passes the IncomingMessage, Deno.serve its ServeHandlerInfo. */
 export function remoteAddress(c: Context): string | undefined {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } }; remoteAddr?: { hostname?: string } } | undefined;
@@ -111,7 +123,7 @@ export function webRoutes(deps: WebDeps) {
     const form = await formOf(c);
     const user = (form.user ?? "").trim().slice(0, 128);
     const password = form.password ?? "";
-    const address = remoteAddress(c) ?? "unknown";
+    const address = clientAddress(c, deps.trustedProxy);
     const t = TEXTS[lang(c)];
     const page = (status: 401 | 403 | 429, error: string) =>
       c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} error={error} user={user} back={localPath(form.back)} csrf={signInToken(c)} />, status);
