@@ -415,6 +415,34 @@ for (const backend of backends) {
           expect(changes).toHaveLength(3);
         });
 
+        it("announces a write only once it is committed: 16 concurrent creates, each heard once, and on hearing the record and its audit entry are there to read", async () => {
+          const other = await backend.peer();
+          const ids = Array.from({ length: 48 }, (_, n) => `flow-c${pad(n)}`);
+          const seen: Array<{ change: FlowChange; revision: number | undefined; audit: string[] }> = [];
+          let reading = Promise.resolve();
+          await store.subscribe((change) => {
+            // Read at once, as another instance's engine does when it hears of a change.
+            reading = reading.then(async () => {
+              const [got, audit] = await Promise.all([store.get(change.id), store.readAudit(change.id, 10)]);
+              seen.push({ change, revision: got?.revision, audit: audit.map((e) => e.event) });
+            });
+          });
+          let i = 0;
+          await Promise.all(
+            Array.from({ length: 16 }, async () => {
+              while (i < ids.length) {
+                const id = ids[i++]!;
+                await other.save(record(id), null, [{ flowId: id, at: iso(BASE), from: null, to: "idle", event: "CREATE", user: null }]);
+              }
+            }),
+          );
+          await waitFor(() => seen.length >= ids.length, 10_000);
+          await new Promise((r) => setTimeout(r, 100));
+          await reading;
+          expect(seen.map((s) => s.change.id).sort()).toEqual(ids);
+          for (const s of seen) expect({ id: s.change.id, revision: s.revision, audit: s.audit }).toEqual({ id: s.change.id, revision: s.change.revision, audit: ["CREATE"] });
+        });
+
         it("two listeners on one store both hear a change; a throwing listener does not stop the other", async () => {
           const other = await backend.peer();
           const heard: string[] = [];
