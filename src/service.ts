@@ -237,6 +237,8 @@ async function wire(
     formTargets: async () => [...new Set((await integrations.list()).map((i) => originOf(i.idporten.issuer)).filter((o): o is string => o !== null))],
     web: {
       service,
+      // Behind a proxy that strips PUBLIC_URL's path ("https://erp.example/authflow"), the page's links keep it.
+      basePath: new URL(config.publicUrl).pathname.replace(/\/+$/, ""),
       integrations: () => integrations,
       users: uiUsers,
       trustedUserHeader: config.ui.trustedUserHeader,

@@ -99,8 +99,8 @@ export function createApp(deps: AppDeps) {
   app.get("/inspect", (c) => c.html(viewerPage()));
   app.get("/inspect/viewer.js", () => viewerAsset("viewer.js"));
   app.get("/inspect/viewer.css", () => viewerAsset("viewer.css"));
-  app.route(deps.callbackPath, callbackRoutes(deps.service));
-  app.route("/login", loginLinkRoutes(deps.service, { cookiePath: deps.cookiePath ?? deps.callbackPath, secure: deps.secureCookies ?? false }));
+  app.route(deps.callbackPath, callbackRoutes(deps.service, deps.web?.basePath ?? ""));
+  app.route("/login", loginLinkRoutes(deps.service, { cookiePath: deps.cookiePath ?? deps.callbackPath, secure: deps.secureCookies ?? false, base: deps.web?.basePath ?? "" }));
 
   // Sub-apps without a validation hook of their own use this one (a 400 problem naming each field).
   const api = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });

@@ -10,7 +10,7 @@ import type { AuthorizationService, CallbackOutcome } from "../flows/authorizati
 import { escapeHtml, page } from "./html.ts";
 import { GOOD_OUTCOMES, outcomeText, pageLocale } from "./login-messages.ts";
 
-function outcomePage(c: Context, outcome: CallbackOutcome) {
+function outcomePage(c: Context, outcome: CallbackOutcome, base = "") {
   const { locale, fallbackNote } = pageLocale(outcome.uiLocale);
   const { title, message } = outcomeText(outcome.kind, locale, outcome.legalEntity, outcome.detail);
   const ok = GOOD_OUTCOMES.has(outcome.kind);
@@ -18,9 +18,9 @@ function outcomePage(c: Context, outcome: CallbackOutcome) {
   c.header("referrer-policy", "no-referrer"); // the URL holds a one-time code
   const note = fallbackNote ? `\n<p lang="en"><small>${escapeHtml(fallbackNote)}</small></p>` : "";
   // The way back to the page the login may have started on (the authorization's card).
-  const back = outcome.flowId ? `\n<p><a href="/#flow-${escapeHtml(outcome.flowId)}">${escapeHtml(BACK_TO_PAGE[locale])}</a></p>` : "";
+  const back = outcome.flowId ? `\n<p><a href="${escapeHtml(base)}/#flow-${escapeHtml(outcome.flowId)}">${escapeHtml(BACK_TO_PAGE[locale])}</a></p>` : "";
   return c.html(
-    page(title, `<main><h1 class="${ok ? "ok" : "bad"}">${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>${note}${back}</main>`, locale),
+    page(title, `<main><h1 class="${ok ? "ok" : "bad"}">${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>${note}${back}</main>`, locale, base),
     outcome.status as 200,
   );
 }
@@ -28,20 +28,20 @@ function outcomePage(c: Context, outcome: CallbackOutcome) {
 const BACK_TO_PAGE = { nb: "Tilbake til autorisasjonene i authflow", nn: "Tilbake til autorisasjonane i authflow", en: "Back to the authorizations in authflow" } as const;
 
 /** The redirect URI. `cookiePath` is the path the login cookie is sent to (the callback's own). */
-export function callbackRoutes(service: AuthorizationService) {
+export function callbackRoutes(service: AuthorizationService, base = "") {
   const app = new Hono();
-  app.get("/", async (c) => outcomePage(c, await service.callback(new URL(c.req.url).searchParams, (name) => getCookie(c, name))));
+  app.get("/", async (c) => outcomePage(c, await service.callback(new URL(c.req.url).searchParams, (name) => getCookie(c, name)), base));
   return app;
 }
 
 /** GET /login/:id — the login link. `login_hint` (simulator: log this synthetic person in) is passed on. */
-export function loginLinkRoutes(service: AuthorizationService, options: { cookiePath: string; secure: boolean }) {
+export function loginLinkRoutes(service: AuthorizationService, options: { cookiePath: string; secure: boolean; base?: string }) {
   const app = new Hono();
   app.get("/:id", async (c) => {
     const id = c.req.param("id");
     const hint = c.req.query("login_hint");
     const outcome = /^[0-9a-f-]{36}\.[0-9a-f]{64}$/.test(id) ? await service.openLogin(id, hint || undefined) : ({ status: 404, kind: "linkUsed" } as CallbackOutcome);
-    if (!("redirect" in outcome)) return outcomePage(c, outcome);
+    if (!("redirect" in outcome)) return outcomePage(c, outcome, options.base);
     setCookie(c, outcome.cookie.name, outcome.cookie.value, {
       httpOnly: true,
       sameSite: "Lax", // sent on ID-porten's top-level redirect back to us, not on cross-site requests

@@ -4,14 +4,15 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]!);
 }
 
-export function page(title: string, body: string, lang = "en"): string {
+/** `base`: PUBLIC_URL's path, behind a proxy that strips it. */
+export function page(title: string, body: string, lang = "en", base = ""): string {
   return `<!doctype html>
 <html lang="${escapeHtml(lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} · authflow</title>
-<link rel="stylesheet" href="/assets/app.css">
+<link rel="stylesheet" href="${escapeHtml(base)}/assets/app.css">
 </head>
 <body>
 ${body}

@@ -83,7 +83,7 @@ export const APP_SCRIPT = `// authflow page: moves each card when its flow chang
   if (!status || !flows || !window.EventSource) return;
   var source;
   function connect() {
-    source = new EventSource("/events");
+    source = new EventSource((document.documentElement.getAttribute("data-base") || "") + "/events");
     source.addEventListener("ready", function () { status.textContent = status.getAttribute("data-live-text") || ""; });
     source.addEventListener("flow", function (message) {
       var data;

@@ -7,6 +7,8 @@ import { TEXTS, type Lang, type Texts } from "./i18n.ts";
 
 export interface CardContext {
   lang: Lang;
+  /** PUBLIC_URL's path: every link starts with it. */
+  base: string;
   user: string;
   csrf: string;
   now: number;
@@ -134,14 +136,14 @@ export function FlowCard(props: { view: FlowView; ctx: CardContext }) {
           {props.ctx.notice.text}
         </p>
       )}
-      <Actions view={view} actions={actions} t={t} csrf={csrf} lang={lang} />
+      <Actions view={view} actions={actions} t={t} csrf={csrf} lang={lang} base={props.ctx.base} />
     </article>
   );
 }
 
-function Actions(props: { view: View; actions: PageAction[]; t: Texts; csrf: string; lang: Lang }) {
+function Actions(props: { view: View; actions: PageAction[]; t: Texts; csrf: string; lang: Lang; base: string }) {
   const { view, actions, t, csrf } = props;
-  const base = `/flows/${view.id}`;
+  const base = `${props.base}/flows/${view.id}`;
   const button = (action: Exclude<PageAction, "authorize">, label: string, danger = false) =>
     actions.includes(action) && (
       <form method="post" action={`${base}/${action}`} class="inline">

@@ -9,6 +9,8 @@ import { IntegrationsSection, type IntegrationFormState } from "./integrations-s
 import { Layout } from "./layout.tsx";
 
 export interface HomeProps {
+  /** PUBLIC_URL's path: every link starts with it. */
+  base: string;
   lang: Lang;
   user: { user: string; name: string };
   csrf: string;
@@ -33,6 +35,7 @@ export function HomePage(props: HomeProps) {
   }
   const cardContext = (flow: FlowView): CardContext => ({
     lang: props.lang,
+    base: props.base,
     user: props.user.user,
     csrf: props.csrf,
     now: props.now,
@@ -40,7 +43,7 @@ export function HomePage(props: HomeProps) {
     codeLifetimeSeconds: props.codeLifetimes[flow.integration as string] ?? null,
   });
   return (
-    <Layout lang={props.lang} title={t.authorizations} user={props.user} csrf={props.csrf} path="/">
+    <Layout lang={props.lang} title={t.authorizations} user={props.user} csrf={props.csrf} path="/" base={props.base}>
       <h1>{t.authorizations}</h1>
       <p id="live-status" class="live" role="status" aria-live="polite" data-live-text={t.live}></p>
       {props.notice && !props.notice.flowId && (
@@ -50,7 +53,7 @@ export function HomePage(props: HomeProps) {
       )}
       <section aria-labelledby="new-title" class="new">
         <h2 id="new-title">{t.newAuthorization}</h2>
-        <form method="post" action="/flows" class="create">
+        <form method="post" action={`${props.base}/flows`} class="create">
           <input type="hidden" name="_csrf" value={props.csrf} />
           <p class={props.create ? "field invalid" : "field"}>
             <label for="legalEntity">{t.legalEntity}</label>
@@ -97,7 +100,7 @@ export function HomePage(props: HomeProps) {
           </section>
         ))}
       </section>
-      <IntegrationsSection integrations={props.integrations} lang={props.lang} csrf={props.csrf} form={props.integrationForm} saved={props.integrationSaved} />
+      <IntegrationsSection base={props.base} integrations={props.integrations} lang={props.lang} csrf={props.csrf} form={props.integrationForm} saved={props.integrationSaved} />
     </Layout>
   );
 }

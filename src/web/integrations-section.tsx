@@ -11,7 +11,7 @@ export interface IntegrationFormState {
   problems: FieldProblem[];
 }
 
-export function IntegrationsSection(props: { integrations: IntegrationView[]; lang: Lang; csrf: string; form?: IntegrationFormState | undefined; saved?: string | undefined }) {
+export function IntegrationsSection(props: { base: string; integrations: IntegrationView[]; lang: Lang; csrf: string; form?: IntegrationFormState | undefined; saved?: string | undefined }) {
   const t = TEXTS[props.lang];
   const newForm = props.form && props.form.name === "" ? props.form : undefined;
   return (
@@ -24,17 +24,17 @@ export function IntegrationsSection(props: { integrations: IntegrationView[]; la
         </p>
       )}
       {props.integrations.map((integration) => (
-        <IntegrationCard integration={integration} t={t} csrf={props.csrf} form={props.form?.name === integration.name ? props.form : undefined} />
+        <IntegrationCard base={props.base} integration={integration} t={t} csrf={props.csrf} form={props.form?.name === integration.name ? props.form : undefined} />
       ))}
       <details open={newForm !== undefined}>
         <summary>{t.addIntegration}</summary>
-        <IntegrationForm t={t} csrf={props.csrf} form={newForm} />
+        <IntegrationForm base={props.base} t={t} csrf={props.csrf} form={newForm} />
       </details>
     </section>
   );
 }
 
-function IntegrationCard(props: { integration: IntegrationView; t: Texts; csrf: string; form?: IntegrationFormState | undefined }) {
+function IntegrationCard(props: { base: string; integration: IntegrationView; t: Texts; csrf: string; form?: IntegrationFormState | undefined }) {
   const { integration: i, t } = props;
   const id = `integration-${i.name}`;
   return (
@@ -99,7 +99,7 @@ function IntegrationCard(props: { integration: IntegrationView; t: Texts; csrf: 
           <summary>
             {t.edit} {i.name}
           </summary>
-          <IntegrationForm t={t} csrf={props.csrf} integration={i} form={props.form} />
+          <IntegrationForm base={props.base} t={t} csrf={props.csrf} integration={i} form={props.form} />
         </details>
       )}
     </article>
@@ -107,7 +107,7 @@ function IntegrationCard(props: { integration: IntegrationView; t: Texts; csrf: 
 }
 
 /** The add/edit form: flat fields, the API's shape assembled on the server (web/integration-form.ts). */
-function IntegrationForm(props: { t: Texts; csrf: string; integration?: IntegrationView; form?: IntegrationFormState | undefined }) {
+function IntegrationForm(props: { base: string; t: Texts; csrf: string; integration?: IntegrationView; form?: IntegrationFormState | undefined }) {
   const { t, integration: i } = props;
   const key = i ? i.name : "new";
   const typed = props.form?.values ?? {};
@@ -140,7 +140,7 @@ function IntegrationForm(props: { t: Texts; csrf: string; integration?: Integrat
     );
   };
   return (
-    <form method="post" action={i ? `/integrations/${i.name}` : "/integrations"} class="integration-form" novalidate>
+    <form method="post" action={i ? `${props.base}/integrations/${i.name}` : `${props.base}/integrations`} class="integration-form" novalidate>
       <input type="hidden" name="_csrf" value={props.csrf} />
       {i && <input type="hidden" name="revision" value={String(i.revision)} />}
       {problems.length > 0 && (

@@ -13,8 +13,10 @@ export interface Frame {
   /** The signed-in person, when there is one. */
   user?: { user: string; name: string } | undefined;
   csrf?: string | undefined;
-  /** Where the language switch comes back to. */
+  /** Where the language switch comes back to (a path of the page, without the base). */
   path: string;
+  /** PUBLIC_URL's path ("" or "/authflow" behind a proxy that strips it): every link starts with it. */
+  base: string;
 }
 
 export function Layout(props: Frame & { children: Child }) {
@@ -22,13 +24,13 @@ export function Layout(props: Frame & { children: Child }) {
   return (
     <>
     {raw("<!doctype html>")}
-    <html lang={props.lang}>
+    <html lang={props.lang} data-base={props.base}>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · authflow`}</title>
-        <link rel="stylesheet" href={STYLE_PATH} />
-        <script src={SCRIPT_PATH} defer></script>
+        <link rel="stylesheet" href={`${props.base}${STYLE_PATH}`} />
+        <script src={`${props.base}${SCRIPT_PATH}`} defer></script>
       </head>
       <body>
         <a class="skip" href="#main">
@@ -45,14 +47,14 @@ export function Layout(props: Frame & { children: Child }) {
                   {lang === "nb" ? "Norsk (bokmål)" : "English"}
                 </span>
               ) : (
-                <a href={`/lang/${lang}?back=${encodeURIComponent(props.path)}`} lang={lang} hreflang={lang}>
+                <a href={`${props.base}/lang/${lang}?back=${encodeURIComponent(props.path)}`} lang={lang} hreflang={lang}>
                   {lang === "nb" ? "Norsk (bokmål)" : "English"}
                 </a>
               ),
             )}
           </nav>
           {props.user && (
-            <form method="post" action="/signout" class="signout">
+            <form method="post" action={`${props.base}/signout`} class="signout">
               <span>
                 {t.signedInAs} <strong>{props.user.name}</strong>
               </span>

@@ -3,10 +3,11 @@
 import { Layout } from "./layout.tsx";
 import { TEXTS, type Lang } from "./i18n.ts";
 
-export function SignInPage(props: { lang: Lang; error?: string | undefined; user?: string | undefined; passwords: boolean; demoUser?: string | undefined; back?: string | undefined; csrf: string }) {
+export function SignInPage(props: {
+  base: string; lang: Lang; error?: string | undefined; user?: string | undefined; passwords: boolean; demoUser?: string | undefined; back?: string | undefined; csrf: string }) {
   const t = TEXTS[props.lang];
   return (
-    <Layout lang={props.lang} title={t.signIn} path="/signin">
+    <Layout lang={props.lang} title={t.signIn} path="/signin" base={props.base}>
       <h1>{t.signInTitle}</h1>
       <p>{t.signInLead}</p>
       {props.error && (
@@ -15,7 +16,7 @@ export function SignInPage(props: { lang: Lang; error?: string | undefined; user
         </p>
       )}
       {props.passwords ? (
-        <form method="post" action="/signin" class="signin">
+        <form method="post" action={`${props.base}/signin`} class="signin">
           <input type="hidden" name="back" value={props.back ?? "/"} />
           <input type="hidden" name="_csrf" value={props.csrf} />
           <p class="field">

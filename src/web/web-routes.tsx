@@ -27,6 +27,8 @@ import { SignInPage } from "./signin-page.tsx";
 
 export interface WebDeps {
   service: AuthorizationService;
+  /** PUBLIC_URL's path ("" or e.g. "/authflow" behind a proxy that strips it): every link and redirect starts with it. */
+  basePath?: string;
   integrations: () => IntegrationService | undefined;
   users: readonly UiUser[];
   /** TRUSTED_USER_HEADER: the header a signing-in reverse proxy sets, honoured only from `trustedProxy`. */
@@ -84,11 +86,12 @@ export function remoteAddress(c: Context): string | undefined {
 export function webRoutes(deps: WebDeps) {
   const app = new Hono<WebEnv>();
   const lang = (c: Context) => pickLang(getCookie(c, LANG_COOKIE), c.req.header("accept-language"));
+  const base = (deps.basePath ?? "").replace(/\/+$/, "");
   const usersById = new Map(deps.users.map((u) => [u.user, u]));
   // An unknown user costs the same scrypt as a known one (the users' own cost): the time taken does not say who exists.
   const dummyHash = dummyHashFor(deps.users);
   /** A post without the session's CSRF token: refused in words, nothing done. */
-  const refusedForm = (c: Context) => c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} error={TEXTS[lang(c)].formExpired} csrf={signInToken(c)} />, 403);
+  const refusedForm = (c: Context) => c.html(<SignInPage base={base} lang={lang(c)} passwords={deps.users.length > 0} error={TEXTS[lang(c)].formExpired} csrf={signInToken(c)} />, 403);
   const cookieOptions = { httpOnly: true, sameSite: "Lax" as const, secure: deps.secureCookies, path: "/" };
 
   app.get(STYLE_PATH, (c) => asset(c, APP_STYLE, "text/css; charset=utf-8"));
@@ -97,13 +100,13 @@ export function webRoutes(deps: WebDeps) {
   app.get("/lang/:lang", (c) => {
     const wanted = c.req.param("lang");
     if (wanted === "nb" || wanted === "en") setCookie(c, LANG_COOKIE, wanted, { ...cookieOptions, httpOnly: false, maxAge: 365 * 86_400 });
-    return c.redirect(localPath(c.req.query("back")), 303);
+    return c.redirect(base + localPath(c.req.query("back")), 303);
   });
 
   // --- Signing in and out ---------------------------------------------------------------------
   app.get("/signin", async (c) => {
-    if (await currentSession(c)) return c.redirect("/", 303);
-    return c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} demoUser={deps.demoUser} back={localPath(c.req.query("back"))} csrf={signInToken(c)} />);
+    if (await currentSession(c)) return c.redirect(`${base}/`, 303);
+    return c.html(<SignInPage base={base} lang={lang(c)} passwords={deps.users.length > 0} demoUser={deps.demoUser} back={localPath(c.req.query("back"))} csrf={signInToken(c)} />);
   });
 
   /**
@@ -115,7 +118,7 @@ export function webRoutes(deps: WebDeps) {
     const held = getCookie(c, SIGNIN_COOKIE);
     if (held && /^[0-9a-f]{48}$/.test(held)) return held;
     const made = Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16).padStart(2, "0")).join("");
-    setCookie(c, SIGNIN_COOKIE, made, { ...cookieOptions, path: "/signin", maxAge: 86_400 });
+    setCookie(c, SIGNIN_COOKIE, made, { ...cookieOptions, path: `${base}/signin`, maxAge: 86_400 });
     return made;
   }
 
@@ -126,7 +129,7 @@ export function webRoutes(deps: WebDeps) {
     const address = clientAddress(c, deps.trustedProxy);
     const t = TEXTS[lang(c)];
     const page = (status: 401 | 403 | 429, error: string) =>
-      c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} error={error} user={user} back={localPath(form.back)} csrf={signInToken(c)} />, status);
+      c.html(<SignInPage base={base} lang={lang(c)} passwords={deps.users.length > 0} error={error} user={user} back={localPath(form.back)} csrf={signInToken(c)} />, status);
     const held = getCookie(c, SIGNIN_COOKIE);
     if (!held || !form._csrf || !equal(form._csrf, held)) return page(403, t.formExpired);
     const wait = deps.limiter.retryAfter(user, address);
@@ -147,7 +150,7 @@ export function webRoutes(deps: WebDeps) {
     const { cookie } = await deps.sessions.create(known.user, "password");
     setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions, maxAge: SESSION_HOURS * 3600 });
     deps.log(`page: ${known.user} signed in`);
-    return c.redirect(localPath(form.back), 303);
+    return c.redirect(base + localPath(form.back), 303);
   });
 
   app.post("/signout", async (c) => {
@@ -157,7 +160,7 @@ export function webRoutes(deps: WebDeps) {
     if (session && (!form._csrf || !equal(form._csrf, session.csrf))) return refusedForm(c);
     if (session) deps.sessions.end(session);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
-    return c.redirect("/signin", 303);
+    return c.redirect(`${base}/signin`, 303);
   });
 
   /** The signed-in person: a session cookie, or the trusted proxy's header (a session is made for its CSRF token). */
@@ -181,8 +184,8 @@ export function webRoutes(deps: WebDeps) {
   const signedIn = async (c: Context<WebEnv>, next: Next) => {
     const session = await currentSession(c);
     if (!session) {
-      if (c.req.method === "GET" && !c.req.path.startsWith("/events")) return c.redirect(`/signin?back=${encodeURIComponent(c.req.path)}`, 303);
-      return c.html(<SignInPage lang={lang(c)} passwords={deps.users.length > 0} error={TEXTS[lang(c)].signInTitle} csrf={signInToken(c)} />, 401);
+      if (c.req.method === "GET" && !c.req.path.startsWith("/events")) return c.redirect(`${base}/signin?back=${encodeURIComponent(c.req.path)}`, 303);
+      return c.html(<SignInPage base={base} lang={lang(c)} passwords={deps.users.length > 0} error={TEXTS[lang(c)].signInTitle} csrf={signInToken(c)} />, 401);
     }
     c.set("session", session);
     c.set("person", usersById.get(session.user) ?? { user: session.user, name: session.user, legalEntities: "*" });
@@ -209,6 +212,7 @@ export function webRoutes(deps: WebDeps) {
     c.header("cache-control", "no-store");
     return c.html(
       <HomePage
+        base={base}
         lang={lang(c)}
         user={{ user: person.user, name: person.name }}
         csrf={c.get("session").csrf}
@@ -245,7 +249,7 @@ export function webRoutes(deps: WebDeps) {
       checkLegalEntity(caller, legalEntity);
       const integration = form.integration || undefined;
       const view = await deps.service.create(legalEntity, integration, { user: caller.user ?? null, client: caller.client });
-      return c.redirect(`/#flow-${view.id}`, 303);
+      return c.redirect(`${base}/#flow-${view.id}`, 303);
     } catch (error) {
       if (!(error instanceof AuthflowError)) throw error;
       return flashBack(c, { create: { legalEntity, error: error.detail } });
@@ -271,10 +275,10 @@ export function webRoutes(deps: WebDeps) {
         const next = await deps.service.send(id, { type, user, client: caller.client, ...(uiLocale ? { uiLocale } : {}), ...(acr ? { acr } : {}) });
         // On to the login link: it binds this browser to the login, then sends it to ID-porten.
         if (typeof next.authorizationUrl === "string") return c.redirect(next.authorizationUrl, 303);
-        return c.redirect(`/#flow-${id}`, 303);
+        return c.redirect(`${base}/#flow-${id}`, 303);
       }
       await deps.service.send(id, { type, user, client: caller.client });
-      return c.redirect(`/#flow-${id}`, 303);
+      return c.redirect(`${base}/#flow-${id}`, 303);
     } catch (error) {
       if (!(error instanceof AuthflowError)) throw error;
       const current = await deps.service.get(id).catch(() => undefined);
@@ -341,13 +345,13 @@ export function webRoutes(deps: WebDeps) {
   });
 
   function cardContext(c: Context<WebEnv>) {
-    return { lang: lang(c), user: c.get("person").user, csrf: c.get("session").csrf, now: deps.now() };
+    return { lang: lang(c), base, user: c.get("person").user, csrf: c.get("session").csrf, now: deps.now() };
   }
 
   async function flashBack(c: Context, flash: Flash, anchor?: string) {
     setCookie(c, FLASH_COOKIE, await deps.box.seal(JSON.stringify(flash), FLASH_PURPOSE), { ...cookieOptions, maxAge: 60 });
     const target = anchor ?? (flash.notice?.flowId ? `#flow-${flash.notice.flowId}` : flash.integrationForm ? `#integration-${flash.integrationForm.name || "new"}` : "#main");
-    return c.redirect(`/${target}`, 303);
+    return c.redirect(`${base}/${target}`, 303);
   }
 
   async function readFlash(c: Context): Promise<Flash> {
