@@ -36,7 +36,9 @@ function flow(): FlowRecord {
   };
 }
 
-const audit = (r: FlowRecord, event: string): AuditEntry[] => [{ flowId: r.id, at: r.updatedAt, from: null, to: "idle", event, user: null, client: "bench" }];
+// BENCH_AUDIT=0: saves without audit lines (what the audit file costs a save).
+const AUDIT = process.env.BENCH_AUDIT !== "0";
+const audit = (r: FlowRecord, event: string): AuditEntry[] => !AUDIT ? [] : [{ flowId: r.id, at: r.updatedAt, from: null, to: "idle", event, user: null, client: "bench" }];
 
 const dir = await mkdtemp(join(tmpdir(), "authflow-bench-lowdb-save-"));
 const store = await LowdbFlowStore.open(dir, { log: () => undefined });

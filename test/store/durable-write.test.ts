@@ -21,7 +21,7 @@ let dir: string;
 beforeEach(async () => void (dir = await tempDir("durable")));
 afterEach(async () => removeDir(dir));
 
-it.skipIf(!strace)("a save writes a temp file, fsyncs it, renames it into place, then fsyncs the folder; an audit append is synced", async () => {
+it.skipIf(!strace)("a save writes a temp file, fsyncs it, renames it into place, then fsyncs the folder; an audit append is synced; a create's audit line is in its synced document", async () => {
   const trace = join(dir, "trace.txt");
   const data = join(dir, "data");
   // -y prints the path behind every file descriptor, so fsync(20</…/flows>) says what was synced.
@@ -43,4 +43,13 @@ it.skipIf(!strace)("a save writes a temp file, fsyncs it, renames it into place,
   expect(renamed, calls.join("\n")).toBeGreaterThan(syncTemp);
   expect(syncFolder, calls.join("\n")).toBeGreaterThan(renamed);
   expect(index(new RegExp(`f(data)?sync\\(\\d+<${esc(join(data, "audit", "flow-a.jsonl"))}>\\)`)), calls.join("\n")).toBeGreaterThanOrEqual(0);
+
+  // A create's audit line is acknowledged inside its document: fsynced, renamed, folder fsynced.
+  const syncTempB = index(new RegExp(`fsync\\(\\d+<${esc(flows)}/\\.flow-b\\.json\\.[0-9a-f]+\\.tmp>\\)`));
+  const renamedB = index(new RegExp(`rename(at2?)?\\(.*${esc(flows)}/\\.flow-b\\.json\\.[0-9a-f]+\\.tmp".*"${esc(flows)}/flow-b\\.json"`));
+  const syncFolderB = calls.findIndex((l, i) => i > renamedB && new RegExp(`fsync\\(\\d+<${esc(flows)}>\\)`).test(l));
+  expect(syncTempB, calls.join("\n")).toBeGreaterThanOrEqual(0);
+  expect(renamedB, calls.join("\n")).toBeGreaterThan(syncTempB);
+  expect(syncFolderB, calls.join("\n")).toBeGreaterThan(renamedB);
+  expect(JSON.parse(await readFile(join(flows, "flow-b.json"), "utf8")).unfiledAudit).toMatch(/"event":"create"/);
 });

@@ -242,3 +242,49 @@ describe("durable, private files", () => {
     // (files moved to damaged/ are 0600 too: see "damage is contained")
   });
 });
+
+describe("audit lines ride in the flow's document until they pass 4 KB", () => {
+  const line = (flowId: string, n: number): AuditEntry => ({ flowId, at: AT, from: `s${n - 1}`, to: `s${n}`, event: `E${n}`, user: "someone" });
+  const doc = async (id: string) => JSON.parse(await readFile(join(dir, "flows", `${id}.json`), "utf8")) as Record<string, unknown>;
+  const auditFile = (id: string) => readFile(join(dir, "audit", `${id}.jsonl`), "utf8").catch(() => null);
+
+  it("a create's line is in its document (no audit file yet); later lines join it, then all go to the audit file in order; readAudit gives each once, also after a reopen and after a crash between the append and the next write", async () => {
+    let store = await LowdbFlowStore.open(dir);
+    await store.save(record("flow-a"), null, [line("flow-a", 0)]);
+    expect(await auditFile("flow-a")).toBeNull();
+    expect((await doc("flow-a")).unfiledAudit).toBe(JSON.stringify(line("flow-a", 0)) + "\n");
+    expect((await store.get("flow-a"))).toEqual(record("flow-a")); // the lines never leak into the record
+    expect(await store.readAudit("flow-a", 100)).toEqual([line("flow-a", 0)]);
+    let n = 1;
+    while ((await auditFile("flow-a")) === null) {
+      await store.save(record("flow-a", n + 1), n, [line("flow-a", n)]);
+      n++;
+    }
+    const all = Array.from({ length: n }, (_, i) => line("flow-a", i));
+    expect(n).toBeGreaterThan(5);
+    expect(await auditFile("flow-a")).toBe(all.map((e) => JSON.stringify(e) + "\n").join(""));
+    expect(await store.readAudit("flow-a", 100)).toEqual(all);
+    // The document still holds the filed lines (they leave with its next write): a reopen now is a
+    // crash between the append and that write, and must not read them twice.
+    expect((await doc("flow-a")).unfiledAudit).toBeTruthy();
+    await store.close();
+    store = await LowdbFlowStore.open(dir);
+    expect(await store.readAudit("flow-a", 100)).toEqual(all);
+    await store.save(record("flow-a", n + 1), n, [line("flow-a", n)]);
+    expect((await doc("flow-a")).unfiledAudit).toBe(JSON.stringify(line("flow-a", n)) + "\n");
+    expect(await store.readAudit("flow-a", 100)).toEqual([...all, line("flow-a", n)]);
+    expect((await store.readAudit("flow-a", 2)).map((e) => e.event)).toEqual([`E${n - 1}`, `E${n}`]);
+    await store.close();
+    // Unfiled lines survive a reopen (they are durable in the document), after the filed ones.
+    store = await LowdbFlowStore.open(dir);
+    expect(await store.readAudit("flow-a", 100)).toEqual([...all, line("flow-a", n)]);
+    // appendAudit files them first, then its own.
+    await store.appendAudit([line("flow-a", n + 1)]);
+    expect(await store.readAudit("flow-a", 100)).toEqual([...all, line("flow-a", n), line("flow-a", n + 1)]);
+    // Quarantine files them too: the trail stays readable after the document is set aside.
+    await store.save(record("flow-a", n + 2), n + 1, [line("flow-a", n + 2)]);
+    await store.quarantine("flow-a", "test");
+    expect((await store.readAudit("flow-a", 100)).map((e) => e.event).slice(-3)).toEqual([`E${n}`, `E${n + 1}`, `E${n + 2}`]);
+    await store.close();
+  });
+});
