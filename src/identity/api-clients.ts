@@ -3,6 +3,7 @@
 // its token (the server never holds the token itself) and what it may do. API_TOKEN stays as the
 // single-client shorthand: one client, "api-token", that may act for any user and legal entity.
 import { ConfigError } from "../config.ts";
+import { jsonArray, settingText } from "./json-setting.ts";
 import { isOrganisationNumber } from "../server/validate.ts";
 
 export type Reach = "*" | readonly string[];
@@ -34,13 +35,7 @@ export async function tokenSha256(token: string): Promise<string> {
  * Every problem is reported at once, naming the entry; reach must be said explicitly (no default grants all).
  */
 export function parseApiClients(text: string, source = "API_CLIENTS"): ApiClient[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(source, `is not valid JSON (${(error as Error).message})`);
-  }
-  if (!Array.isArray(raw)) throw new ConfigError(source, 'must be a JSON array of clients: [{"name", "tokenSha256", "legalEntities", "users"}]');
+  const raw = jsonArray(text, source, '[{"name", "tokenSha256", "legalEntities", "users"}]');
   const problems: string[] = [];
   const clients: ApiClient[] = [];
   const names = new Set<string>();
@@ -74,18 +69,10 @@ function reach(value: unknown, valid: (v: string) => boolean, problem: string, p
   return [];
 }
 
-/** API_CLIENTS is inline JSON when it starts with "["; otherwise it names a file holding that JSON. */
+/** API_CLIENTS: inline JSON, or the path of a file holding it. */
 export async function loadApiClients(value: string | undefined, readText: (path: string) => Promise<string>): Promise<ApiClient[]> {
-  if (!value) return [];
-  const text = value.trimStart();
-  if (text.startsWith("[")) return parseApiClients(text);
-  let content: string;
-  try {
-    content = await readText(value.trim());
-  } catch (error) {
-    throw new ConfigError("API_CLIENTS", `names the file "${value.trim()}", which cannot be read (${(error as Error).message})`);
-  }
-  return parseApiClients(content, `API_CLIENTS (${value.trim()})`);
+  const setting = await settingText("API_CLIENTS", value, readText);
+  return setting ? parseApiClients(setting.text, setting.source) : [];
 }
 
 /** Finds the client whose token this is, comparing every digest in full, whatever matches or where. */

@@ -3,6 +3,7 @@
 // in TRUSTED_USER_HEADER (honoured only from TRUSTED_PROXIES). The embedded demo, with neither, makes
 // one user "demo" and prints its password once.
 import { ConfigError } from "../config.ts";
+import { jsonArray, settingText } from "./json-setting.ts";
 import { isOrganisationNumber } from "../server/validate.ts";
 import type { Reach } from "./api-clients.ts";
 import { isPasswordHash } from "./password.ts";
@@ -19,13 +20,7 @@ export interface UiUser {
 const USER = /^[\p{L}\p{N}._@-]{1,128}$/u;
 
 export function parseUiUsers(text: string, source = "UI_USERS"): UiUser[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(source, `is not valid JSON (${(error as Error).message})`);
-  }
-  if (!Array.isArray(raw)) throw new ConfigError(source, 'must be a JSON array of users: [{"user", "passwordHash", "name"?, "legalEntities"?}]');
+  const raw = jsonArray(text, source, '[{"user", "passwordHash", "name"?, "legalEntities"?}]');
   const problems: string[] = [];
   const seen = new Set<string>();
   const users: UiUser[] = [];
@@ -51,15 +46,8 @@ export function parseUiUsers(text: string, source = "UI_USERS"): UiUser[] {
   return users;
 }
 
-/** UI_USERS is inline JSON when it starts with "["; otherwise it names a file holding that JSON. */
+/** UI_USERS: inline JSON, or the path of a file holding it. */
 export async function loadUiUsers(value: string | undefined, readText: (path: string) => Promise<string>): Promise<UiUser[]> {
-  if (!value) return [];
-  if (value.trimStart().startsWith("[")) return parseUiUsers(value);
-  let content: string;
-  try {
-    content = await readText(value.trim());
-  } catch (error) {
-    throw new ConfigError("UI_USERS", `names the file "${value.trim()}", which cannot be read (${(error as Error).message})`);
-  }
-  return parseUiUsers(content, `UI_USERS (${value.trim()})`);
+  const setting = await settingText("UI_USERS", value, readText);
+  return setting ? parseUiUsers(setting.text, setting.source) : [];
 }

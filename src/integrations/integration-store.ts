@@ -8,25 +8,9 @@ import { readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { DurableJsonFile } from "../store/durable-json-file.ts";
 import { appendDurably, ensurePrivateDir, errorCode } from "../store/private-files.ts";
-import type { ClientAuthMethod, IntegrationAuditEntry } from "./integration-types.ts";
+import type { IntegrationAuditEntry, IntegrationSettings } from "./integration-types.ts";
 
-/** The non-secret part of an integration, with every default applied. */
-export interface IntegrationSettings {
-  idporten: {
-    issuer: string;
-    clientId: string;
-    clientAuth: ClientAuthMethod;
-    clientKeyId: string | null;
-    redirectUri: string;
-    registeredRedirectUris: string[];
-    scope: string;
-    refreshTokenLifetimeSeconds: number | null;
-  };
-  altinn: { exchangeUrl: string };
-  authorizationLifetimeSeconds: number;
-  loginTimeoutSeconds: number;
-  exchangeMode: "auto" | "manual";
-}
+export type { IntegrationSettings } from "./integration-types.ts";
 
 export interface IntegrationRecord {
   name: string;

@@ -39,29 +39,33 @@ export const CONFIGURATION_VARIABLES = [
   "EXCHANGE_MODE",
 ] as const;
 
-/** What the page and the API show of an integration. Never a secret: only whether one is set. */
-export interface IntegrationView {
-  name: string;
-  /** "configuration": the environment's "default" (read-only here); "stored": added on the page or through the API. */
-  source: "configuration" | "stored";
+/** The non-secret part of an integration, with every default applied. */
+export interface IntegrationSettings {
   idporten: {
     issuer: string;
     clientId: string;
     clientAuth: ClientAuthMethod;
-    /** A client secret (client_secret_*) or private key (private_key_jwt) is held. Its value is never shown. */
-    clientSecretSet: boolean;
-    /** private_key_jwt: the key id registered at Digdir; null otherwise. */
     clientKeyId: string | null;
     redirectUri: string;
     registeredRedirectUris: string[];
     scope: string;
-    /** Inactivity lifetime of ID-porten's refresh tokens (the engine renews before it ends); null: no keep-alive. */
     refreshTokenLifetimeSeconds: number | null;
   };
   altinn: { exchangeUrl: string };
   authorizationLifetimeSeconds: number;
   loginTimeoutSeconds: number;
   exchangeMode: "auto" | "manual";
+}
+
+/** What the page and the API show of an integration: its settings, whether a secret is held (never the secret), the live redirect check. */
+export interface IntegrationView extends Omit<IntegrationSettings, "idporten"> {
+  name: string;
+  /** "configuration": the environment's "default" (read-only here); "stored": added on the page or through the API. */
+  source: "configuration" | "stored";
+  idporten: IntegrationSettings["idporten"] & {
+    /** A client secret (client_secret_*) or private key (private_key_jwt) is held. Its value is never shown. */
+    clientSecretSet: boolean;
+  };
   /** The live check of the redirect URL against this server's callback URL: a warning to show, not a refusal. */
   redirectCheck: { ok: boolean; detail?: string };
   /** Bumped by every change; an update naming an older one is refused (409). 0 for the configured one. */
