@@ -46,6 +46,20 @@ export function checkLegalEntity(caller: Caller, legalEntity: string): void {
   });
 }
 
+/** Whether the caller may act for this user. */
+export function mayActFor(caller: Caller, user: string): boolean {
+  return within(caller.users, user);
+}
+
+/**
+ * A flow view as this caller may see it: the login link is a capability (whoever opens it first
+ * binds their browser to the login), so only a caller who may act for the person logging in gets it.
+ */
+export function viewFor<V extends Record<string, unknown>>(caller: Caller, view: V): V {
+  if (view.authorizationUrl == null || caller.users === "*") return view;
+  return typeof view.pendingUser === "string" && mayActFor(caller, view.pendingUser) ? view : { ...view, authorizationUrl: null };
+}
+
 /** Whether a flow for this legal entity is the caller's to see (lists leave the others out). */
 export function mayUseLegalEntity(caller: Caller, legalEntity: string): boolean {
   return within(caller.legalEntities, legalEntity);

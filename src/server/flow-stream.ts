@@ -2,13 +2,14 @@
 // view and recent transitions now, then again after every change. Bearer-protected like all /api.
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { AuthorizationService } from "../flows/authorization-service.ts";
+import type { AuthorizationService, FlowView } from "../flows/authorization-service.ts";
 import type { ShutdownSignal } from "../lifecycle/shutdown-signal.ts";
 
 const PING_MS = 15_000;
 
-export async function flowStream(c: Context, service: AuthorizationService, id: string, shutdown?: ShutdownSignal) {
-  const view = await service.get(id);
+/** `shown`: the view as this watcher may see it (the login link only for whoever may act for the person logging in). */
+export async function flowStream(c: Context, service: AuthorizationService, id: string, shutdown?: ShutdownSignal, shown: (view: FlowView) => FlowView = (v) => v) {
+  const view = shown(await service.get(id));
   const audit = await service.audit(id);
   return streamSSE(c, async (stream) => {
     let recent = audit;
@@ -17,7 +18,7 @@ export async function flowStream(c: Context, service: AuthorizationService, id: 
       chain = chain.then(async () => {
         // A change made on another instance: its transitions are read from the shared audit trail.
         recent = remote ? await service.audit(id).catch(() => recent) : [...recent, ...entries].slice(-20);
-        await stream.writeSSE({ event: "flow", data: JSON.stringify({ view: next, audit: recent }) });
+        await stream.writeSSE({ event: "flow", data: JSON.stringify({ view: shown(next), audit: recent }) });
       });
     });
     const closed = new Promise<void>((resolve) => stream.onAbort(resolve));

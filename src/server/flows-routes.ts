@@ -6,7 +6,8 @@ import { flowStream } from "./flow-stream.ts";
 import type { ShutdownSignal } from "../lifecycle/shutdown-signal.ts";
 import { jsonBody, validationHook } from "./validate.ts";
 import type { ApiEnv } from "./bearer-auth.ts";
-import { checkLegalEntity, checkUser as checkCallerUser, mayUseLegalEntity, type Caller } from "../identity/caller.ts";
+import { checkLegalEntity, checkUser as checkCallerUser, mayUseLegalEntity, viewFor, type Caller } from "../identity/caller.ts";
+import { notFound } from "../errors.ts";
 import { FlowIdParams } from "./schemas/common.ts";
 import { AuditSchema, FlowListQuery, FlowListSchema, FlowStreamDataSchema, FlowViewSchema } from "./schemas/flow.ts";
 import { CreateFlowBody } from "./schemas/create.ts";
@@ -124,7 +125,8 @@ export function flowsRoutes(service: AuthorizationService, shutdown?: ShutdownSi
   /** The flow, if it is for a legal entity the caller may act for (403 otherwise, before anything is done). */
   const reachable = async (caller: Caller, id: string) => {
     const view = await service.get(id);
-    checkLegalEntity(caller, view.legalEntity as string);
+    // Outside the caller's reach a flow is as unknown as one that does not exist: the answer names no legal entity.
+    if (!mayUseLegalEntity(caller, view.legalEntity as string)) throw notFound(`No flow with id "${id}".`);
     return view;
   };
   /** As reachable, without reading the flow for a caller who may act for every legal entity (the token call's hot path). */
@@ -153,13 +155,13 @@ export function flowsRoutes(service: AuthorizationService, shutdown?: ShutdownSi
     const { legalEntity, state, attention, limit, cursor } = c.req.valid("query");
     const caller = c.get("caller");
     if (legalEntity !== undefined) checkLegalEntity(caller, legalEntity);
-    const page = await service.list({ legalEntity, state, limit, ...(cursor ? { after: cursor } : {}), ...(attention !== undefined ? { attention: attention === "true" } : {}) });
-    // A client with a list of legal entities sees only theirs (the page may then hold fewer than `limit`; `next` still goes on).
-    const flows = caller.legalEntities === "*" ? page.flows : page.flows.filter((f) => mayUseLegalEntity(caller, f.legalEntity as string));
-    return c.json({ ...page, flows: flows.map(asView) }, 200);
+    // A client with a list of legal entities: the store lists only theirs, so no page or cursor names another's flow.
+    const reach = caller.legalEntities === "*" ? {} : { legalEntities: caller.legalEntities };
+    const page = await service.list({ legalEntity, ...reach, state, limit, ...(cursor ? { after: cursor } : {}), ...(attention !== undefined ? { attention: attention === "true" } : {}) });
+    return c.json({ ...page, flows: page.flows.map((f) => asView(viewFor(caller, f))) }, 200);
   });
 
-  app.openapi(getFlow, async (c) => c.json(asView(await reachable(c.get("caller"), c.req.valid("param").id)), 200));
+  app.openapi(getFlow, async (c) => c.json(asView(viewFor(c.get("caller"), await reachable(c.get("caller"), c.req.valid("param").id))), 200));
 
   app.openapi(flowAudit, async (c) => {
     const { id } = c.req.valid("param");
@@ -169,8 +171,9 @@ export function flowsRoutes(service: AuthorizationService, shutdown?: ShutdownSi
 
   app.openapi(flowEvents, async (c) => {
     const { id } = c.req.valid("param");
-    await reachable(c.get("caller"), id);
-    return flowStream(c, service, id, shutdown) as never;
+    const caller = c.get("caller");
+    await reachable(caller, id);
+    return flowStream(c, service, id, shutdown, (view) => viewFor(caller, view)) as never;
   });
 
   app.openapi(sendEvent, async (c) => {
@@ -184,7 +187,7 @@ export function flowsRoutes(service: AuthorizationService, shutdown?: ShutdownSi
       body.type === "AUTHORIZE"
         ? { type: body.type, user, client, uiLocale: body.uiLocale ?? undefined, acr: body.acr ?? undefined }
         : { type: body.type, user, client };
-    return c.json(asView(await service.send(id, event)), 200);
+    return c.json(asView(viewFor(caller, await service.send(id, event))), 200);
   });
 
   app.openapi(token, async (c) => {

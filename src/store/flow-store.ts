@@ -42,6 +42,8 @@ export interface ListQuery {
   machine?: string;
   /** summary.legalEntity equals this. */
   legalEntity?: string;
+  /** summary.legalEntity is one of these (a caller's reach: the page and its cursor never name another's flow). */
+  legalEntities?: readonly string[];
   /** summary.state equals this. */
   state?: string;
   /** true: attentionFrom <= attentionAt; false: the others. */

@@ -61,6 +61,7 @@ export function rowFilter(query: ListQuery): (row: FlowRow) => boolean {
   return (row) =>
     (query.machine === undefined || row.machine === query.machine) &&
     (query.legalEntity === undefined || summaryText(row.summary.legalEntity) === query.legalEntity) &&
+    (query.legalEntities === undefined || query.legalEntities.includes(summaryText(row.summary.legalEntity) ?? "")) &&
     (query.state === undefined || summaryText(row.summary.state) === query.state) &&
     (query.attention === undefined || needsAttention(row, at) === query.attention);
 }

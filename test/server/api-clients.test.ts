@@ -40,6 +40,16 @@ describe("API clients with their own tokens and reach", () => {
     const id = created.json.id as string;
     const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" }, ERP_TOKEN);
     expect(authorize.status).toBe(200);
+    // The login link is a capability: a client that may not act for alice does not get it (list, view, stream).
+    expect(authorize.json.authorizationUrl).toMatch(/\/login\//);
+    expect((await t.api("GET", `/api/flows/${id}`, undefined, BOB_TOKEN)).json).toMatchObject({ pendingUser: "alice", authorizationUrl: null });
+    const bobsList = await t.api("GET", "/api/flows", undefined, BOB_TOKEN);
+    expect(bobsList.json.flows.find((f: { id: string }) => f.id === id)).toMatchObject({ authorizationUrl: null });
+    const stream = await fetch(`${t.url}/api/flows/${id}/stream`, { headers: { authorization: `Bearer ${BOB_TOKEN}` } });
+    const first = new TextDecoder().decode((await stream.body!.getReader().read()).value);
+    await stream.body!.cancel().catch(() => undefined);
+    expect(first).toContain('"pendingUser":"alice"');
+    expect(first).not.toContain("/login/");
     const done = await t.login(authorize.json.authorizationUrl);
     expect(done.status).toBe(200);
     await t.waitForState(id, ["altinnAuthorized"]);
@@ -65,18 +75,39 @@ describe("API clients with their own tokens and reach", () => {
     expect(entries.some((e) => e.client === "bobs-service")).toBe(false);
   }, 60_000);
 
-  it("a client limited to one legal entity cannot create, see or drive another's flows, and its list leaves them out", async () => {
+  it("a client limited to one legal entity cannot create, see or drive another's flows, and its list and cursors never name them", async () => {
     const other = await t.api("POST", "/api/flows", { legalEntity: ENTITY_B }, ERP_TOKEN);
     expect(other.status).toBe(201);
     const create = await t.api("POST", "/api/flows", { legalEntity: ENTITY_B }, BOB_TOKEN);
     expect(create.status).toBe(403);
     expect(create.json.detail).toContain(`not for ${ENTITY_B}`);
-    expect((await t.api("GET", `/api/flows/${other.json.id}`, undefined, BOB_TOKEN)).status).toBe(403);
-    expect((await t.api("POST", `/api/flows/${other.json.id}/events`, { type: "AUTHORIZE", user: "bob" }, BOB_TOKEN)).status).toBe(403);
+    // Outside its reach a flow is as unknown as one that does not exist: 404, and the answer names no legal entity.
+    for (const [method, path, body] of [
+      ["GET", `/api/flows/${other.json.id}`],
+      ["GET", `/api/flows/${other.json.id}/audit`],
+      ["GET", `/api/flows/${other.json.id}/stream`],
+      ["POST", `/api/flows/${other.json.id}/events`, { type: "AUTHORIZE", user: "bob" }],
+      ["POST", `/api/flows/${other.json.id}/token`, { user: "bob" }],
+    ] as const) {
+      const refused = await t.api(method, path, body, BOB_TOKEN);
+      expect(refused.status, `${method} ${path}`).toBe(404);
+      expect(refused.text).not.toContain(ENTITY_B);
+    }
     expect((await t.api("GET", `/api/flows?legalEntity=${ENTITY_B}`, undefined, BOB_TOKEN)).status).toBe(403);
     const listed = await t.api("GET", "/api/flows", undefined, BOB_TOKEN);
     expect(listed.json.flows.length).toBeGreaterThan(0);
     expect(listed.json.flows.every((f: { legalEntity: string }) => f.legalEntity === ENTITY_A)).toBe(true);
+    // Page by page, one flow at a time: every page and every cursor is about its own flows only.
+    const seen: string[] = [];
+    for (let cursor: string | null = null, pages = 0; pages < 50; pages++) {
+      const page: { json: { flows: Array<{ id: string; legalEntity: string }>; next: string | null } } = await t.api("GET", `/api/flows?limit=1${cursor ? `&cursor=${cursor}` : ""}`, undefined, BOB_TOKEN);
+      seen.push(...page.json.flows.map((f) => f.legalEntity));
+      if (page.json.next) expect(atob(page.json.next.replace(/-/g, "+").replace(/_/g, "/"))).not.toContain(other.json.id);
+      cursor = page.json.next;
+      if (!cursor) break;
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect(new Set(seen)).toEqual(new Set([ENTITY_A]));
     const all = await t.api("GET", "/api/flows", undefined, ERP_TOKEN);
     expect(all.json.flows.some((f: { legalEntity: string }) => f.legalEntity === ENTITY_B)).toBe(true);
     // Its own entity, acting for bob: accepted, and the audit names it.

@@ -183,6 +183,10 @@ for (const backend of backends) {
         expect(await ids({})).toEqual(expected(() => true));
         expect(await ids({ machine: "other" })).toEqual(expected((i) => i % 4 === 0));
         expect(await ids({ legalEntity: "111111111" })).toEqual(expected((i) => i % 2 === 1));
+        // A caller's reach (a list of legal entities): only theirs, in the store, so no page or cursor names another's.
+        expect(await ids({ legalEntities: ["111111111"] })).toEqual(expected((i) => i % 2 === 1));
+        expect(await ids({ legalEntities: ["111111111", "222222222"] })).toEqual(expected(() => true));
+        expect(await ids({ legalEntities: [] })).toEqual([]);
         expect(await ids({ state: "expired" })).toEqual(expected((i) => i % 3 === 0));
         expect(await ids({ legalEntity: "222222222", state: "authorized", machine: "authorization" })).toEqual(expected((i) => i % 2 === 0 && i % 3 !== 0 && i % 4 !== 0));
         expect(await ids({ attention: true, attentionAt: NOW })).toEqual(expected((i) => i % 5 === 0));

@@ -94,6 +94,7 @@ export class PostgresFlowStore implements FlowStore {
     const where = [sql`TRUE`];
     if (query.machine !== undefined) where.push(sql`machine = ${query.machine}`);
     if (query.legalEntity !== undefined) where.push(sql`legal_entity = ${query.legalEntity}`);
+    if (query.legalEntities !== undefined) where.push(sql`legal_entity = ANY(${query.legalEntities as string[]})`);
     if (query.state !== undefined) where.push(sql`state = ${query.state}`);
     if (query.attention === true) where.push(sql`attention_from <= ${at}`);
     if (query.attention === false) where.push(sql`(attention_from IS NULL OR attention_from > ${at})`);
