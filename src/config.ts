@@ -49,6 +49,8 @@ export interface Config {
     trustedUserHeader: string | undefined;
     /** TRUSTED_PROXIES as given (addresses or IPv4 ranges, comma-separated); checked here. */
     trustedProxies: string | undefined;
+    /** INTEGRATION_ADMINS: the people who may add and change integrations on the page (user ids). */
+    integrationAdmins: string[];
   };
   encryptionKey: string | undefined;
   /** PostgreSQL store shared by several instances (DATABASE_URL); lowdb under DATA_DIR when unset. */
@@ -209,6 +211,7 @@ export function readConfig(env: Env): Readonly<Config> {
     if (!trustedProxies) read.report("TRUSTED_PROXIES", "is required with TRUSTED_USER_HEADER: the addresses of the reverse proxies allowed to say who is signed in (anyone else could set the header)");
   }
   for (const problem of parseTrustedProxies(trustedProxies).problems) read.report("TRUSTED_PROXIES", problem);
+  const integrationAdmins = (read.text("INTEGRATION_ADMINS") ?? "").split(",").map((u) => u.trim()).filter(Boolean);
 
   const encryptionKey = read.text("ENCRYPTION_KEY")?.trim();
   if (encryptionKey !== undefined && (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encryptionKey) || atobLength(encryptionKey) !== 32)) {
@@ -324,7 +327,7 @@ export function readConfig(env: Env): Readonly<Config> {
     databaseUrl,
     apiToken,
     apiClients,
-    ui: Object.freeze({ users: uiUsers, trustedUserHeader, trustedProxies }),
+    ui: Object.freeze({ users: uiUsers, trustedUserHeader, trustedProxies, integrationAdmins: Object.freeze(integrationAdmins) as string[] }),
     encryptionKey,
     idporten: Object.freeze({
       issuer,

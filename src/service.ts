@@ -241,6 +241,8 @@ async function wire(
       basePath: new URL(config.publicUrl).pathname.replace(/\/+$/, ""),
       integrations: () => integrations,
       users: uiUsers,
+      // Where an integration's secret and every flow's tokens are sent: only these people change integrations (the demo's user is one).
+      integrationAdmins: new Set([...config.ui.integrationAdmins, ...(demo ? [demo.user.user] : [])]),
       trustedUserHeader: config.ui.trustedUserHeader,
       trustedProxy: parseTrustedProxies(config.ui.trustedProxies).matches,
       sessions: new Sessions(box),

@@ -13,16 +13,18 @@ export interface Caller {
   users: Reach;
   /** A signed-in person's user id (the only user they act as); absent for an API client. */
   user?: string;
+  /** May add and change integrations (where secrets and every flow's tokens are sent). */
+  mayChangeIntegrations: boolean;
 }
 
 export const PAGE_CLIENT = "page";
 
 export function clientCaller(client: ApiClient): Caller {
-  return { client: client.name, kind: "client", legalEntities: client.legalEntities, users: client.users };
+  return { client: client.name, kind: "client", legalEntities: client.legalEntities, users: client.users, mayChangeIntegrations: client.legalEntities === "*" && client.users === "*" };
 }
 
-export function personCaller(user: string, legalEntities: Reach = "*"): Caller {
-  return { client: PAGE_CLIENT, kind: "person", legalEntities, users: [user], user };
+export function personCaller(user: string, legalEntities: Reach = "*", integrationAdmin = false): Caller {
+  return { client: PAGE_CLIENT, kind: "person", legalEntities, users: [user], user, mayChangeIntegrations: integrationAdmin };
 }
 
 const within = (reach: Reach, value: string) => reach === "*" || reach.includes(value);

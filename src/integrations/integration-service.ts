@@ -41,16 +41,18 @@ export interface IntegrationServiceOptions {
   log?(line: string): void;
 }
 
-/** Who may change integrations: a person signed in to the page, or an API client that may act for everyone. */
+/**
+ * Who may change integrations: an integration's secret and every flow's tokens go wherever its
+ * issuer and exchange URL say, so only an API client that may act for everyone (as API_TOKEN's) or a
+ * person named in INTEGRATION_ADMINS (the embedded demo's user is one).
+ */
 export function checkMayChangeIntegrations(caller: Caller): void {
-  if (caller.kind === "person") return;
-  if (caller.legalEntities === "*" && caller.users === "*") return;
-  throw new AuthflowError(
-    "forbidden_user",
-    403,
-    `API client "${caller.client}" may read integrations but not change them: that needs a client whose reach is every legal entity and every user ("*" for both, as API_TOKEN's), or a person signed in to the page.`,
-    { extra: { client: caller.client } },
-  );
+  if (caller.mayChangeIntegrations) return;
+  const detail =
+    caller.kind === "person"
+      ? `You may read the integrations but not change them: that is for the people named in INTEGRATION_ADMINS.`
+      : `API client "${caller.client}" may read integrations but not change them: that needs a client whose reach is every legal entity and every user ("*" for both, as API_TOKEN's), or a person named in INTEGRATION_ADMINS.`;
+  throw new AuthflowError("forbidden_user", 403, detail, { extra: { client: caller.client } });
 }
 
 /** A refused input: one sentence per field in `detail`, and each in `errors` (as the API's other validation problems). */

@@ -17,6 +17,8 @@ export interface HomeProps {
   now: number;
   flows: FlowView[];
   integrations: IntegrationView[];
+  /** The signed-in person may add and change integrations (INTEGRATION_ADMINS). */
+  canEditIntegrations: boolean;
   /** The outcome of the person's last action, shown where it happened. */
   notice?: { flowId?: string; kind: "error" | "ok"; text: string } | undefined;
   create?: { legalEntity: string; error: string } | undefined;
@@ -100,7 +102,7 @@ export function HomePage(props: HomeProps) {
           </section>
         ))}
       </section>
-      <IntegrationsSection base={props.base} integrations={props.integrations} lang={props.lang} csrf={props.csrf} form={props.integrationForm} saved={props.integrationSaved} />
+      <IntegrationsSection base={props.base} canEdit={props.canEditIntegrations} integrations={props.integrations} lang={props.lang} csrf={props.csrf} form={props.integrationForm} saved={props.integrationSaved} />
     </Layout>
   );
 }

@@ -120,6 +120,7 @@ const en = {
   backToPage: "Back to the authorizations",
   aShortTime: "a short time (minutes at most)",
   onePerLine: "One per line.",
+  integrationAdminsOnly: "Only the people named in INTEGRATION_ADMINS can add or change integrations.",
   seconds: (n: number) => `${n} seconds`,
 };
 
@@ -222,6 +223,7 @@ const nb: Texts = {
   backToPage: "Tilbake til autorisasjonene",
   aShortTime: "kort tid (høyst noen minutter)",
   onePerLine: "Én per linje.",
+  integrationAdminsOnly: "Bare personene som står i INTEGRATION_ADMINS, kan legge til eller endre integrasjoner.",
   seconds: (n) => `${n} sekunder`,
 };
 

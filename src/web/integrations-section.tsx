@@ -11,7 +11,7 @@ export interface IntegrationFormState {
   problems: FieldProblem[];
 }
 
-export function IntegrationsSection(props: { base: string; integrations: IntegrationView[]; lang: Lang; csrf: string; form?: IntegrationFormState | undefined; saved?: string | undefined }) {
+export function IntegrationsSection(props: { base: string; canEdit: boolean; integrations: IntegrationView[]; lang: Lang; csrf: string; form?: IntegrationFormState | undefined; saved?: string | undefined }) {
   const t = TEXTS[props.lang];
   const newForm = props.form && props.form.name === "" ? props.form : undefined;
   return (
@@ -24,17 +24,28 @@ export function IntegrationsSection(props: { base: string; integrations: Integra
         </p>
       )}
       {props.integrations.map((integration) => (
-        <IntegrationCard base={props.base} integration={integration} t={t} csrf={props.csrf} form={props.form?.name === integration.name ? props.form : undefined} />
+        <IntegrationCard base={props.base} canEdit={props.canEdit} integration={integration} t={t} csrf={props.csrf} form={props.form?.name === integration.name ? props.form : undefined} />
       ))}
-      <details open={newForm !== undefined}>
-        <summary>{t.addIntegration}</summary>
-        <IntegrationForm base={props.base} t={t} csrf={props.csrf} form={newForm} />
-      </details>
+      {props.canEdit ? (
+        <details open={newForm !== undefined}>
+          <summary>{t.addIntegration}</summary>
+          <IntegrationForm base={props.base} t={t} csrf={props.csrf} form={newForm} />
+        </details>
+      ) : (
+        <>
+          {props.form && props.form.problems.length > 0 && (
+            <p class="notice error" role="alert">
+              {t.errorTitle}: {props.form.problems.map((p) => p.message).join(" ")}
+            </p>
+          )}
+          <p class="note">{t.integrationAdminsOnly}</p>
+        </>
+      )}
     </section>
   );
 }
 
-function IntegrationCard(props: { base: string; integration: IntegrationView; t: Texts; csrf: string; form?: IntegrationFormState | undefined }) {
+function IntegrationCard(props: { base: string; canEdit: boolean; integration: IntegrationView; t: Texts; csrf: string; form?: IntegrationFormState | undefined }) {
   const { integration: i, t } = props;
   const id = `integration-${i.name}`;
   return (
@@ -94,7 +105,7 @@ function IntegrationCard(props: { base: string; integration: IntegrationView; t:
           </dl>
         </section>
       </div>
-      {i.source === "stored" && (
+      {i.source === "stored" && props.canEdit && (
         <details open={props.form !== undefined}>
           <summary>
             {t.edit} {i.name}

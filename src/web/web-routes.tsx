@@ -31,6 +31,8 @@ export interface WebDeps {
   basePath?: string;
   integrations: () => IntegrationService | undefined;
   users: readonly UiUser[];
+  /** INTEGRATION_ADMINS (and the demo's user): who may add and change integrations. */
+  integrationAdmins?: ReadonlySet<string>;
   /** TRUSTED_USER_HEADER: the header a signing-in reverse proxy sets, honoured only from `trustedProxy`. */
   trustedUserHeader?: string | undefined;
   trustedProxy: (address: string | undefined) => boolean;
@@ -199,7 +201,7 @@ export function webRoutes(deps: WebDeps) {
 
   const callerOf = (c: Context<WebEnv>): Caller => {
     const person = c.get("person");
-    return personCaller(person.user, person.legalEntities);
+    return personCaller(person.user, person.legalEntities, deps.integrationAdmins?.has(person.user) ?? false);
   };
 
   app.get("/", async (c) => {
@@ -219,6 +221,7 @@ export function webRoutes(deps: WebDeps) {
         now={deps.now()}
         flows={flows}
         integrations={integrations}
+        canEditIntegrations={callerOf(c).mayChangeIntegrations}
         notice={flash.notice}
         create={flash.create}
         integrationForm={flash.integrationForm}

@@ -82,7 +82,7 @@ describe("axe-core: no serious or critical violations", () => {
   let browser: Browser;
   const entities = orgNumbers(8);
   beforeAll(async () => {
-    [t, browser] = await Promise.all([startTestService({ UI_USERS: await uiUsers(), EXCHANGE_MODE: "manual", SIMULATOR_CODE_TTL_SECONDS: "1" }), launchChromium()]);
+    [t, browser] = await Promise.all([startTestService({ UI_USERS: await uiUsers(), INTEGRATION_ADMINS: "alice", EXCHANGE_MODE: "manual", SIMULATOR_CODE_TTL_SECONDS: "1" }), launchChromium()]);
     // Authorizations in many states, made through the API (alice's unless said).
     const send = async (id: string, type: string, user = "alice") => {
       const res = await t.api("POST", `/api/flows/${id}/events`, { type, user });

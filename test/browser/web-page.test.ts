@@ -65,7 +65,7 @@ describe("the Web applications page (automatic Altinn step)", () => {
   let t: TestService;
   let browser: Browser;
   beforeAll(async () => {
-    [t, browser] = await Promise.all([startTestService({ UI_USERS: await uiUsers() }), launchChromium()]);
+    [t, browser] = await Promise.all([startTestService({ UI_USERS: await uiUsers(), INTEGRATION_ADMINS: "alice" }), launchChromium()]);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -137,6 +137,15 @@ describe("the Web applications page (automatic Altinn step)", () => {
     await card(page).locator('.state code:text-is("idle")').waitFor({ timeout: 10_000 });
     expect(navigations).toEqual([]);
     await expect(page.locator("#live-status").textContent()).resolves.toContain("Not authorized");
+    // Bob is not in INTEGRATION_ADMINS: he reads the integrations but has no form, and a hand-made post is refused in words.
+    await expect(page.getByText("Add integration").count()).resolves.toBe(0);
+    await expect(page.locator("section.integrations .note").last().textContent()).resolves.toContain("INTEGRATION_ADMINS");
+    const post = await page.evaluate(
+      async (csrf) => (await fetch("/integrations", { method: "POST", body: new URLSearchParams({ _csrf: csrf, name: "bobs", issuer: "https://idporten.example.com", clientId: "x", clientSecret: "y", redirectUri: "https://erp.example/callback", exchangeUrl: "https://altinn.example/x" }) })).text(),
+      csrf,
+    );
+    expect(post).toContain("You may read the integrations but not change them");
+    expect((await t.api("GET", "/api/integrations/bobs")).status).toBe(404);
     await page.context().close();
   }, 60_000);
 
