@@ -60,10 +60,36 @@ export class Sessions {
  */
 export class SignInLimiter {
   #failures = new Map<string, number[]>();
+  #checking = 0;
   constructor(
     private readonly now: () => number = Date.now,
-    private readonly limits = { perUser: 5, perAddress: 20, windowMs: 15 * 60_000 },
+    private readonly limits = { perUser: 5, perAddress: 20, windowMs: 15 * 60_000, concurrentChecks: 2 },
   ) {}
+
+  /**
+   * An attempt begins: 0 and counted as a failure until it succeeds (so attempts made at once all
+   * count), or the seconds to wait when the limit is reached (not counted).
+   */
+  attempt(user: string, address: string): number {
+    const wait = this.retryAfter(user, address);
+    if (wait === 0) this.failed(user, address);
+    return wait;
+  }
+
+  /** Takes back an attempt that was never checked (the server was busy). */
+  withdraw(user: string, address: string): void {
+    for (const key of [`u:${user.toLowerCase()}`, `a:${address}`]) this.#failures.get(key)?.pop();
+  }
+
+  /** A slot for one password check (scrypt holds tens of MiB while it runs), or null when all are taken. */
+  enter(): (() => void) | null {
+    if (this.#checking >= this.limits.concurrentChecks) return null;
+    this.#checking++;
+    let released = false;
+    return () => {
+      if (!released) (released = true), this.#checking--;
+    };
+  }
 
   /** Seconds until an attempt is allowed again; 0 when it is allowed now. */
   retryAfter(user: string, address: string): number {
@@ -77,8 +103,10 @@ export class SignInLimiter {
     for (const key of [`u:${user.toLowerCase()}`, `a:${address}`]) this.#failures.set(key, [...this.#recent(key, now), now]);
   }
 
-  succeeded(user: string): void {
+  /** The attempt was right: the user's count starts over, and this attempt no longer counts against the address. */
+  succeeded(user: string, address?: string): void {
     this.#failures.delete(`u:${user.toLowerCase()}`);
+    if (address !== undefined) this.#failures.get(`a:${address}`)?.pop();
   }
 
   #recent(key: string, now: number): number[] {

@@ -16,6 +16,8 @@ export interface HomeProps {
   csrf: string;
   now: number;
   flows: FlowView[];
+  /** There are more flows than the page shows. */
+  moreFlows?: boolean;
   integrations: IntegrationView[];
   /** The signed-in person may add and change integrations (INTEGRATION_ADMINS). */
   canEditIntegrations: boolean;
@@ -94,6 +96,7 @@ export function HomePage(props: HomeProps) {
           {t.authorizations}
         </h2>
         {props.flows.length === 0 && <p>{t.none}</p>}
+        {props.moreFlows && <p class="note">{t.moreFlows(props.flows.length)}</p>}
         {[...byEntity].map(([entity, flows]) => (
           <section class="entity" aria-label={orgNo(entity)} data-entity={entity}>
             {flows.map((flow) => (

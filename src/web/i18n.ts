@@ -120,6 +120,8 @@ const en = {
   backToPage: "Back to the authorizations",
   aShortTime: "a short time (minutes at most)",
   onePerLine: "One per line.",
+  moreFlows: (n: number) => `Showing the first ${n} authorizations; the rest are in the API (GET /api/flows?legalEntity=…).`,
+  signInBusy: "Many are signing in right now. Try again in a moment.",
   integrationAdminsOnly: "Only the people named in INTEGRATION_ADMINS can add or change integrations.",
   seconds: (n: number) => `${n} seconds`,
 };
@@ -223,6 +225,8 @@ const nb: Texts = {
   backToPage: "Tilbake til autorisasjonene",
   aShortTime: "kort tid (høyst noen minutter)",
   onePerLine: "Én per linje.",
+  moreFlows: (n) => `Viser de første ${n} autorisasjonene; resten finnes i API-et (GET /api/flows?legalEntity=…).`,
+  signInBusy: "Mange logger inn akkurat nå. Prøv igjen om et øyeblikk.",
   integrationAdminsOnly: "Bare personene som står i INTEGRATION_ADMINS, kan legge til eller endre integrasjoner.",
   seconds: (n) => `${n} sekunder`,
 };

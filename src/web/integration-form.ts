@@ -1,6 +1,7 @@
 // The integration form's flat fields → the API's input (the same zod schema then checks both).
 // Empty fields are left out, so the service's defaults apply and an empty secret keeps the stored one.
-import type { IntegrationInput } from "../integrations/integration-types.ts";
+import type { AuthflowError } from "../errors.ts";
+import type { FieldProblem, IntegrationInput } from "../integrations/integration-types.ts";
 
 export const INTEGRATION_FORM_FIELDS = [
   "name",
@@ -60,4 +61,15 @@ export function formToInput(form: Record<string, string>): Record<string, unknow
 
 function dropUndefined(object: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * A refusal from the service as the form's problems: each field it names (extra.errors, as the API
+ * lists them) is shown at that field — e.g. "enter the client secret again" at idporten.clientSecret;
+ * a refusal that names no field is shown above the form.
+ */
+export function refusalProblems(error: AuthflowError): FieldProblem[] {
+  const errors = Array.isArray(error.extra?.errors) ? (error.extra.errors as Array<{ field?: unknown; detail?: unknown }>) : [];
+  const named = errors.filter((e) => typeof e.field === "string" && e.field !== "" && typeof e.detail === "string").map((e) => ({ field: e.field as string, message: e.detail as string }));
+  return named.length > 0 ? named : [{ field: "", message: error.detail }];
 }

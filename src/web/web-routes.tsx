@@ -20,7 +20,7 @@ import { APP_SCRIPT, APP_STYLE } from "./assets.ts";
 import { FlowCard } from "./flow-card.tsx";
 import { HomePage } from "./home-page.tsx";
 import { LANG_COOKIE, pickLang, TEXTS, type Lang } from "./i18n.ts";
-import { formToInput, typedValues } from "./integration-form.ts";
+import { formToInput, refusalProblems, typedValues } from "./integration-form.ts";
 import type { IntegrationFormState } from "./integrations-section.tsx";
 import { SCRIPT_PATH, STYLE_PATH } from "./layout.tsx";
 import { SignInPage } from "./signin-page.tsx";
@@ -54,6 +54,8 @@ export interface WebDeps {
 type WebEnv = { Variables: { session: Session; person: UiUser | { user: string; name: string; legalEntities: "*" } } };
 
 const FLASH_COOKIE = "authflow_flash";
+/** How many authorizations the page shows at most (a person's own list; beyond it the page says so). */
+const PAGE_FLOWS = 2000;
 const SIGNIN_COOKIE = "authflow_signin";
 const FLASH_PURPOSE = "authflow page flash v1";
 const FLOW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -130,25 +132,37 @@ export function webRoutes(deps: WebDeps) {
     const password = form.password ?? "";
     const address = clientAddress(c, deps.trustedProxy);
     const t = TEXTS[lang(c)];
-    const page = (status: 401 | 403 | 429, error: string) =>
+    const page = (status: 401 | 403 | 429 | 503, error: string) =>
       c.html(<SignInPage base={base} lang={lang(c)} passwords={deps.users.length > 0} error={error} user={user} back={localPath(form.back)} csrf={signInToken(c)} />, status);
     const held = getCookie(c, SIGNIN_COOKIE);
     if (!held || !form._csrf || !equal(form._csrf, held)) return page(403, t.formExpired);
-    const wait = deps.limiter.retryAfter(user, address);
+    // The attempt counts before the password is checked, so many at once cannot get past the limit;
+    // and only a few checks run at once (each holds scrypt's memory), the rest are told to wait.
+    const wait = deps.limiter.attempt(user, address);
     if (wait > 0) {
       c.header("retry-after", String(wait));
       return page(429, t.signInLimited(Math.ceil(wait / 60)));
     }
+    const release = deps.limiter.enter();
+    if (!release) {
+      deps.limiter.withdraw(user, address);
+      c.header("retry-after", "1");
+      return page(503, t.signInBusy);
+    }
     const known = usersById.get(user);
-    // An unknown user costs the same scrypt as a known one: the time taken does not say who exists.
-    const ok = await verifyPassword(password, known?.passwordHash ?? dummyHash);
+    let ok: boolean;
+    try {
+      // An unknown user costs the same scrypt as a known one: the time taken does not say who exists.
+      ok = await verifyPassword(password, known?.passwordHash ?? dummyHash);
+    } finally {
+      release();
+    }
     if (!known || !ok) {
-      deps.limiter.failed(user, address);
       // Only a known user is named: what was typed as a user name may be a password.
       deps.log(`page: sign-in refused for ${known ? `"${known.user}"` : "an unknown user"} from ${address}`);
       return page(401, t.signInFailed);
     }
-    deps.limiter.succeeded(user);
+    deps.limiter.succeeded(user, address);
     const { cookie } = await deps.sessions.create(known.user, "password");
     setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions, maxAge: SESSION_HOURS * 3600 });
     deps.log(`page: ${known.user} signed in`);
@@ -207,8 +221,7 @@ export function webRoutes(deps: WebDeps) {
   app.get("/", async (c) => {
     const flash = await readFlash(c);
     const caller = callerOf(c);
-    const page = await deps.service.list({ limit: 500 });
-    const flows = page.flows.filter((f) => mayUseLegalEntity(caller, f.legalEntity as string));
+    const { flows, more } = await flowsFor(caller);
     const integrations = await listIntegrations();
     const person = c.get("person");
     c.header("cache-control", "no-store");
@@ -220,6 +233,7 @@ export function webRoutes(deps: WebDeps) {
         csrf={c.get("session").csrf}
         now={deps.now()}
         flows={flows}
+        moreFlows={more}
         integrations={integrations}
         canEditIntegrations={callerOf(c).mayChangeIntegrations}
         notice={flash.notice}
@@ -233,9 +247,7 @@ export function webRoutes(deps: WebDeps) {
 
   // One card, as the person sees it now (the stream's script fetches it after a change).
   app.get("/flows/:id/card", async (c) => {
-    const id = flowIdOf(c);
-    const view = await deps.service.get(id);
-    checkLegalEntity(callerOf(c), view.legalEntity as string);
+    const view = await reachableView(callerOf(c), flowIdOf(c));
     c.header("cache-control", "no-store");
     return c.html(<FlowCard view={view} ctx={{ ...cardContext(c), codeLifetimeSeconds: deps.codeLifetimes()[view.integration as string] ?? null }} />);
   });
@@ -262,15 +274,13 @@ export function webRoutes(deps: WebDeps) {
   app.post("/flows/:id/:action", async (c) => {
     const id = flowIdOf(c);
     const action = c.req.param("action") as PageAction;
-    if (!(action in ACTION_EVENTS)) return flashBack(c, { notice: { flowId: id, kind: "error", text: `Unknown action "${action.slice(0, 30)}".` } });
+    if (!Object.hasOwn(ACTION_EVENTS, action)) return flashBack(c, { notice: { flowId: id, kind: "error", text: `Unknown action "${action.slice(0, 30)}".` } });
     const form = await formOf(c);
     const caller = callerOf(c);
     const user = caller.user!;
     const t = TEXTS[lang(c)];
-    let view: FlowView;
+    await reachableView(caller, id);
     try {
-      view = await deps.service.get(id);
-      checkLegalEntity(caller, view.legalEntity as string);
       const type = ACTION_EVENTS[action];
       if (type === "AUTHORIZE") {
         const uiLocale = UI_LOCALES.includes(form.uiLocale ?? "") ? form.uiLocale : lang(c);
@@ -310,7 +320,7 @@ export function webRoutes(deps: WebDeps) {
       return flashBack(c, { integrationSaved: saved.name }, `#integration-${saved.name}`);
     } catch (error) {
       if (!(error instanceof AuthflowError)) throw error;
-      return back([{ field: "", message: error.detail }]);
+      return back(refusalProblems(error));
     }
   }
 
@@ -346,6 +356,26 @@ export function webRoutes(deps: WebDeps) {
       stop();
     });
   });
+
+  /** A flow the person may see; outside their reach it is as unknown as one that does not exist. */
+  async function reachableView(caller: Caller, id: string): Promise<FlowView> {
+    const view = await deps.service.get(id);
+    if (!mayUseLegalEntity(caller, view.legalEntity as string)) throw new AuthflowError("not_found", 404, `No flow with id "${id}".`);
+    return view;
+  }
+
+  /** The person's flows, newest first: filtered in the store by their reach, at most PAGE_FLOWS (`more` says there are others). */
+  async function flowsFor(caller: Caller): Promise<{ flows: FlowView[]; more: boolean }> {
+    const reach = caller.legalEntities === "*" ? {} : { legalEntities: caller.legalEntities };
+    const flows: FlowView[] = [];
+    let after: string | undefined;
+    do {
+      const page = await deps.service.list({ ...reach, limit: 500, ...(after ? { after } : {}) });
+      flows.push(...page.flows);
+      after = page.next ?? undefined;
+    } while (after && flows.length < PAGE_FLOWS);
+    return { flows: flows.reverse(), more: after !== undefined };
+  }
 
   function cardContext(c: Context<WebEnv>) {
     return { lang: lang(c), base, user: c.get("person").user, csrf: c.get("session").csrf, now: deps.now() };
