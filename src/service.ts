@@ -24,6 +24,7 @@ import { loadUiUsers, type UiUser } from "./identity/ui-users.ts";
 import { loadDemoUser } from "./identity/demo-user.ts";
 import { parseTrustedProxies } from "./identity/trusted-proxies.ts";
 import { Sessions, SignInLimiter } from "./identity/sessions.ts";
+import { FileEndedSessions, PostgresEndedSessions } from "./identity/ended-sessions.ts";
 import { startStatelyInspector, type StatelyInspector } from "./viewer/stately-inspector.ts";
 import { IntegrationRegistry } from "./integrations/integration-registry.ts";
 import { StoredIntegrationService } from "./integrations/integration-service.ts";
@@ -163,6 +164,9 @@ async function wire(
   let engine: FlowEngine | undefined;
   const runCall = <T>(system: unknown, callId: string, input: unknown, call: () => Promise<T>) => (engine ? engine.runCall(system, callId, input, call) : call());
   const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten, altinn, runCall, warningDays: config.authorizationWarningDays, integrations: (name) => integrationRegistry.runtime(name) }));
+  // Sign-outs are kept where every instance (and a restarted one) looks.
+  const endedSessions = config.databaseUrl ? await PostgresEndedSessions.open(config.databaseUrl) : await FileEndedSessions.open(config.dataDir);
+  opened.push(() => endedSessions.close());
   const inspector = config.inspectPort !== undefined ? await startStatelyInspector(config.inspectPort) : undefined;
   if (inspector) opened.push(() => inspector.stop());
   engine = new FlowEngine({ store, box, clock, registry, log, instanceId, shared: config.databaseUrl !== undefined, ...(inspector ? { inspect: inspector.inspect } : {}) });
@@ -203,6 +207,7 @@ async function wire(
     clock,
     configured: configuredIntegration,
     flowsUsing: (name) => service.flowsUsing(name),
+    flowsHolding: (name) => service.flowsHolding(name),
     // A new client secret: flows of that integration whose secret was refused try again now.
     changed: (name, fields) => {
       if (fields.some((f) => f === "idporten.clientSecret" || f === "idporten.clientKey")) void service.resumeAttention(name).catch(() => undefined);
@@ -245,7 +250,7 @@ async function wire(
       integrationAdmins: new Set([...config.ui.integrationAdmins, ...(demo ? [demo.user.user] : [])]),
       trustedUserHeader: config.ui.trustedUserHeader,
       trustedProxy: parseTrustedProxies(config.ui.trustedProxies).matches,
-      sessions: new Sessions(box),
+      sessions: new Sessions(box, Date.now, endedSessions),
       limiter: new SignInLimiter(),
       box,
       secureCookies: config.publicUrl.startsWith("https:"),

@@ -1,8 +1,10 @@
 // Page sessions: a sealed cookie (AES-GCM under the service's key, bound to its purpose), so any
 // instance on the same key reads it and nothing is stored per session. It holds who signed in, when
-// it ends, and the CSRF token the page's forms must echo. Signing out clears the cookie and remembers
-// the session as ended in this process until it would have expired.
+// it ends, and the CSRF token the page's forms must echo. Signing out clears the cookie and records
+// the session as ended (EndedSessions: a file under DATA_DIR, or PostgreSQL) until it would have
+// expired, so a copy of the cookie is refused by every instance, also after a restart.
 import type { SecretBox } from "../crypto/secrets.ts";
+import type { EndedSessions } from "./ended-sessions.ts";
 
 export interface Session {
   sid: string;
@@ -20,12 +22,21 @@ const PURPOSE = "authflow page session v1";
 
 const random = () => Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16).padStart(2, "0")).join("");
 
-export class Sessions {
-  #ended = new Map<string, number>();
+/** Sign-outs kept in this process only: for tests and tools without a store. */
+export function memoryEndedSessions(now: () => number = Date.now): EndedSessions {
+  const ended = new Map<string, number>();
+  return {
+    has: async (sid) => (ended.get(sid) ?? 0) > now(),
+    add: async (sid, until) => void ended.set(sid, until),
+    close: async () => {},
+  };
+}
 
+export class Sessions {
   constructor(
     private readonly box: SecretBox,
     private readonly now: () => number = Date.now,
+    private readonly ended: EndedSessions = memoryEndedSessions(now),
   ) {}
 
   async create(user: string, via: Session["via"]): Promise<{ session: Session; cookie: string }> {
@@ -42,14 +53,14 @@ export class Sessions {
     } catch {
       return null;
     }
-    if (typeof session.expiresAt !== "number" || session.expiresAt <= this.now() || this.#ended.has(session.sid)) return null;
+    if (typeof session.expiresAt !== "number" || session.expiresAt <= this.now() || typeof session.sid !== "string") return null;
+    if (await this.ended.has(session.sid)) return null;
     return session;
   }
 
-  end(session: Session): void {
-    this.#ended.set(session.sid, session.expiresAt);
-    const now = this.now();
-    for (const [sid, until] of this.#ended) if (until <= now) this.#ended.delete(sid);
+  /** Signs the session out for good: resolves once that is recorded where every instance looks. */
+  end(session: Session): Promise<void> {
+    return this.ended.add(session.sid, session.expiresAt);
   }
 }
 

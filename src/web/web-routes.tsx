@@ -174,7 +174,7 @@ export function webRoutes(deps: WebDeps) {
     const form = await formOf(c);
     // Another site's form must not sign a person out either.
     if (session && (!form._csrf || !equal(form._csrf, session.csrf))) return refusedForm(c);
-    if (session) deps.sessions.end(session);
+    if (session) await deps.sessions.end(session);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     return c.redirect(`${base}/signin`, 303);
   });

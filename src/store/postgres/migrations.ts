@@ -108,6 +108,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX integration_audit_by_integration ON integration_audit (integration, seq);
     `,
   },
+  {
+    version: 3,
+    name: "page sessions ended by sign-out",
+    sql: /* sql */ `
+      -- A page session is a sealed cookie (src/identity/sessions.ts); signing out names it here until
+      -- it would have expired anyway, so a copy of the cookie is refused by every instance, also after a restart.
+      CREATE TABLE ended_sessions (
+        sid        text COLLATE "C" PRIMARY KEY,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires_at);
+    `,
+  },
 ];
 
 /** pg_advisory_xact_lock's two keys: "auth" and "flow" in ASCII, so the lock is recognisable in pg_locks. */

@@ -1,0 +1,74 @@
+// Sign-out ends the session for good (issue 10 §1, review finding): a copy of the cookie taken before
+// signing out is refused after a restart (lowdb: DATA_DIR/ended-sessions.json) and by another
+// instance on the same PostgreSQL (table ended_sessions), not just by the process that signed out.
+import { afterAll, describe, expect, it } from "vitest";
+import { hashPassword } from "../../src/identity/password.ts";
+import { createTestDatabase, PG_REQUIRED, probe, type TestDatabase } from "../store/postgres-server.ts";
+import { startTestService, type TestService } from "../support/test-service.ts";
+
+const KEY = Buffer.alloc(32, 9).toString("base64");
+const users = async () => JSON.stringify([{ user: "alice", passwordHash: await hashPassword("alice-password-1", { ln: 10, r: 8, p: 1 }) }]);
+const cookieOf = (res: Response, name: string) => res.headers.getSetCookie().map((c) => c.split(";")[0]!).find((c) => c.startsWith(`${name}=`));
+
+async function signIn(t: TestService): Promise<string> {
+  const form = await fetch(`${t.url}/signin`);
+  const signin = cookieOf(form, "authflow_signin")!;
+  const res = await fetch(`${t.url}/signin`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { cookie: signin, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ user: "alice", password: "alice-password-1", _csrf: signin.split("=")[1]!, back: "/" }),
+  });
+  expect(res.status).toBe(303);
+  return cookieOf(res, "authflow_session")!;
+}
+
+async function signOut(t: TestService, session: string): Promise<void> {
+  const home = await (await fetch(`${t.url}/`, { headers: { cookie: session } })).text();
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(home)![1]!;
+  const res = await fetch(`${t.url}/signout`, { method: "POST", redirect: "manual", headers: { cookie: session, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ _csrf: csrf }) });
+  expect(res.status).toBe(303);
+}
+
+const homeStatus = async (t: TestService, session: string) => (await fetch(`${t.url}/`, { headers: { cookie: session }, redirect: "manual" })).status;
+
+describe("sign-out with lowdb", () => {
+  let t: TestService;
+  afterAll(async () => t?.close());
+
+  it("a cookie copied before signing out is refused, also after a restart", async () => {
+    t = await startTestService({ UI_USERS: await users(), ENCRYPTION_KEY: KEY });
+    const copy = await signIn(t);
+    const other = await signIn(t); // a second session of the same person is not signed out by the first
+    expect(await homeStatus(t, copy)).toBe(200);
+    await signOut(t, copy);
+    expect(await homeStatus(t, copy)).toBe(303);
+    await t.restart();
+    expect(await homeStatus(t, copy)).toBe(303);
+    expect(await homeStatus(t, other)).toBe(200);
+  }, 60_000);
+});
+
+const reachable = await probe();
+if (!reachable.ok && PG_REQUIRED) throw new Error(reachable.reason);
+(reachable.ok ? describe : describe.skip)(`sign-out with PostgreSQL${reachable.ok ? "" : ` (skipped: ${reachable.reason})`}`, () => {
+  let db: TestDatabase;
+  let a: TestService;
+  let b: TestService;
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await db?.drop();
+  });
+
+  it("a cookie signed out on one instance is refused by another", async () => {
+    db = await createTestDatabase("authflow_signout");
+    const env = { UI_USERS: await users(), ENCRYPTION_KEY: KEY, DATABASE_URL: db.url };
+    a = await startTestService(env);
+    b = await startTestService(env);
+    const copy = await signIn(a);
+    expect(await homeStatus(b, copy)).toBe(200); // one key: either instance opens the session
+    await signOut(a, copy);
+    expect(await homeStatus(b, copy)).toBe(303);
+  }, 60_000);
+});
