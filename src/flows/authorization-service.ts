@@ -147,6 +147,21 @@ export class AuthorizationService {
     return count;
   }
 
+  /**
+   * How many flows using the integration hold something from its issuer and client: an
+   * authorization (idportenAuthorized, altinnAuthorized), a login in progress (its code is that
+   * client's), or tokens still to revoke there. Read off each flow's stored summary (MAC-checked by the list).
+   */
+  async flowsHolding(integration: string): Promise<number> {
+    let count = 0;
+    for (let after: string | undefined, page; (page = await this.#o.engine.list({ machine: AUTHORIZATION_MACHINE.name, limit: 500, ...(after ? { after } : {}) })); ) {
+      count += page.items.filter((row) => (row.summary.integration ?? this.#o.integration) === integration && holdsGrant(row.summary)).length;
+      if (!page.next) break;
+      after = page.next;
+    }
+    return count;
+  }
+
   /** The public view of a stored record, with what needs a person as of now. */
   view(record: FlowRow): FlowView {
     return toView(record, this.#o.clock.now(), this.#o.warningDays ?? 0);
@@ -462,3 +477,16 @@ function timingSafeEqual(a: string, b: string): boolean {
 
 /** One cookie per flow, so a browser that opens two logins (two legal entities) keeps both. */
 export const loginCookieName = (flowId: string) => `authflow_login_${flowId.replace(/[^A-Za-z0-9-]/g, "")}`;
+
+/** A flow's summary says it holds a grant, a login in progress, or tokens to revoke. */
+function holdsGrant(summary: Record<string, unknown>): boolean {
+  return (
+    summary.authorizationState === "idportenAuthorized" ||
+    summary.authorizationState === "altinnAuthorized" ||
+    summary.state === "idportenAuthorized" || // a summary written before authorizationState was kept
+    summary.state === "altinnAuthorized" ||
+    summary.state === "awaitingCode" ||
+    summary.state === "exchanging" ||
+    (typeof summary.pendingRevocations === "number" && summary.pendingRevocations > 0)
+  );
+}

@@ -15,6 +15,7 @@ import {
   CONFIGURED_INTEGRATION,
   DEFAULT_SCOPE,
   describeIssues,
+  fieldLabel,
   fieldProblems,
   integrationCreateSchema,
   integrationNameSchema,
@@ -36,6 +37,12 @@ export interface IntegrationServiceOptions {
   configured: { settings: IntegrationSettings; credentialSet: boolean };
   /** How many flows use the integration (all of them, not a page). */
   flowsUsing(name: string): Promise<number>;
+  /**
+   * How many of them hold something from the integration's issuer and client: an authorization
+   * (idportenAuthorized, altinnAuthorized), a login in progress, or tokens still to revoke. Without
+   * it, every flow using the integration is counted.
+   */
+  flowsHolding?(name: string): Promise<number>;
   /** After a change: e.g. flows whose secret was refused try again with the new one. */
   changed?(name: string, fields: string[]): void;
   log?(line: string): void;
@@ -142,6 +149,8 @@ export class StoredIntegrationService implements IntegrationService {
       expectedRevision ??= parsed.data.revision;
       if (expectedRevision !== undefined && expectedRevision !== stored.revision) throw staleEdit(name, expectedRevision, stored.revision);
       const settings = settingsOf(parsed.data);
+      await this.#checkGrantsKept(name, stored.settings, settings);
+      checkCredentialGivenAgain(stored.settings, settings, parsed.data.idporten);
       const sealedCredential = await this.#sealCredential(name, settings, parsed.data.idporten, stored);
       const changed = changedFields(stored.settings, settings);
       if (sealedCredential !== stored.sealedCredential) changed.push(credentialField(settings));
@@ -196,6 +205,28 @@ export class StoredIntegrationService implements IntegrationService {
   async audit(name: string): Promise<IntegrationAuditEntry[]> {
     if (name !== CONFIGURED_INTEGRATION && !integrationNameSchema.safeParse(name).success) throw notFound(name);
     return this.#o.store.readAudit(name);
+  }
+
+  /**
+   * A flow's refresh token (and a pending login's code) belong to the issuer and client that issued
+   * them: changing either would end every such flow's authorization on its next renewal, and send
+   * those tokens to the new issuer. Refused (409) while any flow holds one.
+   */
+  async #checkGrantsKept(name: string, before: IntegrationSettings, after: IntegrationSettings): Promise<void> {
+    const moved = GRANT_FIELDS.filter((field) => valueAt(before, field) !== valueAt(after, field));
+    if (moved.length === 0) return;
+    const holding = this.#o.flowsHolding;
+    const flows = holding ? await holding(name) : await this.#o.flowsUsing(name);
+    if (flows === 0) return;
+    const old = `${before.idporten.issuer}/${before.idporten.clientId}`;
+    const counted = holding ? `hold${flows === 1 ? "s" : ""} grants from ${old}` : `use${flows === 1 ? "s" : ""} this integration (every flow is counted, whether or not it holds a grant from ${old})`;
+    throw new AuthflowError(
+      "conflict",
+      409,
+      `Integration "${name}": ${moved.map(fieldLabel).join(" and ")} cannot change: ${flows} flow${flows === 1 ? "" : "s"} ${counted}; their refresh tokens only work there. ` +
+        `Add a new integration for the new client instead (or revoke those authorizations first). Nothing was changed.`,
+      { extra: { flows, fields: moved } },
+    );
   }
 
   async #existing(name: string): Promise<IntegrationRecord> {
@@ -316,6 +347,34 @@ function settingsOf(input: IntegrationUpdateInput): IntegrationSettings {
     loginTimeoutSeconds: input.loginTimeoutSeconds ?? LIMITS.loginTimeoutSeconds.default,
     exchangeMode: input.exchangeMode ?? "auto",
   };
+}
+
+/** Where the client's credentials go: the secret (or a key's assertion) to the issuer with its client id, the ID-porten access token to the exchange URL. */
+const DESTINATION_FIELDS = ["idporten.issuer", "idporten.clientId", "idporten.clientAuth", "altinn.exchangeUrl"] as const;
+/** What a flow's refresh token is bound to. */
+const GRANT_FIELDS = ["idporten.issuer", "idporten.clientId"] as const;
+
+function valueAt(settings: IntegrationSettings, field: (typeof DESTINATION_FIELDS)[number]): string {
+  if (field === "altinn.exchangeUrl") return settings.altinn.exchangeUrl;
+  return settings.idporten[field.slice("idporten.".length) as "issuer" | "clientId" | "clientAuth"];
+}
+
+/**
+ * The write-only secret is kept by an edit that leaves it out — but never sent somewhere new: an
+ * edit that changes where the credentials go must carry the secret (or key) again.
+ */
+function checkCredentialGivenAgain(before: IntegrationSettings, after: IntegrationSettings, given: { clientSecret?: string | undefined; clientKey?: string | undefined }): void {
+  const moved = DESTINATION_FIELDS.filter((field) => valueAt(before, field) !== valueAt(after, field));
+  if (moved.length === 0) return;
+  const usesKey = after.idporten.clientAuth === "private_key_jwt";
+  if ((usesKey ? given.clientKey : given.clientSecret) !== undefined) return;
+  const field = credentialField(after);
+  const what = usesKey ? "client key" : "client secret";
+  throw fieldError(
+    field,
+    `${fieldLabel(field)} must be entered again: ${moved.map(fieldLabel).join(", ")} changed, and a stored secret is never sent to a new issuer ` +
+      `(nor an ID-porten access token to a new exchange URL on its strength). Enter the ${what} for ${after.idporten.issuer}/${after.idporten.clientId} again and save; nothing was changed.`,
+  );
 }
 
 const credentialField = (settings: IntegrationSettings) => (settings.idporten.clientAuth === "private_key_jwt" ? "idporten.clientKey" : "idporten.clientSecret");

@@ -101,9 +101,26 @@ const httpUrlProblem = (value: string): string | undefined => {
   }
 };
 
+/** Control and invisible characters (as a user id refuses them, schemas/common.ts): a line break, a zero-width space, a bidi mark. */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/** What is wrong with a value holding control or invisible characters: the first one named, by code point and place. */
+export function invisibleProblem(value: string): string | undefined {
+  const match = INVISIBLE.exec(value);
+  if (!match) return undefined;
+  const code = `U+${match[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+  return `contains a control or invisible character (${code} at position ${match.index + 1}); use printable characters only (type it again rather than pasting it)`;
+}
+
+/** Refuses control and invisible characters, before any trimming (so none is dropped silently). */
+const printable = <T extends z.ZodString>(schema: T): T =>
+  schema.superRefine((value, ctx) => {
+    const problem = invisibleProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem, abort: true });
+  }) as T;
+
 const text = (what: string, max: number) =>
-  z
-    .string({ error: (issue) => (issue.input === undefined ? `is required (${what})` : `must be text (${what})`) })
+  printable(z.string({ error: (issue) => (issue.input === undefined ? `is required (${what})` : `must be text (${what})`) }))
     .trim()
     .min(1, { error: `must not be empty (${what})` })
     .max(max, { error: `must be at most ${max} characters` });
@@ -132,17 +149,17 @@ const idportenShape = {
   clientSecret: z.string({ error: "must be text" }).min(1, { error: "must not be empty (leave the field out to keep the stored secret)" }).max(1000, { error: "must be at most 1000 characters" }).optional(),
   /** Write-only, private_key_jwt: the private key as a JWK (JSON) or PEM. Absent on update: the stored one is kept. */
   clientKey: z.string({ error: "must be text" }).min(1, { error: "must not be empty (leave the field out to keep the stored key)" }).max(20_000, { error: "must be at most 20000 characters" }).optional(),
-  clientKeyId: z.string({ error: "must be text" }).trim().min(1, { error: "must not be empty" }).max(200, { error: "must be at most 200 characters" }).optional(),
+  clientKeyId: printable(z.string({ error: "must be text" })).trim().min(1, { error: "must not be empty" }).max(200, { error: "must be at most 200 characters" }).optional(),
   redirectUri: text("the redirect URI registered at Digdir, such as https://erp.example/callback", 500).superRefine((value, ctx) => {
     const problem = httpUrlProblem(value);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   }),
   /** The client's registered redirect URIs at Digdir; defaults to [redirectUri]. */
   registeredRedirectUris: z
-    .array(z.string({ error: "must be text" }).max(500, { error: "must be at most 500 characters" }), { error: "must be a list of URLs" })
+    .array(printable(z.string({ error: "must be text" })).max(500, { error: "must be at most 500 characters" }), { error: "must be a list of URLs" })
     .max(20, { error: "must list at most 20 URLs" })
     .optional(),
-  scope: z.string({ error: "must be text (space-separated scopes)" }).max(1000, { error: "must be at most 1000 characters" }).optional(),
+  scope: printable(z.string({ error: "must be text (space-separated scopes)" })).max(1000, { error: "must be at most 1000 characters" }).optional(),
   /** null: the provider's refresh tokens do not expire of inactivity (no keep-alive). */
   refreshTokenLifetimeSeconds: seconds("refreshTokenLifetimeSeconds").nullable().optional(),
 };
