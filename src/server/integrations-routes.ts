@@ -117,7 +117,7 @@ const updateRoute = createRoute({
   method: "put",
   path: "/{name}",
   tags: ["Integrations"],
-  summary: "Edit a stored integration (every field; leave the client secret out to keep the stored one)",
+  summary: "Edit a stored integration (every field; leave the client secret out to keep the stored one — unless the issuer, client id, client authentication or exchange URL changes: then it must be entered again)",
   security: bearer,
   request: { params: NameParam, body: body(integrationUpdateSchema.openapi("IntegrationUpdate"), "Give `revision` (or If-Match) so a concurrent edit is not overwritten.") },
   responses: { 200: json(IntegrationViewSchema, "Saved."), ...problems(400, 401, 403, 404, 409) },
