@@ -165,7 +165,7 @@ function upkeep<More extends object>(renewed: string, more: More) {
       always: takeOverReplacement,
       on: {
         RENEW: { guard: and(["boundUser", "refreshable"]), target: "renewing", actions: "noteRenewalAttempt" },
-        KEEP_ALIVE: { guard: "refreshable", target: "renewing", actions: "noteRenewalAttempt" },
+        KEEP_ALIVE: { guard: and(["refreshable", "keepAliveDue"]), target: "renewing", actions: "noteRenewalAttempt" },
         ...more,
       },
     },
@@ -214,6 +214,14 @@ export const authorizationMachine = setup({
     autoAltinn: ({ context }) => context.authorization?.settings.exchangeMode === "auto",
     codeHeld: ({ context }) => context.attempt?.response != null,
     refreshable: ({ context }) => context.authorization?.idporten.refreshToken != null,
+    // A keep-alive timed for tokens that have since been renewed (a timer of an older copy, an event
+    // re-applied after a lost write race) renews nothing: one-time refresh tokens are not spent twice.
+    // What needs a person (a refused secret, now fixed) is retried whenever asked.
+    keepAliveDue: ({ context, event }) => {
+      if (context.attention !== null) return true;
+      const due = keepAliveAt(context);
+      return due !== null && typeof (event as { at?: unknown }).at === "number" && (event as { at: number }).at >= due;
+    },
     replacementHeld: ({ context }) => context.replacement !== null,
     revocationDue: ({ context }) => context.revocations.length > 0,
     refusedGrant: ({ event }) => toFlowError(errorOf(event)).error === "invalid_grant",

@@ -539,6 +539,35 @@ describe("re-authorization never costs the bound user (issue 8)", () => {
   });
 });
 
+describe("a keep-alive for tokens already renewed renews nothing", () => {
+  it("a KEEP_ALIVE timed for the old tokens (another copy's timer, an event re-applied after a lost write race) is ignored: one refresh, not two", async () => {
+    const h = harness();
+    const actor = h.start();
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
+    callback(actor);
+    await flush();
+    await flush();
+    const dueForOld = actor.getSnapshot().context.authorization!.idporten.refreshedAt + 480_000;
+    // A renewal a minute in: new tokens, a keep-alive due a minute later than the old one was.
+    h.clock.advance(60_000);
+    actor.send({ type: "RENEW", at: h.clock.now(), user: "alice" });
+    await flush();
+    await flush();
+    await flush();
+    expect(h.calls.refresh).toBe(1);
+    actor.send({ type: "KEEP_ALIVE", at: dueForOld });
+    await flush();
+    await flush();
+    expect(h.calls.refresh).toBe(1);
+    expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
+    // Its own time comes: then it renews.
+    actor.send({ type: "KEEP_ALIVE", at: actor.getSnapshot().context.authorization!.idporten.refreshedAt + 480_000 });
+    await flush();
+    await flush();
+    expect(h.calls.refresh).toBe(2);
+  });
+});
+
 describe("renewal failures that need words (issue 8)", () => {
   it("a renewal whose answer was lost (timeout) is retried at once, once; then it backs off", async () => {
     const lost = Object.assign(new Error("timeout"), { oauth: { error: "temporarily_unavailable", error_description: "no answer" }, lost: true });
