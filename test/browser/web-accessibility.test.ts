@@ -82,7 +82,7 @@ describe("axe-core: no serious or critical violations", () => {
   let browser: Browser;
   const entities = orgNumbers(8);
   beforeAll(async () => {
-    [t, browser] = await Promise.all([startTestService({ UI_USERS: await uiUsers(), INTEGRATION_ADMINS: "alice", EXCHANGE_MODE: "manual", SIMULATOR_CODE_TTL_SECONDS: "1" }), launchChromium()]);
+    [t, browser] = await Promise.all([startTestService({ UI_USERS: await uiUsers(), INTEGRATION_ADMINS: "alice", EXCHANGE_MODE: "manual", SIMULATOR_CODE_TTL_SECONDS: "4" }), launchChromium()]);
     // Authorizations in many states, made through the API (alice's unless said).
     const send = async (id: string, type: string, user = "alice") => {
       const res = await t.api("POST", `/api/flows/${id}/events`, { type, user });
@@ -100,10 +100,11 @@ describe("axe-core: no serious or critical violations", () => {
     const authorized = async (entity: string, user: string, altinn: boolean) => {
       const id = await loggedIn(entity, user);
       await send(id, "EXCHANGE_CODE", user);
-      await t.waitForState(id, ["idportenAuthorized"]);
+      // (Codes live 4 s here: long enough for a loaded machine to exchange at once, short enough to wait out below.)
+      expect((await t.waitForState(id, ["idportenAuthorized"])).state).toBe("idportenAuthorized");
       if (altinn) {
         await send(id, "EXCHANGE_ALTINN", user);
-        await t.waitForState(id, ["altinnAuthorized"]);
+        expect((await t.waitForState(id, ["altinnAuthorized"])).state).toBe("altinnAuthorized");
       }
       return id;
     };
@@ -113,9 +114,9 @@ describe("axe-core: no serious or critical violations", () => {
     await authorized(entities[3]!, "alice", false); // idportenAuthorized
     await authorized(entities[4]!, "alice", true); // altinnAuthorized
     await authorized(entities[5]!, "bob", true); // held by another person
-    // invalid_grant: the code (1 s here) exchanged too late.
+    // invalid_grant: the code (4 s here) exchanged too late.
     const late = await loggedIn(entities[6]!);
-    await new Promise((r) => setTimeout(r, 1_500));
+    await new Promise((r) => setTimeout(r, 4_500));
     await send(late, "EXCHANGE_CODE");
     const failed = await t.waitForState(late, ["idle"]);
     expect(failed.lastError?.error).toBe("invalid_grant");

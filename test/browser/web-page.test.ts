@@ -225,7 +225,7 @@ describe("the Web applications page (manual mode, a code exchanged too late)", (
   let t: TestService;
   let browser: Browser;
   beforeAll(async () => {
-    [t, browser] = await Promise.all([startTestService({ UI_USERS: await uiUsers(), EXCHANGE_MODE: "manual", SIMULATOR_CODE_TTL_SECONDS: "2" }), launchChromium()]);
+    [t, browser] = await Promise.all([startTestService({ UI_USERS: await uiUsers(), EXCHANGE_MODE: "manual", SIMULATOR_CODE_TTL_SECONDS: "5" }), launchChromium()]);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -241,14 +241,14 @@ describe("the Web applications page (manual mode, a code exchanged too late)", (
     let flow = card(page);
     await expect(flow.locator(".pending").textContent()).resolves.toContain("The authorization code has arrived");
     await screenshot(page, "manual-code-received");
-    // The simulator's codes live 2 s here: wait them out, then exchange.
-    await page.waitForTimeout(3_000);
+    // The simulator's codes live 5 s here (time enough for a loaded machine to exchange at once below): wait them out, then exchange.
+    await page.waitForTimeout(5_500);
     await Promise.all([page.waitForURL(/#flow-/), flow.getByRole("button", { name: "Get access token" }).click()]);
     flow = card(page);
     const error = flow.locator('.error[data-error="invalid_grant"]');
     await error.waitFor();
     await expect(error.textContent()).resolves.toContain("The code was exchanged too late");
-    await expect(error.textContent()).resolves.toContain("valid for 2 seconds");
+    await expect(error.textContent()).resolves.toContain("valid for 5 seconds");
     await expect(flow.locator(".state code").textContent()).resolves.toBe("idle");
     await screenshot(page, "manual-invalid-grant");
     // Start again, and exchange at once this time.
