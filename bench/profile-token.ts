@@ -130,7 +130,11 @@ async function abRounds(): Promise<string[]> {
 try {
   const ab = process.env.BENCH_AB_ROUNDS === "0" ? [] : await abRounds();
   const serviceProfiles = newDir("profile-service");
-  const service = await startService({ name: "profiled service", nodeFlags: ["--cpu-prof", "--cpu-prof-dir", serviceProfiles, "--cpu-prof-interval", String(INTERVAL)] });
+  // BENCH_PROFILE_PROVIDER=standalone: the profiled service talks to a standalone simulator, as the bench's token row runs it.
+  const standalone = process.env.BENCH_PROFILE_PROVIDER === "standalone";
+  const profiledPort = standalone ? await freePort() : undefined;
+  const provider = standalone ? { port: profiledPort, env: serviceEnvFor(await startStandaloneSimulator(`http://127.0.0.1:${profiledPort}/callback`)) } : {};
+  const service = await startService({ name: "profiled service", ...provider, nodeFlags: ["--cpu-prof", "--cpu-prof-dir", serviceProfiles, "--cpu-prof-interval", String(INTERVAL)] });
   const flowId = await authorizedFlow(service);
   const answer = (await api(service, "POST", `/api/flows/${flowId}/token`, { user: USER })).json;
   const s = await profileRun("service", service.url, flowId, () => service.proc.stop(10_000), serviceProfiles);
@@ -154,7 +158,7 @@ try {
     console.log(ab.join("\n"));
     console.log("");
   }
-  console.log(`== profile of the ${head("service (embedded simulator)", s)}`);
+  console.log(`== profile of the ${head(standalone ? "service (standalone simulator)" : "service (embedded simulator)", s)}`);
   console.log(report(s.summary, { requests: s.run.ok, top: Number(process.env.BENCH_PROFILE_TOP ?? 30), suspects: SUSPECTS }));
   console.log(`\n== profile of the ${head("bare Hono route", b)}`);
   console.log(report(b.summary, { requests: b.run.ok, top: 12 }));
