@@ -6,11 +6,13 @@ import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { bearerAuth } from "../src/server/bearer-auth.ts";
 import { tokenSha256 } from "../src/identity/api-clients.ts";
+import { nodeSha256 } from "../src/crypto/node-secret-box.ts";
 
 const answer = JSON.parse(process.env.BARE_ANSWER ?? '{"altinnToken":"x","expiresAt":"2099-01-01T00:00:00.000Z"}') as Record<string, unknown>;
 const app = new Hono();
 app.get("/healthz", (c) => c.json({ status: "ok" }));
-app.use("/api/*", bearerAuth([{ name: "api-token", tokenSha256: await tokenSha256(process.env.API_TOKEN ?? ""), legalEntities: "*", users: "*" }]));
+// The same bearer check as the service's Node entry: its clients' digests, node:crypto's SHA-256.
+app.use("/api/*", bearerAuth([{ name: "api-token", tokenSha256: await tokenSha256(process.env.API_TOKEN ?? ""), legalEntities: "*", users: "*" }], nodeSha256));
 app.post("/api/flows/:id/token", async (c) => {
   const body = (await c.req.json()) as { user?: unknown };
   if (typeof body?.user !== "string" || body.user === "") return c.json({ title: "user is required" }, 400);

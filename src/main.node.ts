@@ -4,7 +4,7 @@ import "./threadpool.node.ts"; // first: sizes libuv's thread pool before anythi
 import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
 import { runServer, type Listener } from "./lifecycle/run-server.ts";
-import { createNodeSecretBox } from "./crypto/node-secret-box.ts";
+import { createNodeSecretBox, nodeSha256 } from "./crypto/node-secret-box.ts";
 
 function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, host: string): Promise<Listener & { port: number }> {
   const server = createAdaptorServer({ fetch, port, hostname: host }) as Server;
@@ -32,6 +32,7 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, port:
 await runServer({
   env: process.env,
   secretBox: createNodeSecretBox,
+  sha256: nodeSha256,
   listen,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),

@@ -19,7 +19,7 @@ import { ConfigError, DEFAULT_INTEGRATION } from "./config.ts";
 import { acquireDataDirLock, type DataDirLock } from "./store/data-dir-lock.ts";
 import type { ShutdownSignal } from "./lifecycle/shutdown-signal.ts";
 import { readFile } from "node:fs/promises";
-import { API_TOKEN_CLIENT, loadApiClients, tokenSha256, type ApiClient } from "./identity/api-clients.ts";
+import { API_TOKEN_CLIENT, loadApiClients, tokenSha256, type ApiClient, type Sha256 } from "./identity/api-clients.ts";
 import { loadUiUsers, type UiUser } from "./identity/ui-users.ts";
 import { loadDemoUser } from "./identity/demo-user.ts";
 import { parseTrustedProxies } from "./identity/trusted-proxies.ts";
@@ -58,6 +58,8 @@ export interface StartOptions {
   shutdown?: ShutdownSignal;
   /** The runtime's own SecretBox (the Node entry's is synchronous node:crypto); WebCrypto otherwise. */
   secretBox?: (key: Uint8Array<ArrayBuffer>) => Promise<SecretBox>;
+  /** The runtime's own SHA-256 for the API's bearer check (the Node entry's is synchronous node:crypto); WebCrypto otherwise. */
+  sha256?: Sha256;
 }
 
 export async function startService(config: Readonly<Config>, log: (line: string) => void = () => {}, options: StartOptions = {}): Promise<Service> {
@@ -222,6 +224,7 @@ async function wire(
     service,
     integrations,
     apiClients,
+    ...(options.sha256 ? { sha256: options.sha256 } : {}),
     callbackPath,
     clock: simulatedClock,
     // After the simulated clock moved: hydrate what fell due (its timers fire at once), until quiet.

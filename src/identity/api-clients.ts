@@ -75,11 +75,15 @@ export async function loadApiClients(value: string | undefined, readText: (path:
   return setting ? parseApiClients(setting.text, setting.source) : [];
 }
 
+/** SHA-256 of a text: WebCrypto by default; a runtime may give a synchronous one (the Node entry: node:crypto, no thread-pool round trip per call). */
+export type Sha256 = (text: string) => Uint8Array | Promise<Uint8Array>;
+const webSha256: Sha256 = async (text) => new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+
 /** Finds the client whose token this is, comparing every digest in full, whatever matches or where. */
-export function clientDirectory(clients: readonly ApiClient[]) {
+export function clientDirectory(clients: readonly ApiClient[], sha256: Sha256 = webSha256) {
   const digests = clients.map((client) => ({ client, bytes: hexBytes(client.tokenSha256) }));
   return async (token: string): Promise<ApiClient | null> => {
-    const presented = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
+    const presented = await sha256(token);
     let found: ApiClient | null = null;
     for (const { client, bytes } of digests) {
       let diff = 0;

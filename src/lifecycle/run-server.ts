@@ -23,6 +23,7 @@ export interface Runtime {
   onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
   /** The runtime's own SecretBox, when it has a faster one than WebCrypto (Node). */
   secretBox?: StartOptions["secretBox"];
+  sha256?: StartOptions["sha256"];
   exit(code: number): void;
 }
 
@@ -95,7 +96,7 @@ export async function runServer(runtime: Runtime): Promise<void> {
   runtime.onSignal("SIGINT", () => onSignal("SIGINT"));
   runtime.onSignal("SIGTERM", () => onSignal("SIGTERM"));
 
-  serviceStarting = start(config, log, { shutdown, ...(runtime.secretBox ? { secretBox: runtime.secretBox } : {}) });
+  serviceStarting = start(config, log, { shutdown, ...(runtime.secretBox ? { secretBox: runtime.secretBox } : {}), ...(runtime.sha256 ? { sha256: runtime.sha256 } : {}) });
   let service: Service;
   try {
     service = await serviceStarting;

@@ -5,7 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { SimulatedClock } from "../clock.ts";
 import type { AuthorizationService } from "../flows/authorization-service.ts";
 import { bearerAuth, type ApiEnv } from "./bearer-auth.ts";
-import type { ApiClient } from "../identity/api-clients.ts";
+import type { ApiClient, Sha256 } from "../identity/api-clients.ts";
 import { callbackRoutes, loginLinkRoutes } from "./callback-page.ts";
 import type { ShutdownSignal } from "../lifecycle/shutdown-signal.ts";
 import { clockRoutes } from "./clock-routes.ts";
@@ -29,6 +29,8 @@ export interface AppDeps {
   integrations?: IntegrationService;
   /** The API's callers: API_CLIENTS and API_TOKEN's client. */
   apiClients: readonly ApiClient[];
+  /** The runtime's SHA-256 for the bearer check (WebCrypto when absent). */
+  sha256?: Sha256;
   /** Path of the redirect URI on this server (from configuration, e.g. "/callback"). */
   callbackPath: string;
   /** The simulated clock, or null when time is real. */
@@ -104,7 +106,7 @@ export function createApp(deps: AppDeps) {
 
   // Sub-apps without a validation hook of their own use this one (a 400 problem naming each field).
   const api = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
-  api.use(bearerAuth(deps.apiClients));
+  api.use(bearerAuth(deps.apiClients, deps.sha256));
   // Bodies over 64 KiB get 413. A declared Content-Length is checked as a number; only a body
   // without one (chunked) goes through hono's bodyLimit, which must read the stream — on Node that
   // builds a whole web Request per call, half the CPU of a token call (measured: bench/profile-token.ts).

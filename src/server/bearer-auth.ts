@@ -2,14 +2,14 @@
 // "api-token"), whose reach the routes then check. Digests are compared in full, so the time taken
 // says nothing about which client, if any, was close.
 import type { MiddlewareHandler } from "hono";
-import { clientDirectory, type ApiClient } from "../identity/api-clients.ts";
+import { clientDirectory, type ApiClient, type Sha256 } from "../identity/api-clients.ts";
 import { clientCaller, type Caller } from "../identity/caller.ts";
 import { problem } from "./problem.ts";
 
 export type ApiEnv = { Variables: { caller: Caller } };
 
-export function bearerAuth(clients: readonly ApiClient[]): MiddlewareHandler<ApiEnv> {
-  const find = clientDirectory(clients);
+export function bearerAuth(clients: readonly ApiClient[], sha256?: Sha256): MiddlewareHandler<ApiEnv> {
+  const find = clientDirectory(clients, sha256);
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

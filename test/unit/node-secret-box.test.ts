@@ -33,3 +33,15 @@ describe("the Node SecretBox and the WebCrypto one", () => {
     await expect(node.open(sealed.slice(0, sealed.lastIndexOf(".") + 4))).rejects.toThrow();
   });
 });
+
+it("nodeSha256 (the Node entry's bearer digest) gives WebCrypto's SHA-256, and finds the same API client", async () => {
+  const { nodeSha256 } = await import("../../src/crypto/node-secret-box.ts");
+  const { clientDirectory, tokenSha256 } = await import("../../src/identity/api-clients.ts");
+  for (const text of ["", "api-token-0123456789abcdef0123456789", "æøå ✓"]) {
+    const web = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+    expect(Array.from(nodeSha256(text))).toEqual(Array.from(web));
+  }
+  const clients = [{ name: "erp", tokenSha256: await tokenSha256("erp-token-0123456789abcdef0123456"), legalEntities: "*" as const, users: "*" as const }];
+  expect((await clientDirectory(clients, nodeSha256)("erp-token-0123456789abcdef0123456"))?.name).toBe("erp");
+  expect(await clientDirectory(clients, nodeSha256)("erp-token-0123456789abcdef0123457")).toBeNull();
+});
