@@ -14,24 +14,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FlowRecord } from "../src/store/flow-store.ts";
 import { LowdbFlowStore } from "../src/store/lowdb-store.ts";
+import { BASE, syntheticFlow } from "./lib/synthetic-flow.ts";
 
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 10_000);
-const BASE = Date.parse("2026-11-25T10:00:00.000Z");
 
 function flow(i: number): FlowRecord {
-  const snapshot = new Uint8Array(2300 + ((i * 7919) % 2200)); // base64: 3.1–6 KB
-  crypto.getRandomValues(snapshot);
   const at = new Date(BASE + i * 1000).toISOString();
-  return {
-    id: crypto.randomUUID(),
-    machine: "authorization",
-    version: 1,
-    revision: 3 + (i % 5),
-    createdAt: at,
-    updatedAt: at,
-    summary: {
-      legalEntity: String(900_000_000 + (i % 3000)),
-      integration: "default",
+  return syntheticFlow(
+    i,
+    {
       state: i % 10 ? "authorized" : "awaitingLogin",
       substate: null,
       authorizationState: "authorized",
@@ -50,11 +41,8 @@ function flow(i: number): FlowRecord {
       pendingRevocations: 0,
       lastError: null,
     },
-    sealedSnapshot: Buffer.from(snapshot).toString("base64"),
-    nextDeadlineAt: BASE + 86_400_000 + i * 60_000,
-    attentionFrom: i % 100 === 0 ? BASE : null,
-    lease: null,
-  };
+    { revision: 3 + (i % 5), attentionFrom: i % 100 === 0 ? BASE : null },
+  );
 }
 
 async function makeDataDir(n: number): Promise<string> {

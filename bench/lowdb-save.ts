@@ -9,31 +9,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AuditEntry, FlowRecord } from "../src/store/flow-store.ts";
 import { LowdbFlowStore } from "../src/store/lowdb-store.ts";
+import { BASE, syntheticFlow } from "./lib/synthetic-flow.ts";
 
 const N = Number(process.env.BENCH_SAVES ?? 2000);
 const ROUNDS = Number(process.env.BENCH_SAVE_ROUNDS ?? 3);
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 16);
-const BASE = Date.parse("2026-11-25T10:00:00.000Z");
 let made = 0;
 
 function flow(): FlowRecord {
-  const i = made++;
-  const snapshot = new Uint8Array(2300 + ((i * 7919) % 2200));
-  crypto.getRandomValues(snapshot);
-  const at = new Date(BASE + i * 1000).toISOString();
-  return {
-    id: crypto.randomUUID(),
-    machine: "authorization",
-    version: 1,
-    revision: 1,
-    createdAt: at,
-    updatedAt: at,
-    summary: { legalEntity: String(900_000_000 + (i % 3000)), integration: "default", state: "idle", activeStates: ["grant.none"], pendingRevocations: 0, lastError: null },
-    sealedSnapshot: Buffer.from(snapshot).toString("base64url"),
-    nextDeadlineAt: null,
-    attentionFrom: null,
-    lease: null,
-  };
+  return syntheticFlow(made++, { activeStates: ["grant.none"], pendingRevocations: 0, lastError: null }, { nextDeadlineAt: null });
 }
 
 // BENCH_AUDIT=0: saves without audit lines (what the audit file costs a save).

@@ -19,33 +19,17 @@ import postgres from "postgres";
 import type { FlowRecord } from "../src/store/flow-store.ts";
 import { PostgresFlowStore } from "../src/store/postgres/postgres-store.ts";
 import { createTestDatabase } from "../test/store/postgres-server.ts";
+import { syntheticFlow } from "./lib/synthetic-flow.ts";
 
 const N = Number(process.env.BENCH_SAVES ?? 1500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 16);
 const VARIANTS = (process.env.BENCH_VARIANTS ?? "in-statement,none,after-sync,after-async,batched,store").split(",");
 const CHANNEL = "authflow_flows";
-const BASE = Date.parse("2026-11-25T10:00:00.000Z");
 let made = 0;
 
 function flow(): FlowRecord {
-  const i = made++;
-  const snapshot = new Uint8Array(2300 + ((i * 7919) % 2200));
-  crypto.getRandomValues(snapshot);
-  const at = new Date(BASE + i * 1000).toISOString();
-  return {
-    id: crypto.randomUUID(),
-    machine: "authorization",
-    version: 1,
-    revision: 1,
-    createdAt: at,
-    updatedAt: at,
-    summary: { legalEntity: String(900_000_000 + (i % 3000)), state: "idle" },
-    sealedSnapshot: btoa(String.fromCharCode(...snapshot)),
-    nextDeadlineAt: BASE + 86_400_000 + i * 60_000,
-    attentionFrom: null,
-    lease: null,
-  };
+  return syntheticFlow(made++);
 }
 
 const db = await createTestDatabase("authflow_notify_ab");

@@ -12,29 +12,14 @@ import type { FlowRecord, FlowStore } from "../src/store/flow-store.ts";
 import { LowdbFlowStore } from "../src/store/lowdb-store.ts";
 import { PostgresFlowStore } from "../src/store/postgres/postgres-store.ts";
 import { createTestDatabase } from "../test/store/postgres-server.ts";
+import { BASE, syntheticFlow } from "./lib/synthetic-flow.ts";
 
 const N = Number(process.env.BENCH_SAVES ?? 2000);
-const BASE = Date.parse("2026-11-25T10:00:00.000Z");
 let made = 0;
 
 function flow(): FlowRecord {
   const i = made++;
-  const snapshot = new Uint8Array(2300 + ((i * 7919) % 2200));
-  crypto.getRandomValues(snapshot);
-  const at = new Date(BASE + i * 1000).toISOString();
-  return {
-    id: crypto.randomUUID(),
-    machine: "authorization",
-    version: 1,
-    revision: 1,
-    createdAt: at,
-    updatedAt: at,
-    summary: { legalEntity: String(900_000_000 + (i % 3000)), integration: "default", state: "authorized", activeStates: ["grant.authorized.idle"], boundUser: `user-${i % 50}`, pendingRevocations: 0, lastError: null },
-    sealedSnapshot: btoa(String.fromCharCode(...snapshot)),
-    nextDeadlineAt: BASE + 86_400_000 + i * 60_000,
-    attentionFrom: null,
-    lease: null,
-  };
+  return syntheticFlow(i, { state: "authorized", activeStates: ["grant.authorized.idle"], boundUser: `user-${i % 50}`, pendingRevocations: 0, lastError: null });
 }
 
 /** `total` saves by `writers` loops at once; each save a create, then each record updated once. */
