@@ -21,6 +21,23 @@ const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? "";
 /** BENCH_PROFILE=1: the service runs under --cpu-prof; its main thread's profile is summarized at the end. */
 const PROFILE = process.env.BENCH_PROFILE === "1";
 
+/** The parts of an authorization, as patterns on "functionName url" (inclusive: samples with the part on the stack). */
+const AUTH_PARTS: Array<[string, RegExp]> = [
+  ["xstate (transitions, snapshots, inspection)", /node_modules\/xstate\//],
+  ["  of which inspection events (sendInspectionEvent)", /^sendInspectionEvent /],
+  ["engine: a write (#writeOnce: snapshot, seal, store)", /^#writeOnce .*flow-engine\.ts/],
+  ["store (lowdb store, durable file)", /src\/store\//],
+  ["  of which fsync/fdatasync", /^(fsync|fdatasync) /],
+  ["secrets: seal/unseal, HMAC", /crypto\/(secrets|node-secret-box)\.ts/],
+  ["openid-client / oauth4webapi", /node_modules\/(openid-client|oauth4webapi|jose)\//],
+  ["outgoing fetch (undici)", /^(Fetch|fetch|_Request) .*undici|deps\/undici\/undici/],
+  ["Altinn exchange (src/altinn)", /src\/altinn\//],
+  ["hono (routing, context, middleware)", /node_modules\/hono\//],
+  ["the page/callback HTML (src/web, callback-page)", /src\/web\/|callback-page\.ts/],
+  ["access log and console", /lifecycle\/run-server\.ts|^consoleCall /],
+  ["GC", /^\(garbage collector\) /],
+];
+
 type Steps = { create: number; authorize: number; provider: number; callback: number; total: number };
 
 async function one(base: string, redirectUri: string): Promise<Steps> {
@@ -90,7 +107,7 @@ try {
     const files = readdirSync(profiles).filter((f) => f.endsWith(".cpuprofile")).map((f) => join(profiles, f));
     const largest = files.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
     console.log(`\nthe service's main thread while ${CONCURRENCY} at a time ran (per authorization):`);
-    console.log(report(summarize(JSON.parse(readFileSync(largest, "utf8")) as CpuProfile, window), { requests: window.count, top: 40 }));
+    console.log(report(summarize(JSON.parse(readFileSync(largest, "utf8")) as CpuProfile, window), { requests: window.count, top: 25, suspects: AUTH_PARTS }));
   }
 } finally {
   await stopAll();

@@ -42,6 +42,10 @@ export const SUSPECTS: Array<[string, RegExp]> = [
   ["bearer check: SHA-256 by crypto.subtle.digest", /node:internal\/crypto\/|^digest .*bearer-auth/],
   ["socket write of the answer (writev)", /^writev $/],
   ["tsx loader at run time (source maps, hooks)", /node_modules\/tsx\//],
+  ["request validation: hono's validator and zod (@hono/zod-openapi routes)", /hono\/dist\/validator\/|node_modules\/zod\/|@hono\/zod-openapi/],
+  ["  of which zod's parse", /node_modules\/zod\//],
+  ["secure headers (security-headers.ts)", /server\/security-headers\.ts/],
+  ["Headers objects (undici: set/get/has on a Response's headers)", /deps\/undici\/undici/],
   ["GC", /^\(garbage collector\) /],
 ];
 

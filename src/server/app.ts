@@ -1,6 +1,6 @@
 // The HTTP face of the service (DESIGN §4): createApp(deps) with sub-apps mounted by app.route(),
 // so tests call app.request() with no port. Only onError turns errors into HTTP.
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { ApiApp } from "./api-app.ts";
 import { bodyLimit } from "hono/body-limit";
 import type { SimulatedClock } from "../clock.ts";
 import type { AuthorizationService } from "../flows/authorization-service.ts";
@@ -62,9 +62,9 @@ export interface Readiness {
 const MAX_BODY_BYTES = 64 * 1024;
 
 export function createApp(deps: AppDeps) {
-  // OpenAPIHono throughout: the routes declared with createRoute (here and in every mounted OpenAPIHono
-  // sub-app) make the document at /openapi.json.
-  const app = new OpenAPIHono({ defaultHook: validationHook });
+  // ApiApp (OpenAPIHono, each route's request checked in one step) throughout: the routes declared
+  // with createRoute (here and in every mounted sub-app) make the document at /openapi.json.
+  const app = new ApiApp({ defaultHook: validationHook });
   app.onError(errorHandler(deps.log));
   // Access log without query strings (the callback's query holds a one-time code) and without the
   // login link's secret part (whoever read it could open the link first and bind their browser).
@@ -105,7 +105,7 @@ export function createApp(deps: AppDeps) {
   app.route("/login", loginLinkRoutes(deps.service, { cookiePath: deps.cookiePath ?? deps.callbackPath, secure: deps.secureCookies ?? false, base: deps.web?.basePath ?? "" }));
 
   // Sub-apps without a validation hook of their own use this one (a 400 problem naming each field).
-  const api = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+  const api = new ApiApp<ApiEnv>({ defaultHook: validationHook });
   api.use(bearerAuth(deps.apiClients, deps.sha256));
   // Bodies over 64 KiB get 413. A declared Content-Length is checked as a number; only a body
   // without one (chunked) goes through hono's bodyLimit, which must read the stream — on Node that
@@ -127,7 +127,21 @@ export function createApp(deps: AppDeps) {
   return app;
 }
 
-/** A request's path as it may be logged or echoed: a login link keeps its flow id, not its secret. */
+/**
+ * A request's path as it may be logged or echoed: without the query (the callback's holds a one-time
+ * code) and with a login link's secret part cut off. Cut from the URL's text, not parsed: this runs
+ * for every access-log line, and a URL parse was a measurable part of a token call. The path stays as
+ * it was sent (percent-escapes kept, so nothing decoded can break a log line).
+ */
 export function loggablePath(url: string): string {
-  return new URL(url).pathname.replace(/^\/login\/([^/.]*)\.[^/]*/, "/login/$1.…");
+  const scheme = url.indexOf("//");
+  const start = url.indexOf("/", scheme === -1 ? 0 : scheme + 2);
+  if (start === -1) return "/";
+  let end = url.length;
+  for (const stop of ["?", "#"]) {
+    const at = url.indexOf(stop, start);
+    if (at !== -1 && at < end) end = at;
+  }
+  const path = url.slice(start, end);
+  return path.startsWith("/login/") ? path.replace(/^\/login\/([^/.]*)\.[^/]*/, "/login/$1.…") : path;
 }

@@ -1,9 +1,10 @@
 // The simulated clock (SIMULATED_CLOCK=on): read it, or move it and let due deadlines fire.
-import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { ApiApp } from "./api-app.ts";
+import { createRoute } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { SimulatedClock } from "../clock.ts";
 import { notFound } from "../errors.ts";
-import { jsonBody, validationHook } from "./validate.ts";
+import { validationHook } from "./validate.ts";
 import { AdvanceClockBody, ClockSchema } from "./schemas/clock.ts";
 import { problems } from "./schemas/problem.ts";
 
@@ -12,7 +13,7 @@ const now = { description: "The simulated time.", content: { "application/json":
 const off = { description: "The clock is real (start the server with SIMULATED_CLOCK=on)." };
 
 export function clockRoutes(clock: SimulatedClock | null, settled: () => Promise<void>) {
-  const app = new OpenAPIHono({ defaultHook: validationHook });
+  const app = new ApiApp({ defaultHook: validationHook });
   const simulated = () => {
     if (!clock) throw notFound("The clock is real. Start the server with SIMULATED_CLOCK=on to read or move it.");
     return clock;
@@ -37,7 +38,7 @@ export function clockRoutes(clock: SimulatedClock | null, settled: () => Promise
     tags: ["Clock"],
     summary: "Advance the simulated clock; due deadlines fire before the answer",
     security: bearer,
-    middleware: [requireSimulated, jsonBody] as const,
+    middleware: [requireSimulated] as const,
     request: { body: { required: true, content: { "application/json": { schema: AdvanceClockBody } } } },
     responses: { 200: { ...now, description: "The simulated time after the move, once due deadlines have fired." }, ...problems(400, 401, 413, 415), 404: { ...problems(404)[404], ...off } },
   });

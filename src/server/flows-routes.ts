@@ -1,10 +1,11 @@
 // /api/flows: create, list, view, drive a flow, and ask it for an Altinn token (DESIGN §4). Each
 // route is declared with its schemas (./schemas): they check the request and make the OpenAPI document.
-import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { ApiApp } from "./api-app.ts";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { AuthorizationService, ClientEvent, FlowView } from "../flows/authorization-service.ts";
 import { flowStream } from "./flow-stream.ts";
 import type { ShutdownSignal } from "../lifecycle/shutdown-signal.ts";
-import { jsonBody, validationHook } from "./validate.ts";
+import { validationHook } from "./validate.ts";
 import type { ApiEnv } from "./bearer-auth.ts";
 import { checkLegalEntity, checkUser as checkCallerUser, mayUseLegalEntity, viewFor, type Caller } from "../identity/caller.ts";
 import { notFound } from "../errors.ts";
@@ -27,7 +28,6 @@ const createFlow = createRoute({
   tags,
   summary: "Create a flow for a legal entity",
   security: bearer,
-  middleware: [jsonBody] as const,
   request: { body: body(CreateFlowBody) },
   responses: {
     201: { ...flow("The new flow (state idle)."), headers: z.object({ location: z.string().openapi({ description: "/api/flows/{id}" }) }) },
@@ -93,7 +93,6 @@ const sendEvent = createRoute({
   description:
     "AUTHORIZE {user, uiLocale?, acr?} starts a login and answers with authorizationUrl; EXCHANGE_CODE {user} exchanges a kept code (EXCHANGE_MODE=manual); EXCHANGE_ALTINN {user} gets the Altinn token; RENEW {user} renews now; REVOKE {user} ends the authorization and revokes its refresh token at ID-porten. An exchange or renewal is answered with its outcome.",
   security: bearer,
-  middleware: [jsonBody] as const,
   request: { params: FlowIdParams, body: body(EventBody) },
   responses: { 200: flow("The flow's view after the event."), ...problems(400, 401, 403, 404, 409, 410, 413, 415, 422, 503) },
 });
@@ -104,7 +103,6 @@ const token = createRoute({
   tags,
   summary: "Valid tokens for the bound user: the Altinn token and the ID-porten access token (renewed first when needed)",
   security: bearer,
-  middleware: [jsonBody] as const,
   request: { params: FlowIdParams, body: body(TokenBody) },
   responses: {
     200: {
@@ -120,7 +118,7 @@ const token = createRoute({
 const asView = (view: FlowView) => view as unknown as z.infer<typeof FlowViewSchema>;
 
 export function flowsRoutes(service: AuthorizationService, shutdown?: ShutdownSignal) {
-  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+  const app = new ApiApp<ApiEnv>({ defaultHook: validationHook });
   app.openAPIRegistry.register("FlowStreamData", FlowStreamDataSchema);
   /** The flow, if it is for a legal entity the caller may act for (403 otherwise, before anything is done). */
   const reachable = async (caller: Caller, id: string) => {

@@ -4,7 +4,8 @@
 // same zod schemas as the page's form; a refusal names each field and what to fix (400).
 // "default" is set by environment variables: shown, never changed here (409). A client secret is
 // write-only: no answer ever holds it, only `clientSecretSet`.
-import { OpenAPIHono, createRoute, z, type Hook } from "@hono/zod-openapi";
+import { ApiApp } from "./api-app.ts";
+import { createRoute, z, type Hook } from "@hono/zod-openapi";
 import type { ApiEnv } from "./bearer-auth.ts";
 import { invalidInput } from "../integrations/integration-service.ts";
 import {
@@ -158,7 +159,7 @@ function ifMatchRevision(header: string | undefined): number | undefined {
 }
 
 export function integrationsRoutes(integrations: IntegrationService) {
-  const app = new OpenAPIHono<ApiEnv>({ defaultHook: hook });
+  const app = new ApiApp<ApiEnv>({ defaultHook: hook });
 
   app.openapi(listRoute, async (c) => c.json({ integrations: await integrations.list() }, 200));
 

@@ -1,6 +1,7 @@
 // /api/machines: the registered machines, exported from their definitions — as JSON that Stately
 // Studio imports, as the graph, as the SVG diagram the viewer shows, or as a Mermaid state diagram.
-import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { ApiApp } from "./api-app.ts";
+import { createRoute, z } from "@hono/zod-openapi";
 import { notFound } from "../errors.ts";
 import type { RegisteredMachine } from "../engine/machine-registry.ts";
 import { definitionJson, machineGraph, toMermaid } from "../viewer/machine-graph.ts";
@@ -41,7 +42,7 @@ const one = createRoute({
 });
 
 export function machinesRoutes(machines: () => RegisteredMachine[]) {
-  const app = new OpenAPIHono({ defaultHook: validationHook });
+  const app = new ApiApp({ defaultHook: validationHook });
   const latest = (name: string) => {
     const found = machines().filter((m) => m.name === name).sort((a, b) => b.version - a.version)[0];
     if (!found) throw notFound(`No machine "${name}" is registered. GET /api/machines lists them.`);

@@ -1,7 +1,7 @@
 // Request checks for the API. The shapes are zod schemas (./schemas), which also make the OpenAPI
 // document; what is here turns their failures, and a body that is not JSON, into problem details
 // whose `detail` names the field and says what is wrong.
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import type { Hook } from "@hono/zod-openapi";
 import type { core } from "zod";
 import { AuthflowError, badRequest } from "../errors.ts";
@@ -35,12 +35,6 @@ export async function jsonObject(c: Context): Promise<Record<string, unknown>> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("The request body must be a JSON object.");
   return body as Record<string, unknown>;
 }
-
-/** Route middleware for a JSON body: 415 or 400 in words before the body's schema is checked. */
-export const jsonBody: MiddlewareHandler = async (c, next) => {
-  await jsonObject(c);
-  await next();
-};
 
 const PLACE = { json: "body", query: "query", param: "path" } as const;
 

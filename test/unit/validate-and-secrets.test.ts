@@ -47,3 +47,15 @@ describe("redirect URL rule and pid masking", () => {
     expect(maskPid(null)).toBeNull();
   });
 });
+
+describe("loggablePath (the access log's path)", () => {
+  it("keeps the path as sent, without the query or fragment, and cuts a login link's secret part", async () => {
+    const { loggablePath } = await import("../../src/server/app.ts");
+    expect(loggablePath("http://127.0.0.1:3000/callback?code=secret-code&state=s&iss=x")).toBe("/callback");
+    expect(loggablePath("https://authflow.example/api/flows/abc/token")).toBe("/api/flows/abc/token");
+    expect(loggablePath("http://h/login/3f0c5b8e.secretpart?x=1")).toBe("/login/3f0c5b8e.…");
+    expect(loggablePath("http://h/login/3f0c5b8e.secretpart/more")).toBe("/login/3f0c5b8e.…/more");
+    expect(loggablePath("http://h/a%0Ab#frag")).toBe("/a%0Ab");
+    expect(loggablePath("http://h")).toBe("/");
+  });
+});
