@@ -43,6 +43,8 @@ export interface ServiceOptions {
   /** Modules imported after tsx (bench/hooks/…), Node only. */
   preload?: string[];
   name?: string;
+  /** Another checkout to start the service from (bench/ab-revision.ts); this one by default. */
+  cwd?: string;
 }
 
 export async function startService(options: ServiceOptions = {}): Promise<RunningService> {
@@ -62,8 +64,8 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
   const started = performance.now();
   const proc =
     runtime === "node"
-      ? startProcess(name, process.execPath, [...(options.nodeFlags ?? []), "--import", "tsx", ...(options.preload ?? []).flatMap((m) => ["--import", m]), "src/main.node.ts"], { env, logPath })
-      : startProcess(name, process.env.BENCH_DENO ?? "deno", ["task", "start"], { env, logPath });
+      ? startProcess(name, process.execPath, [...(options.nodeFlags ?? []), "--import", "tsx", ...(options.preload ?? []).flatMap((m) => ["--import", m]), "src/main.node.ts"], { env, logPath, ...(options.cwd ? { cwd: options.cwd } : {}) })
+      : startProcess(name, process.env.BENCH_DENO ?? "deno", ["task", "start"], { env, logPath, ...(options.cwd ? { cwd: options.cwd } : {}) });
   await waitFor200(`${url}/healthz`, proc);
   return { proc, url, port, dataDir, issuer, startupMs: performance.now() - started };
 }
