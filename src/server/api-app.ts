@@ -30,10 +30,13 @@ function jsonSchemaOf(route: RouteConfig): { schema: z.ZodType; required: boolea
   return schema && typeof (schema as z.ZodType).safeParse === "function" ? { schema: schema as z.ZodType, required: body.required === true } : null;
 }
 
-/** Whether the request carries a body (a non-zero Content-Length, or a chunked one). */
-function bodySent(c: Context): boolean {
+/** Whether the request carries a body: a non-zero Content-Length, a chunked one, or (a Request made in-process) bytes. */
+async function bodySent(c: Context): Promise<boolean> {
   const length = c.req.header("content-length");
-  return length !== undefined ? length.trim() !== "0" : c.req.header("transfer-encoding") !== undefined;
+  if (length !== undefined) return length.trim() !== "0";
+  if (c.req.header("transfer-encoding") !== undefined) return true;
+  if (c.req.raw.body === null) return false;
+  return (await c.req.arrayBuffer()).byteLength > 0;
 }
 
 /** The one check of a route's request; the hook turns a failure into the answer (a 400 problem). */
@@ -63,7 +66,7 @@ function requestCheck(route: RouteConfig, hook: AnyHook): MiddlewareHandler | un
     }
     if (body) {
       // An optional body may be left out; one that is sent must be JSON (415 otherwise, as OpenAPIHono's gate says).
-      if (body.required || c.req.header("content-type") !== undefined || bodySent(c)) {
+      if (body.required || c.req.header("content-type") !== undefined || (await bodySent(c))) {
         const result = body.schema.safeParse(await jsonObject(c));
         if (!result.success) return refused(result, "json", c);
         c.req.addValidatedData("json", result.data as object);
