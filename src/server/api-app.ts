@@ -6,18 +6,22 @@
 // third of the call's CPU (A/B with bench/profile-token.ts); one sync step does the same checks.
 //
 // What a route's request is checked for, in order (the first failure answers):
-//   path parameters, then the query (each a 400 naming the field), then a JSON body: the content
-//   type (415 in words), that it parses and is an object (400), then its schema (400 naming fields).
+//   the query, then path parameters (each a 400 naming the field; OpenAPIHono's order), then a JSON
+//   body: the content type (415 in words), that it parses and is an object (400), then its schema
+//   (400 naming fields).
 // Routes whose request has header, cookie or form schemas fall back to OpenAPIHono's own validators.
 import { OpenAPIHono, type Hook, type RouteConfig } from "@hono/zod-openapi";
 import type { Context, Env, MiddlewareHandler } from "hono";
 import type { z } from "zod";
-import { jsonObject, validationHook } from "./validate.ts";
+import { jsonObject, notJson, validationHook } from "./validate.ts";
 
 type AnyHook = Hook<any, any, any, any>;
 type Target = "param" | "query" | "json";
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
+// The Content-Type a JSON body may come with: @hono/zod-openapi's own test (jsonRequestRegex), so a
+// type it refuses with 415 (application/json-seq, "application/json;", a list of types) is refused here too.
+const JSON_REQUEST = /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
 
 function jsonSchemaOf(route: RouteConfig): { schema: z.ZodType; required: boolean } | undefined | null {
   const body = route.request?.body;
@@ -45,18 +49,15 @@ function requestCheck(route: RouteConfig, hook: AnyHook): MiddlewareHandler | un
   const query = route.request?.query as z.ZodType | undefined;
   const body = jsonSchemaOf(route);
   if (!params && !query && !body) return undefined;
-  const refused = (result: z.ZodSafeParseResult<unknown>, target: Target, c: Context) => {
-    const answer = hook({ ...result, target } as never, c as never);
+  const refused = async (result: z.ZodSafeParseResult<unknown>, target: Target, c: Context): Promise<Response> => {
+    // As zValidator: the hook may answer (a Response, or {response}) or throw; one that answers
+    // nothing on a failure gets zod's issues as they are.
+    const answer: unknown = await hook({ ...result, target } as never, c as never);
     if (answer instanceof Response) return answer;
-    // A hook that answers nothing on a failure: zod's issues as they are (what OpenAPIHono does).
+    if (answer && typeof answer === "object" && "response" in answer && answer.response instanceof Response) return answer.response;
     return c.json(result, 400);
   };
   return async (c, next) => {
-    if (params) {
-      const result = params.safeParse(c.req.param());
-      if (!result.success) return refused(result, "param", c);
-      c.req.addValidatedData("param", result.data as object);
-    }
     if (query) {
       const value: Record<string, string | string[]> = {};
       for (const [key, values] of Object.entries(c.req.queries())) value[key] = values.length === 1 ? values[0]! : values;
@@ -64,9 +65,16 @@ function requestCheck(route: RouteConfig, hook: AnyHook): MiddlewareHandler | un
       if (!result.success) return refused(result, "query", c);
       c.req.addValidatedData("query", result.data as object);
     }
+    if (params) {
+      const result = params.safeParse(c.req.param());
+      if (!result.success) return refused(result, "param", c);
+      c.req.addValidatedData("param", result.data as object);
+    }
     if (body) {
       // An optional body may be left out; one that is sent must be JSON (415 otherwise, as OpenAPIHono's gate says).
-      if (body.required || c.req.header("content-type") !== undefined || (await bodySent(c))) {
+      const type = c.req.header("content-type") || undefined; // an empty header is none, as OpenAPIHono reads it
+      if (body.required || type !== undefined || (await bodySent(c))) {
+        if (type !== undefined && !JSON_REQUEST.test(type)) throw notJson(type);
         const result = body.schema.safeParse(await jsonObject(c));
         if (!result.success) return refused(result, "json", c);
         c.req.addValidatedData("json", result.data as object);

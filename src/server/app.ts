@@ -22,6 +22,9 @@ import { errorHandler, problem } from "./problem.ts";
 import { validationHook } from "./validate.ts";
 import { webRoutes, type WebDeps } from "../web/web-routes.tsx";
 import { securityHeaders } from "./security-headers.ts";
+import { loggablePath } from "./loggable-path.ts";
+
+export { loggablePath };
 
 export interface AppDeps {
   service: AuthorizationService;
@@ -125,23 +128,4 @@ export function createApp(deps: AppDeps) {
   app.route("/api", api);
   if (deps.web) app.route("/", webRoutes(deps.web));
   return app;
-}
-
-/**
- * A request's path as it may be logged or echoed: without the query (the callback's holds a one-time
- * code) and with a login link's secret part cut off. Cut from the URL's text, not parsed: this runs
- * for every access-log line, and a URL parse was a measurable part of a token call. The path stays as
- * it was sent (percent-escapes kept, so nothing decoded can break a log line).
- */
-export function loggablePath(url: string): string {
-  const scheme = url.indexOf("//");
-  const start = url.indexOf("/", scheme === -1 ? 0 : scheme + 2);
-  if (start === -1) return "/";
-  let end = url.length;
-  for (const stop of ["?", "#"]) {
-    const at = url.indexOf(stop, start);
-    if (at !== -1 && at < end) end = at;
-  }
-  const path = url.slice(start, end);
-  return path.startsWith("/login/") ? path.replace(/^\/login\/([^/.]*)\.[^/]*/, "/login/$1.…") : path;
 }

@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { AuthflowError, type ErrorCode } from "../errors.ts";
+import { loggablePath } from "./loggable-path.ts";
 
 const TITLES: Record<number, string> = {
   400: "Bad request",
@@ -56,7 +57,7 @@ export function errorHandler(log: (line: string) => void) {
   return (error: Error, c: Context): Response => {
     if (error instanceof AuthflowError) return problem(error.status, error.detail, error.extra, error.code);
     if (error instanceof HTTPException) return fromHttpException(error);
-    log(`error on ${c.req.method} ${new URL(c.req.url).pathname}: ${error?.name ?? "Error"}: ${error?.message ?? error}`);
+    log(`error on ${c.req.method} ${loggablePath(c.req.url)}: ${error?.name ?? "Error"}: ${error?.message ?? error}`);
     return problem(500, "Something went wrong on our side; the request was not applied. The server log has the details.", {}, "internal_error");
   };
 }

@@ -19,12 +19,15 @@ export function checkUser(value: unknown, field = "user"): string {
   return result.data;
 }
 
+/** The 415 for a body that is not sent as JSON, naming what was sent. */
+export function notJson(type: string): AuthflowError {
+  return new AuthflowError("unsupported_media_type", 415, `Send the body as JSON with "Content-Type: application/json" (got "${type.slice(0, 80) || "none"}").`);
+}
+
 /** Reads a JSON object body, with clear errors for a wrong content type (415), bad JSON or a non-object (400). */
 export async function jsonObject(c: Context): Promise<Record<string, unknown>> {
   const type = c.req.header("content-type") ?? "";
-  if (!JSON_TYPE.test(type)) {
-    throw new AuthflowError("unsupported_media_type", 415, `Send the body as JSON with "Content-Type: application/json" (got "${type.slice(0, 80) || "none"}").`);
-  }
+  if (!JSON_TYPE.test(type)) throw notJson(type);
   let body: unknown;
   try {
     // c.req.json() keeps the parsed body: the route's schema validator reads the same object.

@@ -111,6 +111,30 @@ describe.skipIf(skip)(`PostgreSQL store${skip && !reach.ok ? ` (skipped: ${reach
     expect(lines.filter((l) => l.includes("re-established"))).toEqual(["store: LISTEN authflow_flows re-established after a dropped connection; changes made meanwhile by other instances were not heard"]);
   }, 20_000);
 
+  it("a notification that cannot be sent never fails a committed save, nor the saves after it (even when logging it fails)", async () => {
+    const db = await database();
+    // pg_notify refuses a payload of 8,000 bytes or more: an instance id that long makes every notification fail.
+    let logCalls = 0;
+    let broken = false;
+    const store = await PostgresFlowStore.open(db.url, {
+      instanceId: "x".repeat(8_000),
+      log: () => {
+        if (!broken) return; // opening logs its migrations
+        logCalls++;
+        throw new Error("the log is broken too");
+      },
+    });
+    broken = true;
+    cleanups.push(() => store.close());
+    const at = "2026-11-25T10:00:00.000Z";
+    const record = (id: string) => ({ id, machine: "m", version: 1, revision: 1, createdAt: at, updatedAt: at, summary: {}, sealedSnapshot: "s", nextDeadlineAt: null, attentionFrom: null, lease: null });
+    await expect(store.save(record("flow-first"), null)).resolves.toBeUndefined();
+    // Concurrent saves after the failed batch: each is answered, none is held back by the one before.
+    await expect(Promise.all(["flow-a", "flow-b", "flow-c"].map((id) => store.save(record(id), null)))).resolves.toEqual([undefined, undefined, undefined]);
+    expect(await store.count()).toBe(4);
+    expect(logCalls).toBeGreaterThanOrEqual(2);
+  });
+
   it("an unreachable server is refused at open with where it was (never the password) and why", async () => {
     const error = (await PostgresFlowStore.open("postgres://postgres:s3cret@127.0.0.1:1/nowhere", { log: () => undefined }).catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(/^PostgreSQL at 127\.0\.0\.1:1\/nowhere could not be opened: .*ECONNREFUSED/);

@@ -169,11 +169,13 @@ export class PostgresFlowStore implements FlowStore {
     let batch = this.#nextNotification;
     if (!batch) {
       const payloads: string[] = [];
-      const sent = this.#notifying.then(() => {
+      const send = () => {
         // From here on, later writes gather in a new batch.
         if (this.#nextNotification?.payloads === payloads) this.#nextNotification = undefined;
         return this.#sendNotifications(payloads);
-      });
+      };
+      // Sent after the batch before it, however that one ended: one failure never stops the chain.
+      const sent = this.#notifying.then(send, send);
       batch = { payloads, sent };
       this.#nextNotification = batch;
       this.#notifying = sent;
@@ -184,10 +186,14 @@ export class PostgresFlowStore implements FlowStore {
 
   async #sendNotifications(payloads: string[]): Promise<void> {
     try {
-      await this.#sql`SELECT set_config('synchronous_commit', 'off', true), pg_notify(${CHANNEL}, payload) FROM unnest(${payloads}::text[]) AS payload`;
+      await this.#sql`SELECT set_config('synchronous_commit', 'off', true), pg_notify(${CHANNEL}, sent.payload) FROM unnest(${payloads}::text[]) WITH ORDINALITY AS sent(payload, n) ORDER BY sent.n`;
     } catch (error) {
-      const ids = payloads.map((p) => p.slice(0, p.lastIndexOf(":"))).join(", ");
-      this.#log(`store: the write(s) ${ids} are committed but the other instances could not be notified (${(error as Error).message}); they learn of them at their next tick or write`);
+      try {
+        const ids = payloads.map((p) => p.slice(0, p.lastIndexOf(":"))).join(", ");
+        this.#log(`store: the write(s) ${ids} are committed but the other instances could not be notified (${(error as Error)?.message ?? String(error)}); they learn of them at their next tick or write`);
+      } catch {
+        // A log that fails must not fail the saves waiting on this batch: their writes are committed.
+      }
     }
   }
 
@@ -305,6 +311,11 @@ export class PostgresFlowStore implements FlowStore {
 
   /** Ends the pool and the listening connection; queries under way get up to 5 s to finish. */
   async close(): Promise<void> {
+    // The notifications of committed writes already gathered go out first (for as long as the pool
+    // would give a query anyway).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#notifying, new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+    clearTimeout(timer);
     this.#listeners.clear();
     this.#listening = undefined;
     await this.#sql.end({ timeout: 5 });
