@@ -10,6 +10,8 @@
 //   body: the content type (415 in words), that it parses and is an object (400), then its schema
 //   (400 naming fields).
 // Routes whose request has header, cookie or form schemas fall back to OpenAPIHono's own validators.
+// Two things this does not carry over: schemas must be synchronous (an async refinement would make
+// safeParse throw), and basePath() answers a plain OpenAPIHono (mount sub-apps with route() instead).
 import { OpenAPIHono, type Hook, type RouteConfig } from "@hono/zod-openapi";
 import type { Context, Env, MiddlewareHandler } from "hono";
 import type { z } from "zod";
