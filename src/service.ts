@@ -25,6 +25,7 @@ import { loadDemoUser } from "./identity/demo-user.ts";
 import { parseTrustedProxies } from "./identity/trusted-proxies.ts";
 import { Sessions, SignInLimiter } from "./identity/sessions.ts";
 import { FileEndedSessions, PostgresEndedSessions } from "./identity/ended-sessions.ts";
+import { MemorySignInAttempts, PostgresSignInAttempts } from "./identity/sign-in-attempts.ts";
 import { startStatelyInspector, type StatelyInspector } from "./viewer/stately-inspector.ts";
 import { IntegrationRegistry } from "./integrations/integration-registry.ts";
 import { StoredIntegrationService } from "./integrations/integration-service.ts";
@@ -169,6 +170,9 @@ async function wire(
   // Sign-outs are kept where every instance (and a restarted one) looks.
   const endedSessions = config.databaseUrl ? await PostgresEndedSessions.open(config.databaseUrl) : await FileEndedSessions.open(config.dataDir);
   opened.push(() => endedSessions.close());
+  // The sign-in limit counts in PostgreSQL when instances share it, so a guesser gets no more tries per instance.
+  const signInAttempts = config.databaseUrl ? await PostgresSignInAttempts.open(config.databaseUrl) : new MemorySignInAttempts();
+  opened.push(() => signInAttempts.close());
   const inspector = config.inspectPort !== undefined ? await startStatelyInspector(config.inspectPort) : undefined;
   if (inspector) opened.push(() => inspector.stop());
   engine = new FlowEngine({ store, box, clock, registry, log, instanceId, shared: config.databaseUrl !== undefined, ...(inspector ? { inspect: inspector.inspect } : {}) });
@@ -254,7 +258,7 @@ async function wire(
       trustedUserHeader: config.ui.trustedUserHeader,
       trustedProxy: parseTrustedProxies(config.ui.trustedProxies).matches,
       sessions: new Sessions(box, Date.now, endedSessions),
-      limiter: new SignInLimiter(),
+      limiter: new SignInLimiter(signInAttempts),
       box,
       secureCookies: config.publicUrl.startsWith("https:"),
       watchFlows: (listener) => engine!.onTransition((notice) => listener(service.view(notice.record))),

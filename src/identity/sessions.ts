@@ -5,6 +5,7 @@
 // expired, so a copy of the cookie is refused by every instance, also after a restart.
 import type { SecretBox } from "../crypto/secrets.ts";
 import type { EndedSessions } from "./ended-sessions.ts";
+import { MemorySignInAttempts, type SignInAttempts } from "./sign-in-attempts.ts";
 
 export interface Session {
   sid: string;
@@ -65,69 +66,39 @@ export class Sessions {
 }
 
 /**
- * Sign-in attempts: after 5 failures for one user name, or 20 from one address, within 15 minutes,
- * further attempts are refused until the oldest failure ages out. Per process (the rate a guesser
- * gets is at most this times the number of instances).
+ * The sign-in limit (see sign-in-attempts.ts: 5 failures per user name, 20 per address, within 15
+ * minutes — counted in PostgreSQL across instances when the flows are there) and the number of
+ * password checks running at once in this process (each holds scrypt's memory).
  */
 export class SignInLimiter {
-  #failures = new Map<string, number[]>();
   #checking = 0;
   constructor(
-    private readonly now: () => number = Date.now,
-    private readonly limits = { perUser: 5, perAddress: 20, windowMs: 15 * 60_000, concurrentChecks: 2 },
+    private readonly attempts: SignInAttempts = new MemorySignInAttempts(),
+    private readonly concurrentChecks = 2,
   ) {}
 
-  /**
-   * An attempt begins: 0 and counted as a failure until it succeeds (so attempts made at once all
-   * count), or the seconds to wait when the limit is reached (not counted).
-   */
-  attempt(user: string, address: string): number {
-    const wait = this.retryAfter(user, address);
-    if (wait === 0) this.failed(user, address);
-    return wait;
+  /** See SignInAttempts.attempt: 0 and counted, or the seconds to wait. */
+  attempt(user: string, address: string): Promise<number> {
+    return this.attempts.attempt(user, address);
   }
 
   /** Takes back an attempt that was never checked (the server was busy). */
-  withdraw(user: string, address: string): void {
-    for (const key of [`u:${user.toLowerCase()}`, `a:${address}`]) this.#failures.get(key)?.pop();
+  withdraw(user: string, address: string): Promise<void> {
+    return this.attempts.withdraw(user, address);
+  }
+
+  /** The attempt was right: the user's count starts over, and this attempt no longer counts against the address. */
+  succeeded(user: string, address?: string): Promise<void> {
+    return this.attempts.succeeded(user, address);
   }
 
   /** A slot for one password check (scrypt holds tens of MiB while it runs), or null when all are taken. */
   enter(): (() => void) | null {
-    if (this.#checking >= this.limits.concurrentChecks) return null;
+    if (this.#checking >= this.concurrentChecks) return null;
     this.#checking++;
     let released = false;
     return () => {
       if (!released) (released = true), this.#checking--;
     };
-  }
-
-  /** Seconds until an attempt is allowed again; 0 when it is allowed now. */
-  retryAfter(user: string, address: string): number {
-    const now = this.now();
-    const waits = [this.#wait(`u:${user.toLowerCase()}`, this.limits.perUser, now), this.#wait(`a:${address}`, this.limits.perAddress, now)];
-    return Math.max(...waits);
-  }
-
-  failed(user: string, address: string): void {
-    const now = this.now();
-    for (const key of [`u:${user.toLowerCase()}`, `a:${address}`]) this.#failures.set(key, [...this.#recent(key, now), now]);
-  }
-
-  /** The attempt was right: the user's count starts over, and this attempt no longer counts against the address. */
-  succeeded(user: string, address?: string): void {
-    this.#failures.delete(`u:${user.toLowerCase()}`);
-    if (address !== undefined) this.#failures.get(`a:${address}`)?.pop();
-  }
-
-  #recent(key: string, now: number): number[] {
-    return (this.#failures.get(key) ?? []).filter((at) => at > now - this.limits.windowMs);
-  }
-
-  #wait(key: string, limit: number, now: number): number {
-    const recent = this.#recent(key, now);
-    if (recent.length === 0) this.#failures.delete(key);
-    if (recent.length < limit) return 0;
-    return Math.max(1, Math.ceil((recent[recent.length - limit]! + this.limits.windowMs - now) / 1000));
   }
 }

@@ -138,14 +138,14 @@ export function webRoutes(deps: WebDeps) {
     if (!held || !form._csrf || !equal(form._csrf, held)) return page(403, t.formExpired);
     // The attempt counts before the password is checked, so many at once cannot get past the limit;
     // and only a few checks run at once (each holds scrypt's memory), the rest are told to wait.
-    const wait = deps.limiter.attempt(user, address);
+    const wait = await deps.limiter.attempt(user, address);
     if (wait > 0) {
       c.header("retry-after", String(wait));
       return page(429, t.signInLimited(Math.ceil(wait / 60)));
     }
     const release = deps.limiter.enter();
     if (!release) {
-      deps.limiter.withdraw(user, address);
+      await deps.limiter.withdraw(user, address);
       c.header("retry-after", "1");
       return page(503, t.signInBusy);
     }
@@ -162,7 +162,7 @@ export function webRoutes(deps: WebDeps) {
       deps.log(`page: sign-in refused for ${known ? `"${known.user}"` : "an unknown user"} from ${address}`);
       return page(401, t.signInFailed);
     }
-    deps.limiter.succeeded(user, address);
+    await deps.limiter.succeeded(user, address);
     const { cookie } = await deps.sessions.create(known.user, "password");
     setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions, maxAge: SESSION_HOURS * 3600 });
     deps.log(`page: ${known.user} signed in`);

@@ -1,9 +1,11 @@
 // Sign-in under a burst (issue 10 §6, review finding): attempts made at once all count against the
 // limit before any password is checked, and only a few scrypt checks run at once, so forty parallel
 // guesses get at most five checks and the right password among them does not get in.
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
 import { SignInLimiter } from "../../src/identity/sessions.ts";
+import { MemorySignInAttempts, PostgresSignInAttempts, type SignInAttempts } from "../../src/identity/sign-in-attempts.ts";
+import { createTestDatabase, PG_REQUIRED, probe, type TestDatabase } from "../store/postgres-server.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
 let t: TestService;
@@ -38,15 +40,15 @@ it("forty parallel guesses for one user: at most five are checked, none gets in,
   expect((await post("alice-password-1")).status).toBe(429);
 }, 60_000);
 
-it("the limiter counts an attempt when it begins, takes back a success, and lets only two checks run at once", () => {
+it("the limiter counts an attempt when it begins, takes back a success, and lets only two checks run at once", async () => {
   let now = 0;
-  const limiter = new SignInLimiter(() => now);
-  for (let i = 0; i < 5; i++) expect(limiter.attempt("bob", "192.0.2.1")).toBe(0);
-  expect(limiter.attempt("bob", "192.0.2.1")).toBeGreaterThan(0);
+  const limiter = new SignInLimiter(new MemorySignInAttempts(() => now));
+  for (let i = 0; i < 5; i++) expect(await limiter.attempt("bob", "192.0.2.1")).toBe(0);
+  expect(await limiter.attempt("bob", "192.0.2.1")).toBeGreaterThan(0);
   now += 15 * 60_000 + 1;
-  expect(limiter.attempt("bob", "192.0.2.1")).toBe(0);
-  limiter.succeeded("bob", "192.0.2.1");
-  expect(limiter.attempt("bob", "192.0.2.1")).toBe(0);
+  expect(await limiter.attempt("bob", "192.0.2.1")).toBe(0);
+  await limiter.succeeded("bob", "192.0.2.1");
+  expect(await limiter.attempt("bob", "192.0.2.1")).toBe(0);
   const first = limiter.enter();
   const second = limiter.enter();
   expect(first && second).toBeTruthy();
@@ -54,4 +56,82 @@ it("the limiter counts an attempt when it begins, takes back a success, and lets
   first!();
   first!(); // released twice counts once
   expect(limiter.enter()).not.toBeNull();
+});
+
+// The count itself, the same on both stores of it. `open` gives one or more "instances" sharing it.
+function attemptsContract(name: string, open: (now: () => number) => Promise<SignInAttempts[]>) {
+  describe(`sign-in attempts (${name})`, () => {
+    it("5 failures per user name and 20 per address within 15 minutes; a success starts the user over; a withdrawn attempt does not count", async () => {
+      let now = 1_000_000;
+      const [a, b = a] = await open(() => now);
+      // Alternating between instances: one count.
+      for (let i = 0; i < 5; i++) expect(await (i % 2 ? b! : a!).attempt("Bob", "192.0.2.1")).toBe(0);
+      expect(await b!.attempt("bob", "192.0.2.9")).toBe(15 * 60); // the user name, whatever its case or address
+      expect(await a!.attempt("bob", "192.0.2.9")).toBe(15 * 60);
+      now += 60_000;
+      expect(await a!.attempt("bob", "192.0.2.9")).toBe(14 * 60);
+      now += 14 * 60_000 + 1;
+      expect(await b!.attempt("bob", "192.0.2.1")).toBe(0); // the oldest failure aged out
+      await a!.succeeded("bob", "192.0.2.1");
+      for (let i = 0; i < 5; i++) expect(await b!.attempt("bob", "192.0.2.1")).toBe(0);
+      await a!.withdraw("bob", "192.0.2.1");
+      expect(await b!.attempt("bob", "192.0.2.1")).toBe(0);
+      expect(await b!.attempt("bob", "192.0.2.1")).toBeGreaterThan(0);
+      // The address: 20 failures whatever the user names.
+      for (let i = 0; i < 20; i++) expect(await (i % 2 ? a! : b!).attempt(`user-${i}`, "198.51.100.7")).toBe(0);
+      expect(await a!.attempt("someone-else", "198.51.100.7")).toBeGreaterThan(0);
+      for (const x of new Set([a!, b!])) await x.close();
+    });
+
+    it("attempts made at once, on every instance, are counted one after another: exactly five go on", async () => {
+      const instances = await open(() => 5_000_000);
+      const waits = await Promise.all(Array.from({ length: 24 }, (_, i) => instances[i % instances.length]!.attempt("carol", `203.0.113.${i}`)));
+      expect(waits.filter((w) => w === 0)).toHaveLength(5);
+      for (const x of instances) await x.close();
+    });
+  });
+}
+
+attemptsContract("in memory", async (now) => [new MemorySignInAttempts(now)]);
+
+const reachable = await probe();
+if (!reachable.ok && PG_REQUIRED) throw new Error(reachable.reason);
+const databases: TestDatabase[] = [];
+afterAll(async () => {
+  for (const db of databases) await db.drop().catch(() => undefined);
+});
+(reachable.ok ? describe : describe.skip)(`with PostgreSQL${reachable.ok ? "" : ` (skipped: ${reachable.reason})`}`, () => {
+  attemptsContract("PostgreSQL, two instances", async (now) => {
+    const db = await createTestDatabase("authflow_signin");
+    databases.push(db);
+    return Promise.all([PostgresSignInAttempts.open(db.url, now), PostgresSignInAttempts.open(db.url, now)]);
+  });
+
+  it("two instances behind one balancer: a guesser gets five tries in all, not five on each", async () => {
+    const db = await createTestDatabase("authflow_signin_services");
+    databases.push(db);
+    const users = [{ user: "alice", passwordHash: await hashPassword("alice-password-1", { ln: 10, r: 8, p: 1 }) }];
+    const env = { UI_USERS: JSON.stringify(users), ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"), DATABASE_URL: db.url };
+    const instances = [await startTestService(env), await startTestService(env)];
+    try {
+      const guess = async (service: TestService, password: string) => {
+        const page = await fetch(`${service.url}/signin`);
+        const cookie = page.headers.getSetCookie().map((c) => c.split(";")[0]!).find((c) => c.startsWith("authflow_signin="))!;
+        const answer = await fetch(`${service.url}/signin`, {
+          method: "POST",
+          redirect: "manual",
+          headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ user: "alice", password, _csrf: cookie.split("=")[1]!, back: "/" }),
+        });
+        return answer.status;
+      };
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push(await guess(instances[i % 2]!, `guess-${i}`));
+      expect(statuses).toEqual([401, 401, 401, 401, 401]);
+      expect(await guess(instances[1]!, "guess-5")).toBe(429);
+      expect(await guess(instances[0]!, "alice-password-1")).toBe(429); // the right one waits too
+    } finally {
+      for (const service of instances) await service.close();
+    }
+  }, 90_000);
 });

@@ -121,6 +121,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires_at);
     `,
   },
+  {
+    version: 4,
+    name: "sign-in failures",
+    sql: /* sql */ `
+      -- The page's failed sign-in attempts (src/identity/sign-in-attempts.ts), one row per failure
+      -- per key ("u:<user>" or "a:<address>"), so the limit holds across every instance. Rows older
+      -- than the limit's window are deleted by the next attempt on their key.
+      CREATE TABLE sign_in_failures (
+        id  bigserial PRIMARY KEY,
+        key text COLLATE "C" NOT NULL,
+        at  bigint NOT NULL
+      );
+      CREATE INDEX sign_in_failures_by_key ON sign_in_failures (key, at);
+    `,
+  },
 ];
 
 /** pg_advisory_xact_lock's two keys: "auth" and "flow" in ASCII, so the lock is recognisable in pg_locks. */
