@@ -1,10 +1,10 @@
 // Sessions ended by sign-out, kept until they would have expired: a page session is a sealed cookie
 // that any instance can open, so "signed out" must be a fact every instance (and a restarted one)
 // can look up — a private file under DATA_DIR (one process per DATA_DIR), or a PostgreSQL table.
-import postgres from "postgres";
+import type postgres from "postgres";
 import { join } from "node:path";
 import { DurableJsonFile } from "../store/durable-json-file.ts";
-import { migrate } from "../store/postgres/migrations.ts";
+import { openMigrated } from "../store/postgres/connect.ts";
 
 export interface EndedSessions {
   /** Whether this session was signed out (before `now`'s expiry). */
@@ -60,13 +60,7 @@ export class PostgresEndedSessions implements EndedSessions {
   ) {}
 
   static async open(databaseUrl: string, now: () => number = Date.now): Promise<PostgresEndedSessions> {
-    const sql = postgres(databaseUrl, { max: 1, connect_timeout: 10, onnotice: () => undefined, connection: { application_name: "authflow-sessions" } });
-    try {
-      await migrate(sql); // the flow store has applied it already: then nothing to do
-    } catch (error) {
-      await sql.end({ timeout: 1 }).catch(() => undefined);
-      throw error;
-    }
+    const sql = await openMigrated(databaseUrl, "authflow-sessions");
     return new PostgresEndedSessions(sql, now);
   }
 

@@ -3,8 +3,8 @@
 // In memory for one process (lowdb: one process per DATA_DIR); in PostgreSQL when several instances
 // share the flows — a limit kept per process would give a guesser as many tries as there are
 // instances behind the balancer, so there the count is the database's, taken under a lock per key.
-import postgres from "postgres";
-import { migrate } from "../store/postgres/migrations.ts";
+import type postgres from "postgres";
+import { openMigrated } from "../store/postgres/connect.ts";
 
 export interface SignInLimits {
   perUser: number;
@@ -81,13 +81,7 @@ export class PostgresSignInAttempts implements SignInAttempts {
   ) {}
 
   static async open(databaseUrl: string, now: () => number = Date.now, limits: SignInLimits = SIGN_IN_LIMITS): Promise<PostgresSignInAttempts> {
-    const sql = postgres(databaseUrl, { max: 2, connect_timeout: 10, onnotice: () => undefined, connection: { application_name: "authflow-sign-in" } });
-    try {
-      await migrate(sql); // the flow store has applied it already: then nothing to do
-    } catch (error) {
-      await sql.end({ timeout: 1 }).catch(() => undefined);
-      throw error;
-    }
+    const sql = await openMigrated(databaseUrl, "authflow-sign-in", 2);
     return new PostgresSignInAttempts(sql, now, limits);
   }
 
