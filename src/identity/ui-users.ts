@@ -13,14 +13,15 @@ export interface UiUser {
   user: string;
   /** Shown on the page; the id when not given. */
   name: string;
-  passwordHash: string;
+  /** null: no password sign-in; the entry gives the name and reach of a person the trusted proxy signs in. */
+  passwordHash: string | null;
   legalEntities: Reach;
 }
 
 const USER = /^[\p{L}\p{N}._@-]{1,128}$/u;
 
 export function parseUiUsers(text: string, source = "UI_USERS"): UiUser[] {
-  const raw = jsonArray(text, source, '[{"user", "passwordHash", "name"?, "legalEntities"?}]');
+  const raw = jsonArray(text, source, '[{"user", "passwordHash"?, "name"?, "legalEntities"?}]');
   const problems: string[] = [];
   const seen = new Set<string>();
   const users: UiUser[] = [];
@@ -31,8 +32,9 @@ export function parseUiUsers(text: string, source = "UI_USERS"): UiUser[] {
     if (!USER.test(user)) problems.push(`${label}: "user" must be 1–128 letters, digits, ".", "_", "@" or "-"`);
     else if (seen.has(user)) problems.push(`${label}: listed twice`);
     seen.add(user);
-    const hash = typeof e.passwordHash === "string" ? e.passwordHash : "";
-    if (!isPasswordHash(hash)) problems.push(`${label}: "passwordHash" must be an scrypt hash (npm run hash-password prints one)`);
+    // Without one, the entry only names a person the trusted proxy signs in (their name and reach).
+    const hash = e.passwordHash === undefined ? null : typeof e.passwordHash === "string" ? e.passwordHash : "";
+    if (hash !== null && !isPasswordHash(hash)) problems.push(`${label}: "passwordHash" must be an scrypt hash (npm run hash-password prints one)`);
     if ("password" in e) problems.push(`${label}: has a "password" in clear; keep only its "passwordHash"`);
     const name = typeof e.name === "string" && e.name.trim() ? e.name.trim().slice(0, 80) : user;
     let legalEntities: Reach = "*";

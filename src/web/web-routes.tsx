@@ -94,8 +94,10 @@ export function webRoutes(deps: WebDeps) {
   const usersById = new Map(deps.users.map((u) => [u.user, u]));
   // An unknown user costs the same scrypt as a known one (the users' own cost): the time taken does not say who exists.
   const dummyHash = dummyHashFor(deps.users);
+  // The password form shows when someone may sign in with one (not for entries that only give a proxied person's reach).
+  const passwordsKept = deps.users.some((u) => u.passwordHash !== null);
   /** A post without the session's CSRF token: refused in words, nothing done. */
-  const refusedForm = (c: Context) => c.html(<SignInPage base={base} lang={lang(c)} passwords={deps.users.length > 0} error={TEXTS[lang(c)].formExpired} csrf={signInToken(c)} />, 403);
+  const refusedForm = (c: Context) => c.html(<SignInPage base={base} lang={lang(c)} passwords={passwordsKept} error={TEXTS[lang(c)].formExpired} csrf={signInToken(c)} />, 403);
   const cookieOptions = { httpOnly: true, sameSite: "Lax" as const, secure: deps.secureCookies, path: "/" };
 
   app.get(STYLE_PATH, (c) => asset(c, APP_STYLE, "text/css; charset=utf-8"));
@@ -110,7 +112,7 @@ export function webRoutes(deps: WebDeps) {
   // --- Signing in and out ---------------------------------------------------------------------
   app.get("/signin", async (c) => {
     if (await currentSession(c)) return c.redirect(`${base}/`, 303);
-    return c.html(<SignInPage base={base} lang={lang(c)} passwords={deps.users.length > 0} demoUser={deps.demoUser} back={localPath(c.req.query("back"))} csrf={signInToken(c)} />);
+    return c.html(<SignInPage base={base} lang={lang(c)} passwords={passwordsKept} demoUser={deps.demoUser} back={localPath(c.req.query("back"))} csrf={signInToken(c)} />);
   });
 
   /**
@@ -133,7 +135,7 @@ export function webRoutes(deps: WebDeps) {
     const address = clientAddress(c, deps.trustedProxy);
     const t = TEXTS[lang(c)];
     const page = (status: 401 | 403 | 429 | 503, error: string) =>
-      c.html(<SignInPage base={base} lang={lang(c)} passwords={deps.users.length > 0} error={error} user={user} back={localPath(form.back)} csrf={signInToken(c)} />, status);
+      c.html(<SignInPage base={base} lang={lang(c)} passwords={passwordsKept} error={error} user={user} back={localPath(form.back)} csrf={signInToken(c)} />, status);
     const held = getCookie(c, SIGNIN_COOKIE);
     if (!held || !form._csrf || !equal(form._csrf, held)) return page(403, t.formExpired);
     // The attempt counts before the password is checked, so many at once cannot get past the limit;
@@ -153,7 +155,9 @@ export function webRoutes(deps: WebDeps) {
     let ok: boolean;
     try {
       // An unknown user costs the same scrypt as a known one: the time taken does not say who exists.
-      ok = await verifyPassword(password, known?.passwordHash ?? dummyHash);
+      // An entry without a password (a proxied person's reach) never signs in with one.
+      const hash = known?.passwordHash ?? null;
+      ok = (await verifyPassword(password, hash ?? dummyHash)) && hash !== null;
     } finally {
       release();
     }
@@ -201,7 +205,7 @@ export function webRoutes(deps: WebDeps) {
     const session = await currentSession(c);
     if (!session) {
       if (c.req.method === "GET" && !c.req.path.startsWith("/events")) return c.redirect(`${base}/signin?back=${encodeURIComponent(c.req.path)}`, 303);
-      return c.html(<SignInPage base={base} lang={lang(c)} passwords={deps.users.length > 0} error={TEXTS[lang(c)].signInTitle} csrf={signInToken(c)} />, 401);
+      return c.html(<SignInPage base={base} lang={lang(c)} passwords={passwordsKept} error={TEXTS[lang(c)].signInTitle} csrf={signInToken(c)} />, 401);
     }
     c.set("session", session);
     c.set("person", usersById.get(session.user) ?? { user: session.user, name: session.user, legalEntities: "*" });
@@ -449,7 +453,7 @@ function asset(c: Context, body: string, type: string) {
 function dummyHashFor(users: readonly UiUser[]): string {
   const costs = new Map<string, number>();
   for (const u of users) {
-    const cost = /^scrypt\$(ln=\d+,r=\d+,p=\d+)\$/.exec(u.passwordHash)?.[1];
+    const cost = /^scrypt\$(ln=\d+,r=\d+,p=\d+)\$/.exec(u.passwordHash ?? "")?.[1];
     if (cost) costs.set(cost, (costs.get(cost) ?? 0) + 1);
   }
   const common = [...costs].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "ln=16,r=8,p=1";

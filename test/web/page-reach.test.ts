@@ -1,6 +1,6 @@
 // A person limited to some legal entities (UI_USERS "legalEntities") sees only their flows on the
 // page, and another entity's flow is as unknown to them as one that does not exist (404, unnamed).
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
@@ -38,3 +38,48 @@ it("lists only the person's legal entities and answers 404 for another's card an
   expect(renew.status).toBe(404);
   expect((await t.api("GET", `/api/flows/${others}`)).json.state).toBe("idle"); // nothing happened to it
 }, 60_000);
+
+describe("a person the trusted proxy signs in, listed in UI_USERS without a password", () => {
+  const PROXY = "10.1.2.3";
+  let p: TestService;
+  beforeAll(async () => {
+    const users = [
+      { user: "pat", name: "Pat Proxied", legalEntities: [MINE] }, // no passwordHash: reach and name only
+      { user: "dana", passwordHash: await hashPassword("dana-password-4", { ln: 10, r: 8, p: 1 }) },
+    ];
+    p = await startTestService({ UI_USERS: JSON.stringify(users), TRUSTED_USER_HEADER: "x-remote-user", TRUSTED_PROXIES: PROXY });
+  }, 60_000);
+  afterAll(async () => p?.close());
+  const viaProxy = (path: string, user: string) =>
+    p.service.app.request(path, { headers: { "x-remote-user": user, "accept-language": "en" } }, { incoming: { socket: { remoteAddress: PROXY } } });
+
+  it("gets that entry's reach and name; someone the proxy names who is not listed reaches every legal entity", async () => {
+    const mine = (await p.api("POST", "/api/flows", { legalEntity: MINE })).json.id as string;
+    const others = (await p.api("POST", "/api/flows", { legalEntity: OTHERS })).json.id as string;
+    const pat = await viaProxy("/", "pat");
+    expect(pat.status).toBe(200);
+    const home = await pat.text();
+    expect(home).toContain("Pat Proxied");
+    expect(home).toContain(`data-flow="${mine}"`);
+    expect(home).not.toContain(others);
+    expect((await viaProxy(`/flows/${others}/card`, "pat")).status).toBe(404);
+    const erin = await (await viaProxy("/", "erin")).text();
+    expect(erin).toContain(`data-flow="${others}"`);
+  });
+
+  it("cannot sign in with a password, whatever is typed; a listed person with a password still can", async () => {
+    const signIn = async (user: string, password: string) => {
+      const form = await fetch(`${p.url}/signin`);
+      const cookie = form.headers.getSetCookie().map((c) => c.split(";")[0]!).find((c) => c.startsWith("authflow_signin="))!;
+      const res = await fetch(`${p.url}/signin`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ user, password, _csrf: cookie.split("=")[1]!, back: "/" }),
+      });
+      return res.status;
+    };
+    for (const password of ["", "null", "anything"]) expect(await signIn("pat", password)).toBe(401);
+    expect(await signIn("dana", "dana-password-4")).toBe(303);
+  });
+});
