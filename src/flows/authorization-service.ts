@@ -172,7 +172,7 @@ export class AuthorizationService {
   }
 
   /** A page of flows, filtered and paginated in the store (oldest first); `next` is the cursor of the following page. */
-  async list(filter: { legalEntity?: string; legalEntities?: readonly string[]; state?: string; attention?: boolean; limit?: number; after?: string }): Promise<{ flows: FlowView[]; next: string | null }> {
+  async list(filter: { legalEntity?: string; legalEntities?: readonly string[]; state?: string; attention?: boolean; limit?: number; after?: string; newestFirst?: boolean }): Promise<{ flows: FlowView[]; next: string | null }> {
     const page = await this.#o.engine.list({
       machine: AUTHORIZATION_MACHINE.name,
       ...(filter.legalEntity ? { legalEntity: filter.legalEntity } : {}),
@@ -181,6 +181,7 @@ export class AuthorizationService {
       ...(filter.attention !== undefined ? { attention: filter.attention, attentionAt: this.#o.clock.now() } : {}),
       limit: filter.limit ?? 100,
       ...(filter.after ? { after: filter.after } : {}),
+      ...(filter.newestFirst ? { newestFirst: true } : {}),
     });
     return { flows: page.items.map((r) => this.view(r)), next: page.next };
   }

@@ -150,12 +150,12 @@ export function flowsRoutes(service: AuthorizationService, shutdown?: ShutdownSi
   });
 
   app.openapi(listFlows, async (c) => {
-    const { legalEntity, state, attention, limit, cursor } = c.req.valid("query");
+    const { legalEntity, state, attention, limit, cursor, order } = c.req.valid("query");
     const caller = c.get("caller");
     if (legalEntity !== undefined) checkLegalEntity(caller, legalEntity);
     // A client with a list of legal entities: the store lists only theirs, so no page or cursor names another's flow.
     const reach = caller.legalEntities === "*" ? {} : { legalEntities: caller.legalEntities };
-    const page = await service.list({ legalEntity, ...reach, state, limit, ...(cursor ? { after: cursor } : {}), ...(attention !== undefined ? { attention: attention === "true" } : {}) });
+    const page = await service.list({ legalEntity, ...reach, state, limit, ...(cursor ? { after: cursor } : {}), ...(attention !== undefined ? { attention: attention === "true" } : {}), ...(order === "newest" ? { newestFirst: true } : {}) });
     return c.json({ ...page, flows: page.flows.map((f) => asView(viewFor(caller, f))) }, 200);
   });
 

@@ -54,6 +54,8 @@ export interface ListQuery {
   limit: number;
   /** The opaque cursor of the previous page's `next`. Order: createdAt, then id. */
   after?: string;
+  /** The newest first: (createdAt, id) descending, `after` then meaning older than the cursor. */
+  newestFirst?: boolean;
 }
 
 export interface ListPage {

@@ -65,11 +65,17 @@ export class RowIndex {
     const limit = checkLimit(query.limit);
     const matches = rowFilter(query);
     const after = query.after === undefined ? undefined : decodeCursor(query.after);
-    let i = after ? this.#lowerBound(after) : 0;
-    if (after && i < this.#ordered.length && compareListOrder(this.#ordered[i]!, after) === 0) i++;
+    // Oldest first: from the first row past the cursor upwards; newest first: from the last row before it downwards.
+    const step = query.newestFirst ? -1 : 1;
+    let i: number;
+    if (query.newestFirst) i = after ? this.#lowerBound(after) - 1 : this.#ordered.length - 1;
+    else {
+      i = after ? this.#lowerBound(after) : 0;
+      if (after && i < this.#ordered.length && compareListOrder(this.#ordered[i]!, after) === 0) i++;
+    }
     const items: FlowRow[] = [];
     let more = false;
-    for (; i < this.#ordered.length; i++) {
+    for (; i >= 0 && i < this.#ordered.length; i += step) {
       const row = this.#ordered[i]!;
       if (!matches(row)) continue;
       if (items.length === limit) {

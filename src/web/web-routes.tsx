@@ -368,17 +368,17 @@ export function webRoutes(deps: WebDeps) {
     return view;
   }
 
-  /** The person's flows, newest first: filtered in the store by their reach, at most PAGE_FLOWS (`more` says there are others). */
+  /** The person's newest flows, newest first: filtered in the store by their reach, at most PAGE_FLOWS (`more` says there are older ones). */
   async function flowsFor(caller: Caller): Promise<{ flows: FlowView[]; more: boolean }> {
     const reach = caller.legalEntities === "*" ? {} : { legalEntities: caller.legalEntities };
     const flows: FlowView[] = [];
     let after: string | undefined;
     do {
-      const page = await deps.service.list({ ...reach, limit: 500, ...(after ? { after } : {}) });
+      const page = await deps.service.list({ ...reach, limit: 500, newestFirst: true, ...(after ? { after } : {}) });
       flows.push(...page.flows);
       after = page.next ?? undefined;
     } while (after && flows.length < PAGE_FLOWS);
-    return { flows: flows.reverse(), more: after !== undefined };
+    return { flows, more: after !== undefined };
   }
 
   function cardContext(c: Context<WebEnv>) {

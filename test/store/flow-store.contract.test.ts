@@ -220,6 +220,31 @@ for (const backend of backends) {
         expect((await store.list({ limit: 6 })).next).not.toBeNull();
       });
 
+      it("pages newest first too: (createdAt, id) descending, the cursor meaning older than it, filters applied", async () => {
+        const ids = ["flow-c", "flow-a", "flow-e", "flow-b", "flow-d", "flow-f", "flow-g"];
+        for (const id of ids) await store.save(record(id, { createdAt: iso(BASE + (id < "flow-d" ? 0 : 1000)), summary: { legalEntity: id === "flow-b" ? "other" : "mine", state: "idle" } }), null);
+        const walk = async (query: object, limit: number) => {
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await store.list({ limit, newestFirst: true, ...query, ...(cursor ? { after: cursor } : {}) });
+            seen.push(...page.items.map((r) => r.id));
+            cursor = page.next ?? undefined;
+          } while (cursor);
+          return seen;
+        };
+        expect(await walk({}, 3)).toEqual(["flow-g", "flow-f", "flow-e", "flow-d", "flow-c", "flow-b", "flow-a"]);
+        expect(await walk({}, 7)).toEqual(["flow-g", "flow-f", "flow-e", "flow-d", "flow-c", "flow-b", "flow-a"]);
+        expect(await walk({ legalEntity: "mine" }, 2)).toEqual(["flow-g", "flow-f", "flow-e", "flow-d", "flow-c", "flow-a"]);
+        expect(await walk({ legalEntities: ["other"] }, 1)).toEqual(["flow-b"]);
+        // A row added while paging, newer than everything: not on a later page (those are older).
+        const first = await store.list({ limit: 2, newestFirst: true });
+        await store.save(record("flow-z", { createdAt: iso(BASE + 5000) }), null);
+        const rest = await store.list({ limit: 10, newestFirst: true, after: first.next! });
+        expect(rest.items.map((r) => r.id)).toEqual(["flow-e", "flow-d", "flow-c", "flow-b", "flow-a"]);
+        expect((await store.list({ limit: 1, newestFirst: true })).items[0]!.id).toBe("flow-z");
+      });
+
       it("pages with a filter skip what does not match and still end", async () => {
         await seed(20, (i) => ({ summary: { legalEntity: i % 7 === 0 ? "7" : "x", state: "idle" } }));
         const first = await store.list({ legalEntity: "7", limit: 2 });

@@ -84,7 +84,8 @@ export const FlowListQuery = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,200}$/, { error: '"cursor" must be the "next" value of a previous page.' })
     .optional()
-    .openapi({ description: 'The "next" value of the previous page.' }),
+    .openapi({ description: 'The "next" value of the previous page (of the same order).' }),
+  order: oneOf("order", ["oldest", "newest"]).optional().openapi({ description: "oldest (the default): by creation time, oldest first; newest: newest first." }),
 });
 
 export const FlowListSchema = z

@@ -103,13 +103,17 @@ export class PostgresFlowStore implements FlowStore {
     if (query.attention === false) where.push(sql`(attention_from IS NULL OR attention_from > ${at})`);
     if (query.after !== undefined) {
       const after = decodeCursor(query.after);
-      where.push(sql`(created_at, id) > (${new Date(after.createdAt)}::timestamptz, ${after.id}::text)`);
+      where.push(
+        query.newestFirst
+          ? sql`(created_at, id) < (${new Date(after.createdAt)}::timestamptz, ${after.id}::text)`
+          : sql`(created_at, id) > (${new Date(after.createdAt)}::timestamptz, ${after.id}::text)`,
+      );
     }
     const rows = await sql`
       SELECT id, machine, version, revision, created_at, updated_at, summary, next_deadline_at, attention_from, lease_owner, lease_until
       FROM flows
       WHERE ${where.reduce((all, one) => sql`${all} AND ${one}`)}
-      ORDER BY created_at, id
+      ORDER BY ${query.newestFirst ? sql`created_at DESC, id DESC` : sql`created_at, id`}
       LIMIT ${limit + 1}`;
     const items = rows.slice(0, limit).map(rowOf);
     const last = items.at(-1);
