@@ -2,6 +2,7 @@
 // created among them — and says the older ones are in the API; the API lists newest first on asking.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
+import { signInWithPassword } from "../support/page-sign-in.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
 let t: TestService;
@@ -24,16 +25,8 @@ it("shows the newest 2,000 of 2,010 authorizations, the newest first, and the AP
   }
   const [oldest, newest, before] = [batches[0]!, batches.at(-1)!, batches.at(-2)!];
   expect(newest).toHaveLength(10);
-  const form = await fetch(`${t.url}/signin`);
-  const signin = form.headers.getSetCookie().map((c) => c.split(";")[0]!).find((c) => c.startsWith("authflow_signin="))!;
-  const signedIn = await fetch(`${t.url}/signin`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { cookie: signin, "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ user: "alice", password: "alice-password-1", _csrf: signin.split("=")[1]!, back: "/" }),
-  });
-  const session = signedIn.headers.getSetCookie().map((c) => c.split(";")[0]!).find((c) => c.startsWith("authflow_session="))!;
-  const home = await (await fetch(`${t.url}/`, { headers: { cookie: session, "accept-language": "en" } })).text();
+  const { session } = await signInWithPassword(t.url, "alice", "alice-password-1");
+  const home = await (await fetch(`${t.url}/`, { headers: { cookie: session!, "accept-language": "en" } })).text();
   const shown = [...home.matchAll(/data-flow="([^"]+)"/g)].map((m) => m[1]!);
   expect(new Set(shown).size).toBe(2_000);
   expect(new Set(shown.slice(0, 10))).toEqual(new Set(newest)); // the newest first, the ones just made among them

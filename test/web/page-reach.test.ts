@@ -2,6 +2,7 @@
 // page, and another entity's flow is as unknown to them as one that does not exist (404, unnamed).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
+import { signInWithPassword } from "../support/page-sign-in.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
 const MINE = "999999999";
@@ -16,16 +17,9 @@ afterAll(async () => t?.close());
 it("lists only the person's legal entities and answers 404 for another's card and buttons", async () => {
   const mine = (await t.api("POST", "/api/flows", { legalEntity: MINE })).json.id as string;
   const others = (await t.api("POST", "/api/flows", { legalEntity: OTHERS })).json.id as string;
-  const signinPage = await fetch(`${t.url}/signin`);
-  const signinCookie = signinPage.headers.getSetCookie().map((c) => c.split(";")[0]!).find((c) => c.startsWith("authflow_signin="))!;
-  const signedIn = await fetch(`${t.url}/signin`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { cookie: signinCookie, "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ user: "carol", password: "carol-password-3", _csrf: signinCookie.split("=")[1]!, back: "/" }),
-  });
+  const signedIn = await signInWithPassword(t.url, "carol", "carol-password-3");
   expect(signedIn.status).toBe(303);
-  const session = signedIn.headers.getSetCookie().map((c) => c.split(";")[0]!).find((c) => c.startsWith("authflow_session="))!;
+  const session = signedIn.session!;
   const home = await (await fetch(`${t.url}/`, { headers: { cookie: session } })).text();
   expect(home).toContain(`data-flow="${mine}"`);
   expect(home).not.toContain(others);
@@ -68,17 +62,7 @@ describe("a person the trusted proxy signs in, listed in UI_USERS without a pass
   });
 
   it("cannot sign in with a password, whatever is typed; a listed person with a password still can", async () => {
-    const signIn = async (user: string, password: string) => {
-      const form = await fetch(`${p.url}/signin`);
-      const cookie = form.headers.getSetCookie().map((c) => c.split(";")[0]!).find((c) => c.startsWith("authflow_signin="))!;
-      const res = await fetch(`${p.url}/signin`, {
-        method: "POST",
-        redirect: "manual",
-        headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ user, password, _csrf: cookie.split("=")[1]!, back: "/" }),
-      });
-      return res.status;
-    };
+    const signIn = async (user: string, password: string) => (await signInWithPassword(p.url, user, password)).status;
     for (const password of ["", "null", "anything"]) expect(await signIn("pat", password)).toBe(401);
     expect(await signIn("dana", "dana-password-4")).toBe(303);
   });

@@ -6,6 +6,7 @@ import { hashPassword } from "../../src/identity/password.ts";
 import { SignInLimiter } from "../../src/identity/sessions.ts";
 import { MemorySignInAttempts, PostgresSignInAttempts, type SignInAttempts } from "../../src/identity/sign-in-attempts.ts";
 import { createTestDatabase, PG_REQUIRED, probe, type TestDatabase } from "../store/postgres-server.ts";
+import { signInWithPassword } from "../support/page-sign-in.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
 let t: TestService;
@@ -114,17 +115,7 @@ afterAll(async () => {
     const env = { UI_USERS: JSON.stringify(users), ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"), DATABASE_URL: db.url };
     const instances = [await startTestService(env), await startTestService(env)];
     try {
-      const guess = async (service: TestService, password: string) => {
-        const page = await fetch(`${service.url}/signin`);
-        const cookie = page.headers.getSetCookie().map((c) => c.split(";")[0]!).find((c) => c.startsWith("authflow_signin="))!;
-        const answer = await fetch(`${service.url}/signin`, {
-          method: "POST",
-          redirect: "manual",
-          headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
-          body: new URLSearchParams({ user: "alice", password, _csrf: cookie.split("=")[1]!, back: "/" }),
-        });
-        return answer.status;
-      };
+      const guess = async (service: TestService, password: string) => (await signInWithPassword(service.url, "alice", password)).status;
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) statuses.push(await guess(instances[i % 2]!, `guess-${i}`));
       expect(statuses).toEqual([401, 401, 401, 401, 401]);
