@@ -33,6 +33,9 @@ textarea { width: 100%; }
 .hint { color: #475569; font-size: .92rem; }
 form.create { display: flex; gap: 1rem; align-items: flex-end; flex-wrap: wrap; background: #fff; padding: .75rem 1rem; border-radius: 8px; border: 1px solid #d6dbe3; }
 form.create .field { margin: 0; }
+form.find { display: flex; gap: .75rem; align-items: flex-end; flex-wrap: wrap; margin: 0 0 1rem; }
+form.find .field { margin: 0; }
+form.find .show-all { align-self: center; }
 form.inline { display: inline; }
 .actions { display: flex; gap: .6rem; flex-wrap: wrap; align-items: flex-end; margin-top: .75rem; }
 .actions form.authorize { display: flex; gap: .6rem; flex-wrap: wrap; align-items: flex-end; }
@@ -96,7 +99,11 @@ export const APP_SCRIPT = `// authflow page: moves each card when its flow chang
       // Keep the keyboard where it was: the same control in the new card, else the card's heading.
       var focused = old && old.contains(document.activeElement) ? document.activeElement : null;
       var focusKey = focused ? (focused.getAttribute("data-action") || focused.getAttribute("name") || "") : null;
-      if (old) old.replaceWith(card); else flows.appendChild(card);
+      // A new flow goes first (the page lists newest first), unless the page shows one legal entity and it is another's.
+      var only = flows.getAttribute("data-only");
+      if (!old && only && card.getAttribute("data-legal-entity") !== only) return;
+      var first = flows.querySelector(":scope > article.flow, :scope > section.entity");
+      if (old) old.replaceWith(card); else if (first) first.parentNode.insertBefore(card, first); else flows.appendChild(card);
       if (focused) {
         var same = focusKey ? card.querySelector('[data-action="' + focusKey + '"], [name="' + focusKey + '"]') : null;
         var heading = card.querySelector("h3");

@@ -18,6 +18,8 @@ export interface HomeProps {
   flows: FlowView[];
   /** There are more flows than the page shows. */
   moreFlows?: boolean;
+  /** "Find a legal entity": the one shown, or what was typed when it is not an organisation number. */
+  find?: { legalEntity: string } | { typed: string; invalid: true } | undefined;
   integrations: IntegrationView[];
   /** The signed-in person may add and change integrations (INTEGRATION_ADMINS). */
   canEditIntegrations: boolean;
@@ -32,6 +34,7 @@ export interface HomeProps {
 
 export function HomePage(props: HomeProps) {
   const t = TEXTS[props.lang];
+  const shownFor = props.find && !("invalid" in props.find) ? props.find.legalEntity : undefined;
   const byEntity = new Map<string, FlowView[]>();
   for (const flow of props.flows) {
     const entity = flow.legalEntity as string;
@@ -91,12 +94,38 @@ export function HomePage(props: HomeProps) {
           </button>
         </form>
       </section>
-      <section aria-labelledby="flows-title" class="flows">
+      <section aria-labelledby="flows-title" class="flows" data-only={shownFor}>
         <h2 id="flows-title" class="visually-hidden">
           {t.authorizations}
         </h2>
-        {props.flows.length === 0 && <p>{t.none}</p>}
-        {props.moreFlows && <p class="note">{t.moreFlows(props.flows.length)}</p>}
+        <form method="get" action={`${props.base}/`} class="find" role="search">
+          <p class={props.find && "invalid" in props.find ? "field invalid" : "field"}>
+            <label for="find-legal-entity">{t.find}</label>
+            <input
+              id="find-legal-entity"
+              name="legalEntity"
+              inputmode="numeric"
+              autocomplete="off"
+              value={props.find ? ("invalid" in props.find ? props.find.typed : props.find.legalEntity) : ""}
+              aria-invalid={props.find && "invalid" in props.find ? "true" : undefined}
+              aria-describedby={props.find && "invalid" in props.find ? "find-problem" : undefined}
+            />
+            {props.find && "invalid" in props.find && (
+              <span id="find-problem" class="problem" role="alert">
+                {t.findProblem(props.find.typed)}
+              </span>
+            )}
+          </p>
+          <button type="submit">{t.findButton}</button>
+          {props.find && (
+            <a href={`${props.base}/`} class="show-all">
+              {t.showAll}
+            </a>
+          )}
+        </form>
+        {shownFor && <p class="note">{props.flows.length === 0 ? t.noneFor(orgNo(shownFor)) : t.shownFor(orgNo(shownFor))}</p>}
+        {props.flows.length === 0 && !shownFor && <p>{t.none}</p>}
+        {props.moreFlows && !shownFor && <p class="note">{t.moreFlows(props.flows.length)}</p>}
         {[...byEntity].map(([entity, flows]) => (
           <section class="entity" aria-label={orgNo(entity)} data-entity={entity}>
             {flows.map((flow) => (

@@ -225,7 +225,11 @@ export function webRoutes(deps: WebDeps) {
   app.get("/", async (c) => {
     const flash = await readFlash(c);
     const caller = callerOf(c);
-    const { flows, more } = await flowsFor(caller);
+    // "Find a legal entity" (GET ?legalEntity=): that entity's flows only, still within the person's reach.
+    const typed = (c.req.query("legalEntity") ?? "").slice(0, 40);
+    const wanted = typed.replace(/\s/g, "");
+    const find = typed === "" ? undefined : isOrganisationNumber(wanted) ? { legalEntity: wanted } : { typed, invalid: true as const };
+    const { flows, more } = await flowsFor(caller, find && !("invalid" in find) ? find.legalEntity : undefined);
     const integrations = await listIntegrations();
     const person = c.get("person");
     c.header("cache-control", "no-store");
@@ -238,6 +242,7 @@ export function webRoutes(deps: WebDeps) {
         now={deps.now()}
         flows={flows}
         moreFlows={more}
+        find={find}
         integrations={integrations}
         canEditIntegrations={callerOf(c).mayChangeIntegrations}
         notice={flash.notice}
@@ -369,8 +374,8 @@ export function webRoutes(deps: WebDeps) {
   }
 
   /** The person's newest flows, newest first: filtered in the store by their reach, at most PAGE_FLOWS (`more` says there are older ones). */
-  async function flowsFor(caller: Caller): Promise<{ flows: FlowView[]; more: boolean }> {
-    const reach = caller.legalEntities === "*" ? {} : { legalEntities: caller.legalEntities };
+  async function flowsFor(caller: Caller, legalEntity?: string): Promise<{ flows: FlowView[]; more: boolean }> {
+    const reach = { ...(caller.legalEntities === "*" ? {} : { legalEntities: caller.legalEntities }), ...(legalEntity ? { legalEntity } : {}) };
     const flows: FlowView[] = [];
     let after: string | undefined;
     do {

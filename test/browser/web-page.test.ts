@@ -149,6 +149,28 @@ describe("the Web applications page (automatic Altinn step)", () => {
     await page.context().close();
   }, 60_000);
 
+  it("a flow made elsewhere appears first without a reload; while one legal entity is found, another's does not", async () => {
+    await t.api("POST", "/api/flows", { legalEntity: ENTITY }); // at least one card on the page before
+    const page = await signIn(browser, t, "bob");
+    await page.locator("#live-status:not(:empty)").waitFor();
+    const made = (await t.api("POST", "/api/flows", { legalEntity: "123456785" })).json.id as string;
+    await page.locator(`#flow-${made}`).waitFor({ timeout: 10_000 });
+    // First among the cards (newest first), not at the bottom.
+    await expect(page.locator("section.flows article.flow").first().getAttribute("data-flow")).resolves.toBe(made);
+    // Find one legal entity: its cards only, and a new flow of another legal entity stays off the page.
+    await page.getByLabel("Find a legal entity").fill("999 999 999");
+    await Promise.all([page.waitForURL(/\?legalEntity=/), page.getByRole("button", { name: "Show", exact: true }).click()]);
+    await expect(page.locator("section.flows").getAttribute("data-only")).resolves.toBe(ENTITY);
+    await expect(page.locator(`article.flow:not([data-legal-entity="${ENTITY}"])`).count()).resolves.toBe(0);
+    await page.locator("#live-status:not(:empty)").waitFor();
+    const other = (await t.api("POST", "/api/flows", { legalEntity: "123456785" })).json.id as string;
+    const same = (await t.api("POST", "/api/flows", { legalEntity: ENTITY })).json.id as string;
+    await page.locator(`#flow-${same}`).waitFor({ timeout: 10_000 }); // events come in order: the other one's came first
+    await expect(page.locator(`#flow-${other}`).count()).resolves.toBe(0);
+    await screenshot(page, "found-one-legal-entity");
+    await page.context().close();
+  }, 60_000);
+
   it("adds an integration on the page: each problem is named at its field, the secret is never shown, the change is audited", async () => {
     const page = await signIn(browser, t, "alice");
     const secret = "integration-secret-on-the-page-0123456789";

@@ -67,3 +67,26 @@ describe("a person the trusted proxy signs in, listed in UI_USERS without a pass
     expect(await signIn("dana", "dana-password-4")).toBe(303);
   });
 });
+
+it("finds one legal entity's authorizations, within the person's reach, and says so when what was typed is not an organisation number", async () => {
+  const { session } = await signInWithPassword(t.url, "carol", "carol-password-3");
+  const page = async (query: string) => (await fetch(`${t.url}/${query}`, { headers: { cookie: session!, "accept-language": "en" } })).text();
+  const flows = (html: string) => [...html.matchAll(/data-flow="([^"]+)"/g)].map((m) => m[1]!);
+  const mine = (await t.api("POST", "/api/flows", { legalEntity: MINE })).json.id as string;
+  const all = await page("");
+  expect(flows(all)).toContain(mine);
+  const found = await page(`?legalEntity=${MINE.replace(/(\d{3})(?=\d)/g, "$1 ")}`); // as people type it: "999 999 999"
+  expect(flows(found)).toContain(mine);
+  expect(flows(found).length).toBeGreaterThan(0);
+  expect(found).toContain("Authorizations for 999 999 999.");
+  expect(found).toContain('data-only="999999999"');
+  // Outside the person's reach: nothing, and nothing about it.
+  expect((await t.api("GET", `/api/flows?legalEntity=${OTHERS}`)).json.flows.length).toBeGreaterThan(0);
+  const outside = await page(`?legalEntity=${OTHERS}`);
+  expect(flows(outside)).toEqual([]);
+  expect(outside).toContain("No authorizations for 123 456 785 that you may see.");
+  const wrong = await page("?legalEntity=12345");
+  expect(wrong).toContain("&quot;12345&quot; is not an organisation number");
+  expect(wrong).toContain('aria-invalid="true"');
+  expect(flows(wrong)).toEqual(flows(all)); // the whole list stays
+});
