@@ -62,24 +62,7 @@ export function HomePage(props: HomeProps) {
         <h2 id="new-title">{t.newAuthorization}</h2>
         <form method="post" action={`${props.base}/flows`} class="create">
           <input type="hidden" name="_csrf" value={props.csrf} />
-          <p class={props.create ? "field invalid" : "field"}>
-            <label for="legalEntity">{t.legalEntity}</label>
-            <input
-              id="legalEntity"
-              name="legalEntity"
-              inputmode="numeric"
-              autocomplete="off"
-              required
-              value={props.create?.legalEntity ?? ""}
-              aria-invalid={props.create ? "true" : undefined}
-              aria-describedby={props.create ? "legalEntity-problem" : undefined}
-            />
-            {props.create && (
-              <span id="legalEntity-problem" class="problem" role="alert">
-                {props.create.error}
-              </span>
-            )}
-          </p>
+          <OrgNumberField id="legalEntity" label={t.legalEntity} value={props.create?.legalEntity ?? ""} problem={props.create?.error} required />
           <p class="field">
             <label for="integration">{t.integration}</label>
             <select id="integration" name="integration">
@@ -99,23 +82,12 @@ export function HomePage(props: HomeProps) {
           {t.authorizations}
         </h2>
         <form method="get" action={`${props.base}/`} class="find" role="search">
-          <p class={props.find && "invalid" in props.find ? "field invalid" : "field"}>
-            <label for="find-legal-entity">{t.find}</label>
-            <input
-              id="find-legal-entity"
-              name="legalEntity"
-              inputmode="numeric"
-              autocomplete="off"
-              value={props.find ? ("invalid" in props.find ? props.find.typed : props.find.legalEntity) : ""}
-              aria-invalid={props.find && "invalid" in props.find ? "true" : undefined}
-              aria-describedby={props.find && "invalid" in props.find ? "find-problem" : undefined}
-            />
-            {props.find && "invalid" in props.find && (
-              <span id="find-problem" class="problem" role="alert">
-                {t.findProblem(props.find.typed)}
-              </span>
-            )}
-          </p>
+          <OrgNumberField
+            id="find-legal-entity"
+            label={t.find}
+            value={props.find ? ("invalid" in props.find ? props.find.typed : props.find.legalEntity) : ""}
+            problem={props.find && "invalid" in props.find ? t.findProblem(props.find.typed) : undefined}
+          />
           <button type="submit">{t.findButton}</button>
           {props.find && (
             <a href={`${props.base}/`} class="show-all">
@@ -136,5 +108,30 @@ export function HomePage(props: HomeProps) {
       </section>
       <IntegrationsSection base={props.base} canEdit={props.canEditIntegrations} integrations={props.integrations} lang={props.lang} csrf={props.csrf} form={props.integrationForm} saved={props.integrationSaved} />
     </Layout>
+  );
+}
+
+/** A field for an organisation number (name "legalEntity"), with its problem named beside it when there is one. */
+function OrgNumberField(props: { id: string; label: string; value: string; problem?: string | undefined; required?: boolean }) {
+  const problemId = `${props.id}-problem`;
+  return (
+    <p class={props.problem ? "field invalid" : "field"}>
+      <label for={props.id}>{props.label}</label>
+      <input
+        id={props.id}
+        name="legalEntity"
+        inputmode="numeric"
+        autocomplete="off"
+        required={props.required}
+        value={props.value}
+        aria-invalid={props.problem ? "true" : undefined}
+        aria-describedby={props.problem ? problemId : undefined}
+      />
+      {props.problem && (
+        <span id={problemId} class="problem" role="alert">
+          {props.problem}
+        </span>
+      )}
+    </p>
   );
 }
