@@ -18,8 +18,8 @@ export interface HomeProps {
   flows: FlowView[];
   /** There are more flows than the page shows. */
   moreFlows?: boolean;
-  /** "Find a legal entity": the one shown, or what was typed when it is not an organisation number. */
-  find?: { legalEntity: string } | { typed: string; invalid: true } | undefined;
+  /** "Find a legal entity": what was typed, and the organisation number it is (null when it is none). */
+  find?: { typed: string; legalEntity: string | null } | undefined;
   integrations: IntegrationView[];
   /** The signed-in person may add and change integrations (INTEGRATION_ADMINS). */
   canEditIntegrations: boolean;
@@ -34,7 +34,8 @@ export interface HomeProps {
 
 export function HomePage(props: HomeProps) {
   const t = TEXTS[props.lang];
-  const shownFor = props.find && !("invalid" in props.find) ? props.find.legalEntity : undefined;
+  const shownFor = props.find?.legalEntity ?? undefined;
+  const findProblem = props.find && props.find.legalEntity === null ? t.findProblem(props.find.typed) : undefined;
   const byEntity = new Map<string, FlowView[]>();
   for (const flow of props.flows) {
     const entity = flow.legalEntity as string;
@@ -85,8 +86,8 @@ export function HomePage(props: HomeProps) {
           <OrgNumberField
             id="find-legal-entity"
             label={t.find}
-            value={props.find ? ("invalid" in props.find ? props.find.typed : props.find.legalEntity) : ""}
-            problem={props.find && "invalid" in props.find ? t.findProblem(props.find.typed) : undefined}
+            value={shownFor ?? props.find?.typed ?? ""}
+            problem={findProblem}
           />
           <button type="submit">{t.findButton}</button>
           {props.find && (

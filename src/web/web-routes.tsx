@@ -228,8 +228,8 @@ export function webRoutes(deps: WebDeps) {
     // "Find a legal entity" (GET ?legalEntity=): that entity's flows only, still within the person's reach.
     const typed = (c.req.query("legalEntity") ?? "").slice(0, 40);
     const wanted = typed.replace(/\s/g, "");
-    const find = typed === "" ? undefined : isOrganisationNumber(wanted) ? { legalEntity: wanted } : { typed, invalid: true as const };
-    const { flows, more } = await flowsFor(caller, find && !("invalid" in find) ? find.legalEntity : undefined);
+    const find = typed === "" ? undefined : { typed, legalEntity: isOrganisationNumber(wanted) ? wanted : null };
+    const { flows, more } = await flowsFor(caller, find?.legalEntity ?? undefined);
     const integrations = await listIntegrations();
     const person = c.get("person");
     c.header("cache-control", "no-store");

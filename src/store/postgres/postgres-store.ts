@@ -3,9 +3,10 @@
 // - save is a compare-and-swap in one statement (`UPDATE … WHERE revision = $expected`, or an
 //   INSERT that does nothing if the id exists): a stale write changes no row and is refused. Once
 //   that statement has committed, save notifies the other instances (pg_notify in a transaction
-//   of its own, batched with the notifications of writes that commit meanwhile) and only then returns — so they hear only of a write that happened, with its
-//   audit trail already there. Not in the write's own transaction: NOTIFY takes a database-wide
-//   lock at commit and holds it until the commit record is flushed, so notifying writes commit
+//   of its own, batched with the notifications of writes that commit meanwhile) and only then
+//   returns — so they hear only of a write that happened, with its audit trail already there.
+//   Not in the write's own transaction: NOTIFY takes a database-wide lock at commit and holds it
+//   until the commit record is flushed, so notifying writes commit
 //   one fsync at a time and concurrent creates cannot share a WAL flush (bench/pg-notify-ab.ts:
 //   ≈ 1 WAL sync per create and 240–470 creates/s from 16 writers, against ≈ 0.25 and
 //   640–1,680/s without). The notification's own transaction commits with synchronous_commit
