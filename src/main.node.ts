@@ -1,6 +1,5 @@
 // Node entry: `npm start` (node --import tsx, so the process a supervisor signals is the server
 // itself). Everything but the socket and the signals is shared with Deno (lifecycle/run-server.ts).
-import "./threadpool.node.ts"; // first: sizes libuv's thread pool before anything uses it
 import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
 import { runServer, type Listener } from "./lifecycle/run-server.ts";
