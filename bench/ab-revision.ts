@@ -86,9 +86,10 @@ try {
   const differences = mine.cpu.map((c, i) => c - theirs.cpu[i]!).sort((a, b) => a - b);
   const ratios = mine.rates.map((r, i) => r / theirs.rates[i]!).sort((a, b) => a - b);
   const digits = AUTH ? 2 : 0;
+  const per = AUTH ? "CPU/authorization" : "CPU/call";
   console.log(AUTH ? `whole authorizations, ${AUTH_WORKERS} at a time, ${ROUNDS} alternating rounds of ${AUTHS}` : `token calls, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s`);
-  for (const side of sides) console.log(`  ${side.name.padEnd(20)} ${median(side.cpu).toFixed(digits).padStart(5)} ${unit} CPU/call  ${median(side.rates).toFixed(AUTH ? 1 : 0).padStart(6)}/s`);
-  console.log(`  this − ${commit}: ${median(differences) >= 0 ? "+" : ""}${median(differences).toFixed(AUTH ? 2 : 1)} ${unit} CPU/call (rounds ${differences[0]!.toFixed(digits)} to ${differences.at(-1)!.toFixed(digits)}); calls/s ×${median(ratios).toFixed(2)} (rounds ${ratios[0]!.toFixed(2)}–${ratios.at(-1)!.toFixed(2)})`);
+  for (const side of sides) console.log(`  ${side.name.padEnd(20)} ${median(side.cpu).toFixed(digits).padStart(5)} ${unit} ${per}  ${median(side.rates).toFixed(AUTH ? 1 : 0).padStart(6)}/s`);
+  console.log(`  this − ${commit}: ${median(differences) >= 0 ? "+" : ""}${median(differences).toFixed(AUTH ? 2 : 1)} ${unit} ${per} (rounds ${differences[0]!.toFixed(digits)} to ${differences.at(-1)!.toFixed(digits)}); ${AUTH ? "authorizations" : "calls"}/s ×${median(ratios).toFixed(2)} (rounds ${ratios[0]!.toFixed(2)}–${ratios.at(-1)!.toFixed(2)})`);
 } finally {
   await stopAll();
   git("worktree", "remove", "--force", other);
