@@ -8,8 +8,9 @@
 //
 //   node --import tsx bench/ab-revision.ts [REV]      REV defaults to HEAD (uncommitted changes against the last commit)
 //   BENCH_AB_ROUNDS=10  BENCH_AB_SECONDS=2
-//   BENCH_AB_LOAD=auth  whole authorizations, 8 at a time, BENCH_AB_AUTHS=200 a round after 800 each
-//                       unmeasured (the service's CPU per authorization settles only after ≈ 750)
+//   BENCH_AB_LOAD=auth  whole authorizations, 8 at a time, BENCH_AB_AUTHS=200 a round after
+//                       BENCH_AUTH_WARMUP=800 unmeasured on each side (the service's CPU per
+//                       authorization settles only after ≈ 750)
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,6 +32,7 @@ symlinkSync(join(ROOT, "node_modules"), join(other, "node_modules"));
 
 const AUTH = process.env.BENCH_AB_LOAD === "auth";
 const AUTHS = Number(process.env.BENCH_AB_AUTHS ?? 200);
+const AUTH_WARMUP = Number(process.env.BENCH_AUTH_WARMUP ?? 800); // as bench/main.ts
 const AUTH_WORKERS = 8;
 
 interface Side {
@@ -69,7 +71,7 @@ try {
   const scale = AUTH ? 1e3 : 1e6;
   // Unmeasured first, for the JIT.
   for (const side of sides) {
-    if (AUTH) await fixedCount({ workers: AUTH_WORKERS, total: 800, request: side.load, expect: 200 });
+    if (AUTH) await fixedCount({ workers: AUTH_WORKERS, total: AUTH_WARMUP, request: side.load, expect: 200 });
     else await closedLoop({ workers: CONNECTIONS, warmupSeconds: 0, seconds: 2, request: side.load, expect: 200 });
   }
   for (let round = 0; round < ROUNDS; round++) {
