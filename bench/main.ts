@@ -34,6 +34,7 @@ import {
   newDir,
   serviceEnvFor,
   startBareServer,
+  startFloorServer,
   startService,
   startStandaloneSimulator,
   type RunningService,
@@ -73,10 +74,12 @@ interface Row {
   noisy?: boolean;
 }
 const rows = new Map<string, Row>();
-const ORDER = ["token", "auth", "deno", "create", "p99", "startup", "memory", "pg"] as const;
+const ORDER = ["token", "auth", "floor", "own", "deno", "create", "p99", "startup", "memory", "pg"] as const;
 const FIGURES: Record<(typeof ORDER)[number], [string, string]> = {
   token: [`token calls/s ÷ bare Hono route with the same bearer check (${CONNECTIONS} connections)`, "≥ 0.8"],
   auth: [`whole authorizations/s ÷ bare openid-client script, same simulator (${AUTH_CONCURRENCY} at a time)`, "≥ 0.8"],
+  floor: [`  the same for a floor server ÷ bare script: the service's hops (4 requests served, 3 made), in memory, nothing else`, "context"],
+  own: [`  the service ÷ that floor server: what the engine, the store, the log and the pages cost`, "≥ 0.8"],
   deno: ["token calls/s under Node ÷ under Deno, same load", "≥ 0.8"],
   create: [`flow creates/s, ${CREATE_CLIENTS} clients, filling from ${COLD_CREATES.toLocaleString("en")} to ${FLOWS.toLocaleString("en")} flows (lowdb)`, "≥ 1,000/s"],
   p99: [`create p99 at ${FLOWS.toLocaleString("en")} flows ÷ at ${(FLOWS / 10).toLocaleString("en")} (lowdb)`, "≤ 3"],
@@ -225,42 +228,56 @@ async function authRow() {
   // with a client whose secret the bench sets, and the service is configured against it as against
   // ID-porten (IDPORTEN_ISSUER, IDPORTEN_CLIENT_ID/SECRET, ALTINN_EXCHANGE_URL). The bare script
   // uses the same client and redirect URI, and stops before the redirect URI is called.
-  progress("authorizations: starting a standalone simulator and the service against it");
-  const port = await freePort();
+  //
+  // A third side, the floor server (bench/floor-server.ts), makes the service's hops and nothing
+  // else: what the four requests served and three made cost, whoever serves them. It splits the
+  // ratio in two: floor ÷ bare (the hops), service ÷ floor (what the service adds to them). It needs
+  // a simulator of its own (a pairwise-subject client with redirect URIs on two ports would need a
+  // sector_identifier_uri, as at ID-porten); the two simulators are the same program, equally warm.
+  progress("authorizations: starting two standalone simulators, the service and the floor server against them");
+  const [port, floorPort] = [await freePort(), await freePort()];
   const redirectUri = `http://127.0.0.1:${port}/callback`;
   const simulator = await startStandaloneSimulator(redirectUri);
+  const floorSimulator = await startStandaloneSimulator(`http://127.0.0.1:${floorPort}/callback`);
   const service = await startService({ port, env: serviceEnvFor(simulator), name: "service (standalone simulator)" });
+  const floor = await startFloorServer(floorPort, floorSimulator);
   const bare = await bareAuthorizer({ ...simulator, redirectUri, pid: PID });
   await authorizedFlow(service); // checked end to end once: altinnAuthorized
+  await authorizeThroughService(floor);
   await bare();
+  const ok: Answer = { status: 200, body: "" };
+  const sides = [
+    { name: "service", pgid: service.proc.pid, rates: [] as number[], cpu: [] as number[], request: async () => (await authorizeThroughService(service), ok) },
+    { name: "floor", pgid: floor.proc.pid, rates: [] as number[], cpu: [] as number[], request: async () => (await authorizeThroughService(floor), ok) },
+    { name: "bare", pgid: 0, rates: [] as number[], cpu: [] as number[], request: async () => (await bare(), ok) },
+  ];
   // Unmeasured, until each side's CPU per authorization has settled: the service's fell from ≈ 25 ms
   // over its first ≈ 750 authorizations to 15–17 ms, and stayed there for the next 2,250 (batches
   // of 250 alternating with the bare script's, whose client settled within 250). A two-second
   // warm-up (≈ 70 authorizations) measured the service while V8 was still compiling it (on the
   // ratio itself the change is small: 0.58 and 0.61 with 70, 0.62–0.67 with 800, one machine).
-  for (const request of [async () => (await authorizeThroughService(service), { status: 200, body: "" }), async () => (await bare(), { status: 200, body: "" })]) {
-    const warm = await fixedCount({ workers: AUTH_CONCURRENCY, total: AUTH_WARMUP, request, expect: 200 });
-    if (warm.failed > 0) throw new Error(`authorizations (warm-up): ${warm.failed} of ${AUTH_WARMUP} failed (first: ${warm.firstFailure})`);
+  for (const side of sides) {
+    const warm = await fixedCount({ workers: AUTH_CONCURRENCY, total: AUTH_WARMUP, request: side.request, expect: 200 });
+    if (warm.failed > 0) throw new Error(`authorizations (${side.name} warm-up): ${warm.failed} of ${AUTH_WARMUP} failed (first: ${warm.firstFailure})`);
   }
-  const ok: Answer = { status: 200, body: "" };
-  const sides = [
-    { name: "service", rates: [] as number[], request: async () => (await authorizeThroughService(service), ok) },
-    { name: "bare", rates: [] as number[], request: async () => (await bare(), ok) },
-  ];
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < sides.length; k++) {
       const side = sides[(round + k) % sides.length]!;
-      const run = await closedLoop({ workers: AUTH_CONCURRENCY, warmupSeconds: WARMUP, seconds: AUTH_SECONDS, request: side.request, expect: 200 });
+      const run = await closedLoop({ workers: AUTH_CONCURRENCY, warmupSeconds: WARMUP, seconds: AUTH_SECONDS, request: side.request, expect: 200, cpu: () => (side.pgid ? groupCpuSeconds(side.pgid) : 0) });
       checkRun(`authorizations (${side.name})`, run);
       side.rates.push(run.perSecond);
+      side.cpu.push(((run.cpuSeconds ?? 0) * 1000) / run.ok); // the server's, per authorization (bare: none)
       progress(`authorizations round ${round + 1}/${ROUNDS}: ${side.name} ${fmt(run.perSecond, 1)}/s (p50 ${fmt(quantile(run.latencies, 0.5))} ms)`);
     }
   }
-  await Promise.all([service.proc.stop(), simulator.proc.stop()]);
-  const [s, b] = [sides[0]!.rates, sides[1]!.rates];
-  const ratios = s.map((x, i) => x / b[i]!);
-  const r = median(ratios);
-  set("auth", fmt(r, 2), r >= 0.8, `service ${fmt(median(s), 1)}/s, bare ${fmt(median(b), 1)}/s; rounds ${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}`, isNoisy(ratios));
+  await Promise.all([service.proc.stop(), floor.proc.stop(), simulator.proc.stop(), floorSimulator.proc.stop()]);
+  const [s, f, b] = sides;
+  const ratio = (x: typeof s, y: typeof s) => x!.rates.map((v, i) => v / y!.rates[i]!);
+  const spread = (ratios: number[]) => `rounds ${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}`;
+  const [sb, fb, sf] = [ratio(s, b), ratio(f, b), ratio(s, f)];
+  set("auth", fmt(median(sb), 2), median(sb) >= 0.8, `service ${fmt(median(s!.rates), 1)}/s, bare ${fmt(median(b!.rates), 1)}/s; ${spread(sb)}`, isNoisy(sb));
+  set("floor", fmt(median(fb), 2), null, `floor ${fmt(median(f!.rates), 1)}/s; ${spread(fb)}; its CPU per authorization ${fmt(median(f!.cpu), 1)} ms`, isNoisy(fb));
+  set("own", fmt(median(sf), 2), median(sf) >= 0.8, `${spread(sf)}; CPU per authorization: service ${fmt(median(s!.cpu), 1)} ms, floor ${fmt(median(f!.cpu), 1)} ms`, isNoisy(sf));
 }
 
 // ---- creates, start-up, memory ----------------------------------------------------------------

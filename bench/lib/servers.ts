@@ -151,6 +151,20 @@ export async function authorizedFlow(service: { url: string }): Promise<string> 
   return id;
 }
 
+/**
+ * bench/floor-server.ts on `port` against `simulator`: the service's hops (four requests served,
+ * three made) and nothing else. Its redirect URI must be registered at that simulator.
+ */
+export async function startFloorServer(port: number, simulator: RunningSimulator): Promise<{ proc: Proc; url: string }> {
+  const url = `http://127.0.0.1:${port}`;
+  const proc = startProcess("floor server", process.execPath, ["--import", "tsx", "bench/floor-server.ts"], {
+    env: { PORT: String(port), API_TOKEN, ...serviceEnvFor(simulator) },
+    logPath: join(RUN_DIR, `floor-${port}.log`),
+  });
+  await waitFor200(`${url}/healthz`, proc);
+  return { proc, url };
+}
+
 export async function startBareServer(answer: unknown): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
