@@ -8,6 +8,7 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { removeDir, tempDir } from "./helpers.ts";
 
 const FIXTURE = new URL("./fixtures/save-one.ts", import.meta.url).pathname;
+const REPLACE_FIXTURE = new URL("./fixtures/replace-folder.ts", import.meta.url).pathname;
 const strace = (() => {
   try {
     execFileSync("strace", ["-qq", "-o", "/dev/null", "true"], { stdio: "ignore" });
@@ -25,7 +26,7 @@ it.skipIf(!strace)("a save writes a temp file, fsyncs it, renames it into place,
   const trace = join(dir, "trace.txt");
   const data = join(dir, "data");
   // -y prints the path behind every file descriptor, so fsync(20</…/flows>) says what was synced.
-  const run = spawnSync("strace", ["-f", "-qq", "-y", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2", "-o", trace, "node", "--import", "tsx", FIXTURE, data], {
+  const run = spawnSync("strace", ["-f", "-qq", "-y", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2,open,openat", "-o", trace, "node", "--import", "tsx", FIXTURE, data], {
     cwd: new URL("../..", import.meta.url).pathname,
     encoding: "utf8",
     timeout: 30_000,
@@ -52,4 +53,29 @@ it.skipIf(!strace)("a save writes a temp file, fsyncs it, renames it into place,
   expect(renamedB, calls.join("\n")).toBeGreaterThan(syncTempB);
   expect(syncFolderB, calls.join("\n")).toBeGreaterThan(renamedB);
   expect(JSON.parse(await readFile(join(flows, "flow-b.json"), "utf8")).unfiledAudit).toMatch(/"event":"create"/);
+  // The folder's descriptor is kept between its fsyncs: opened for them once (the O_DIRECTORY open
+  // is start-up's listing), synced after each rename.
+  const folderOpens = calls.filter((l) => new RegExp(`^\\d+\\s+open(at)?\\(.*"${esc(flows)}", O_RDONLY\\|O_CLOEXEC\\)`).test(l));
+  expect(calls.filter((l) => new RegExp(`fsync\\(\\d+<${esc(flows)}>\\)`).test(l)).length, calls.join("\n")).toBeGreaterThanOrEqual(2);
+  expect(folderOpens, calls.join("\n")).toHaveLength(1);
+});
+
+it.skipIf(!strace)("a folder removed and made again under the same path is synced through a new descriptor, not the kept one of the old folder", async () => {
+  const trace = join(dir, "trace.txt");
+  const data = join(dir, "data");
+  const run = spawnSync("strace", ["-f", "-qq", "-y", "-e", "trace=fsync,rename,renameat,renameat2", "-o", trace, "node", "--import", "tsx", REPLACE_FIXTURE, data], {
+    cwd: new URL("../..", import.meta.url).pathname,
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  expect(run.status, run.stderr).toBe(0);
+  const docs = join(data, "docs");
+  const calls = (await readFile(trace, "utf8")).split("\n").filter((l) => l.includes(data));
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const renamedThird = calls.findIndex((l) => new RegExp(`rename(at2?)?\\(.*"${esc(docs)}/third\\.json"`).test(l));
+  expect(renamedThird, calls.join("\n")).toBeGreaterThanOrEqual(0);
+  // strace -y names the folder behind the descriptor: the new docs/, not docs-old/.
+  const folderSyncs = calls.slice(renamedThird + 1).filter((l) => /^\d+\s+fsync\(\d+<[^>]*>\)/.test(l) && !/\.json/.test(l));
+  expect(folderSyncs, calls.join("\n")).toHaveLength(1);
+  expect(folderSyncs[0], calls.join("\n")).toContain(`<${docs}>`);
 });
