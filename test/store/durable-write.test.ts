@@ -22,20 +22,28 @@ let dir: string;
 beforeEach(async () => void (dir = await tempDir("durable")));
 afterEach(async () => removeDir(dir));
 
-it.skipIf(!strace)("a save writes a temp file, fsyncs it, renames it into place, then fsyncs the folder; an audit append is synced; a create's audit line is in its synced document", async () => {
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+/**
+ * Runs `fixture` on `data` under strace and answers the traced calls that name a path under `data`.
+ * -y prints the path behind every file descriptor, so fsync(20</…/flows>) says what was synced.
+ */
+async function traced(fixture: string, data: string, calls: string): Promise<string[]> {
   const trace = join(dir, "trace.txt");
-  const data = join(dir, "data");
-  // -y prints the path behind every file descriptor, so fsync(20</…/flows>) says what was synced.
-  const run = spawnSync("strace", ["-f", "-qq", "-y", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2,open,openat", "-o", trace, "node", "--import", "tsx", FIXTURE, data], {
+  const run = spawnSync("strace", ["-f", "-qq", "-y", "-e", `trace=${calls}`, "-o", trace, "node", "--import", "tsx", fixture, data], {
     cwd: new URL("../..", import.meta.url).pathname,
     encoding: "utf8",
     timeout: 30_000,
   });
   expect(run.status, run.stderr).toBe(0);
+  return (await readFile(trace, "utf8")).split("\n").filter((l) => l.includes(data));
+}
+
+it.skipIf(!strace)("a save writes a temp file, fsyncs it, renames it into place, then fsyncs the folder; an audit append is synced; a create's audit line is in its synced document", async () => {
+  const data = join(dir, "data");
+  const calls = await traced(FIXTURE, data, "fsync,fdatasync,rename,renameat,renameat2,open,openat");
   const flows = join(data, "flows");
-  const calls = (await readFile(trace, "utf8")).split("\n").filter((l) => l.includes(data));
   const index = (pattern: RegExp) => calls.findIndex((l) => pattern.test(l));
-  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
   const syncTemp = index(new RegExp(`fsync\\(\\d+<${esc(flows)}/\\.flow-a\\.json\\.[0-9a-f]+\\.tmp>\\)`));
   const renamed = index(new RegExp(`rename(at2?)?\\(.*${esc(flows)}/\\.flow-a\\.json\\.[0-9a-f]+\\.tmp".*"${esc(flows)}/flow-a\\.json"`));
@@ -61,17 +69,9 @@ it.skipIf(!strace)("a save writes a temp file, fsyncs it, renames it into place,
 });
 
 it.skipIf(!strace)("a folder removed and made again under the same path is synced through a new descriptor, not the kept one of the old folder", async () => {
-  const trace = join(dir, "trace.txt");
   const data = join(dir, "data");
-  const run = spawnSync("strace", ["-f", "-qq", "-y", "-e", "trace=fsync,rename,renameat,renameat2", "-o", trace, "node", "--import", "tsx", REPLACE_FIXTURE, data], {
-    cwd: new URL("../..", import.meta.url).pathname,
-    encoding: "utf8",
-    timeout: 30_000,
-  });
-  expect(run.status, run.stderr).toBe(0);
+  const calls = await traced(REPLACE_FIXTURE, data, "fsync,rename,renameat,renameat2");
   const docs = join(data, "docs");
-  const calls = (await readFile(trace, "utf8")).split("\n").filter((l) => l.includes(data));
-  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
   const renamedThird = calls.findIndex((l) => new RegExp(`rename(at2?)?\\(.*"${esc(docs)}/third\\.json"`).test(l));
   expect(renamedThird, calls.join("\n")).toBeGreaterThanOrEqual(0);
   // strace -y names the folder behind the descriptor: the new docs/, not docs-old/.
