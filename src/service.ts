@@ -17,6 +17,7 @@ import type { FlowStore } from "./store/flow-store.ts";
 import { startSimulator, type RunningSimulator, type SimulatorClient } from "./simulator/index.ts";
 import { ConfigError, DEFAULT_INTEGRATION } from "./config.ts";
 import { acquireDataDirLock, type DataDirLock } from "./store/data-dir-lock.ts";
+import { releaseFolders } from "./store/private-files.ts";
 import type { ShutdownSignal } from "./lifecycle/shutdown-signal.ts";
 import { readFile } from "node:fs/promises";
 import { API_TOKEN_CLIENT, loadApiClients, tokenSha256, type ApiClient, type Sha256 } from "./identity/api-clients.ts";
@@ -68,7 +69,13 @@ export async function startService(config: Readonly<Config>, log: (line: string)
   // and would both spend the same one-time refresh tokens).
   const lock = await acquireDataDirLock(config.dataDir);
   // What is opened is closed again if a later step fails (a taken inspector port, say).
-  const opened: Array<() => Promise<void> | void> = [() => lock.release()];
+  // Last of all: the lock, then the folder descriptors the writes kept (releasing the lock syncs its folder).
+  const opened: Array<() => Promise<void> | void> = [
+    async () => {
+      await lock.release();
+      await releaseFolders(config.dataDir);
+    },
+  ];
   const closeOpened = async () => {
     for (const close of opened.reverse()) await Promise.resolve(close()).catch(() => undefined);
   };

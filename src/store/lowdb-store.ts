@@ -37,7 +37,7 @@ import { join, resolve } from "node:path";
 import { DamageLedger, DAMAGED_DIR, FLOW_ID_PATTERN, flowIdOfFileName, inspectFlowDocument } from "./damage.ts";
 import { DurableJsonFile } from "./durable-json-file.ts";
 import { StaleWriteError, type AuditEntry, type DamageReport, type DueFlow, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "./flow-store.ts";
-import { appendDurably, ensurePrivateDir, isTempFileName, PRIVATE_FILE_MODE } from "./private-files.ts";
+import { appendDurably, ensurePrivateDir, isTempFileName, PRIVATE_FILE_MODE, releaseFolders } from "./private-files.ts";
 import { RowIndex } from "./row-index.ts";
 
 const FLOWS_DIR = "flows";
@@ -326,6 +326,7 @@ export class LowdbFlowStore implements FlowStore {
     await Promise.all(this.#chains.values()); // writes under way land before the store lets go
     this.#index = new RowIndex();
     this.#unfiled.clear();
+    for (const dir of [this.#flowsDir, this.#auditDir]) await releaseFolders(dir);
   }
 }
 

@@ -23,7 +23,7 @@
 // disk flush or an inode search.
 import { closeSync, fchmodSync, fdatasync as fdatasyncCallback, fstatSync, fsync as fsyncCallback, open as openCallback, readSync, statSync, writeSync } from "node:fs";
 import { chmod, link, mkdir, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 
 export const PRIVATE_FILE_MODE = 0o600;
 export const PRIVATE_DIR_MODE = 0o700;
@@ -136,6 +136,20 @@ async function folderDescriptor(dir: string): Promise<number> {
     if (other !== dir && !directorySyncs.get(other)?.running) forgetFolder(other);
   }
   return fd;
+}
+
+/**
+ * Lets go of the kept descriptors of `root` and the folders under it, once their running fsyncs are
+ * done: a stopped service must not hold its DATA_DIR open (its volume could not be unmounted).
+ */
+export async function releaseFolders(root: string): Promise<void> {
+  const base = resolve(root);
+  for (const dir of [...folders.keys()]) {
+    const at = resolve(dir); // the writers name their folders as they were configured: relative or not
+    if (at !== base && !at.startsWith(`${base}${sep}`)) continue;
+    await directorySyncs.get(dir)?.running;
+    forgetFolder(dir);
+  }
 }
 
 function forgetFolder(dir: string): void {

@@ -1,9 +1,9 @@
 // The file primitives under DATA_DIR, seen from the process itself: what a write leaves open.
 import { readdirSync, readlinkSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { writeFileAtomically } from "../../src/store/private-files.ts";
+import { releaseFolders, writeFileAtomically } from "../../src/store/private-files.ts";
 import { removeDir, tempDir } from "./helpers.ts";
 
 let dir: string;
@@ -35,4 +35,19 @@ it.skipIf(process.platform !== "linux")("keeps a bounded number of folder descri
   // Kept for the next fsync (the last folder written is one of them), but never more than 16.
   expect(held).toContain(folders.at(-1));
   expect(held.length).toBeLessThanOrEqual(16);
+});
+
+it.skipIf(process.platform !== "linux")("lets go of the kept descriptors under a folder when asked (a stopped service must not hold its DATA_DIR open)", async () => {
+  const inside = join(dir, "data", "flows");
+  const beside = join(dir, "data-other");
+  await mkdir(inside, { recursive: true });
+  await mkdir(beside);
+  await writeFileAtomically(join(inside, "a.json"), "{}");
+  await writeFileAtomically(join(beside, "b.json"), "{}");
+  expect(heldFolders(dir).sort()).toEqual([beside, inside].sort());
+  // Named relative or not, the same folder; a folder whose name merely starts the same is not under it.
+  await releaseFolders(relative(process.cwd(), join(dir, "data")));
+  expect(heldFolders(dir)).toEqual([beside]);
+  await releaseFolders(beside);
+  expect(heldFolders(dir)).toEqual([]);
 });
