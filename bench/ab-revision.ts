@@ -11,7 +11,12 @@
 //   BENCH_AB_LOAD=auth  whole authorizations, 8 at a time, BENCH_AB_AUTHS=200 a round after
 //                       BENCH_AUTH_WARMUP=800 unmeasured on each side (the service's CPU per
 //                       authorization settles only after ≈ 750)
+//   BENCH_DATABASE_URL=postgres://…  both services on PostgreSQL (a database of their own each, made
+//                       and dropped here) instead of lowdb; the server's CPU is still the service's
+//                       process group's, so a query saved shows in calls/s more than in CPU/call
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import postgres from "postgres";
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +36,20 @@ git("worktree", "add", "--detach", other, commit);
 symlinkSync(join(ROOT, "node_modules"), join(other, "node_modules"));
 
 const AUTH = process.env.BENCH_AB_LOAD === "auth";
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? "";
+const admin = DATABASE_URL ? postgres(DATABASE_URL, { max: 1, onnotice: () => undefined }) : undefined;
+const databases: string[] = [];
+
+/** DATABASE_URL and ENCRYPTION_KEY for one side: a database of its own on the server. */
+async function ownDatabase(): Promise<Record<string, string>> {
+  if (!admin) return {};
+  const name = `authflow_ab_${randomBytes(6).toString("hex")}`;
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  databases.push(name);
+  const url = new URL(DATABASE_URL);
+  url.pathname = `/${name}`;
+  return { DATABASE_URL: url.toString(), ENCRYPTION_KEY: randomBytes(32).toString("base64") };
+}
 const AUTHS = Number(process.env.BENCH_AB_AUTHS ?? 200);
 const AUTH_WARMUP = Number(process.env.BENCH_AUTH_WARMUP ?? 800); // as bench/main.ts
 const AUTH_WORKERS = 8;
@@ -48,7 +67,7 @@ try {
   for (const [name, cwd] of [[`this checkout`, ROOT], [`revision ${commit}`, other]] as const) {
     const port = await freePort();
     const simulator = await startStandaloneSimulator(`http://127.0.0.1:${port}/callback`);
-    const service = await startService({ name: `ab ${name}`, port, cwd, env: serviceEnvFor(simulator) });
+    const service = await startService({ name: `ab ${name}`, port, cwd, env: { ...serviceEnvFor(simulator), ...(await ownDatabase()) } });
     const flowId = await authorizedFlow(service);
     const t = target(service.url, CONNECTIONS);
     const body = JSON.stringify({ user: USER });
@@ -94,6 +113,8 @@ try {
   console.log(`  this − ${commit}: ${median(differences) >= 0 ? "+" : ""}${median(differences).toFixed(AUTH ? 2 : 1)} ${unit} ${per} (rounds ${differences[0]!.toFixed(digits)} to ${differences.at(-1)!.toFixed(digits)}); ${AUTH ? "authorizations" : "calls"}/s ×${median(ratios).toFixed(2)} (rounds ${ratios[0]!.toFixed(2)}–${ratios.at(-1)!.toFixed(2)})`);
 } finally {
   await stopAll();
+  for (const name of databases) await admin!.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+  await admin?.end({ timeout: 1 });
   git("worktree", "remove", "--force", other);
   if (existsSync(other)) rmSync(other, { recursive: true, force: true });
 }

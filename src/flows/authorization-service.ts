@@ -360,7 +360,8 @@ export class AuthorizationService {
 
   /** Valid tokens for `user`: the Altinn token (submission) and the ID-porten access token (validation), renewing first when needed. */
   async token(id: string, user: string, client?: string): Promise<TokenAnswer> {
-    await this.#o.engine.exists(id);
+    // No separate existence check first: current() answers 404/410 itself, and with a shared store
+    // each look at a flow is a read of its stored revision (the token call's one query).
     for (let step = 0; step < 4; step++) {
       // A change the store has not taken yet (a renewal's answer held through a full disk) is not handed out.
       await this.#o.engine.written(id, this.#o.settleTimeoutMs);

@@ -125,6 +125,24 @@ export interface Instance {
   http: Http;
 }
 
+/** What every instance of a test cluster is started with: the store, the shared secrets and the simulator as ID-porten. */
+export function instanceEnv(options: { databaseUrl: string; sim: Simulator; publicUrl: string }): Record<string, string> {
+  return {
+    HOST: "127.0.0.1",
+    DATABASE_URL: options.databaseUrl,
+    ENCRYPTION_KEY,
+    API_TOKEN,
+    IDPORTEN_ISSUER: options.sim.issuer,
+    IDPORTEN_CLIENT_ID: CLIENT_ID,
+    IDPORTEN_CLIENT_SECRET: CLIENT_SECRET,
+    ALTINN_EXCHANGE_URL: options.sim.altinnExchangeUrl,
+    PUBLIC_URL: options.publicUrl,
+    IDPORTEN_REDIRECT_URI: `${options.publicUrl}/callback`,
+    EXCHANGE_MODE: "auto",
+    INSPECT: "off",
+  };
+}
+
 export async function startInstance(index: number, env: Record<string, string>): Promise<Instance> {
   const dataDir = tempDir(`authflow-mi-${index}-`);
   const proc = startProcess("node", ["--import", "tsx", "src/main.node.ts"], { PORT: "0", DATA_DIR: dataDir, ...env });

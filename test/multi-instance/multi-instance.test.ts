@@ -30,14 +30,11 @@ import { killAll } from "../lifecycle/process-group.ts";
 import { PG_REQUIRED, probe } from "../store/postgres-server.ts";
 import { startBalancer, type Balancer } from "./balancer.ts";
 import {
-  API_TOKEN,
   browserLogin,
-  CLIENT_ID,
-  CLIENT_SECRET,
   createDatabase,
-  ENCRYPTION_KEY,
   eventually,
   httpClient,
+  instanceEnv,
   instanceLines,
   LEGAL_ENTITY,
   listenToStore,
@@ -104,20 +101,9 @@ describe.skipIf(skip)(`three instances on one PostgreSQL behind a round-robin ba
       SIMULATOR_ACCESS_TOKEN_LIFETIME_SECONDS: String(ACCESS_TOKEN_SECONDS),
     });
     const env = {
-      HOST: "127.0.0.1",
-      DATABASE_URL: db.url,
-      ENCRYPTION_KEY,
-      API_TOKEN,
-      IDPORTEN_ISSUER: sim.issuer,
-      IDPORTEN_CLIENT_ID: CLIENT_ID,
-      IDPORTEN_CLIENT_SECRET: CLIENT_SECRET,
-      ALTINN_EXCHANGE_URL: sim.altinnExchangeUrl,
-      PUBLIC_URL: balancer.url,
-      IDPORTEN_REDIRECT_URI: `${balancer.url}/callback`,
+      ...instanceEnv({ databaseUrl: db.url, sim, publicUrl: balancer.url }),
       LOGIN_TIMEOUT_SECONDS: String(LOGIN_TIMEOUT_SECONDS),
-      EXCHANGE_MODE: "auto",
       SIMULATED_CLOCK: "off",
-      INSPECT: "off",
     };
     // Three at once: the migrations are applied once, under the store's advisory lock.
     instances = await Promise.all([0, 1, 2].map((index) => startInstance(index, env)));

@@ -1,0 +1,62 @@
+// What a token call asks of PostgreSQL: one read of the flow's stored revision (so that no instance
+// hands out tokens from a stale copy), nothing else. Counted on the wire by a relay between the
+// service and the machine's server (test/support/pg-wire-count.ts), with a real service process
+// and a real login. A second look at the flow (an existence check before the tokens, as there once
+// was) doubled the queries and cost a third of the token calls' throughput on PostgreSQL.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { killAll } from "../lifecycle/process-group.ts";
+import { ADMIN_URL, PG_REQUIRED, probe } from "../store/postgres-server.ts";
+import { freePort } from "../support/free-port.ts";
+import { startPgWireCount, type PgWireCount } from "../support/pg-wire-count.ts";
+import { browserLogin, createDatabase, instanceEnv, LEGAL_ENTITY, removeTempDirs, startInstance, startSimulator, type Instance, type MiDatabase } from "./cluster.ts";
+
+const reach = await probe();
+const skip = !reach.ok && !PG_REQUIRED;
+
+describe.skipIf(skip)(`a token call on PostgreSQL${skip && !reach.ok ? ` (skipped: ${reach.reason})` : ""}`, () => {
+  let db: MiDatabase | undefined;
+  let relay: PgWireCount | undefined;
+  let instance: Instance;
+
+  beforeAll(async () => {
+    if (!reach.ok) throw new Error(`${reach.reason}. This test is required here (CI or AUTHFLOW_PG_TESTS=required).`);
+    db = await createDatabase();
+    const admin = new URL(ADMIN_URL);
+    relay = await startPgWireCount({ host: admin.hostname, port: Number(admin.port || 5432) });
+    // The simulator registers the callback URL before the instance listens: a port chosen first.
+    const port = await freePort();
+    const sim = await startSimulator({ SIMULATOR_REDIRECT_URIS: `http://127.0.0.1:${port}/callback` });
+    instance = await startInstance(0, { ...instanceEnv({ databaseUrl: relay.url(db.name), sim, publicUrl: `http://127.0.0.1:${port}` }), PORT: String(port) });
+  }, 60_000);
+
+  afterAll(async () => {
+    killAll();
+    await relay?.close();
+    await db?.drop();
+    removeTempDirs();
+  }, 30_000);
+
+  it("reads the flow's stored revision once, and does nothing else in the store", async () => {
+    const created = await instance.http.api("POST", "/api/flows", { legalEntity: LEGAL_ENTITY });
+    expect(created.status, created.text).toBe(201);
+    const id = created.json.id as string;
+    const authorize = await instance.http.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
+    expect(authorize.status, authorize.text).toBe(200);
+    expect((await browserLogin(authorize.json.authorizationUrl)).status).toBe(200);
+    expect((await instance.http.api("POST", `/api/flows/${id}/token`, { user: "alice" })).status).toBe(200);
+
+    // 30 calls one after the other: the engine's deadline tick (once a second) may add a query or two.
+    const before = relay!.queries().length;
+    for (let k = 0; k < 30; k++) {
+      const answer = await instance.http.api("POST", `/api/flows/${id}/token`, { user: "alice" });
+      expect(answer.status, answer.text).toBe(200);
+    }
+    const during = relay!.queries().slice(before);
+    const revisionReads = during.filter((q) => /^SELECT revision FROM flows WHERE id = \$1$/.test(q.trim()));
+    const others = during.filter((q) => !revisionReads.includes(q));
+    expect(revisionReads, `queries during 30 token calls:\n${during.join("\n")}`).toHaveLength(30);
+    // The tick's claim of due flows, at most twice in the window; nothing written.
+    expect(others.length, `the other queries:\n${others.join("\n")}`).toBeLessThanOrEqual(4);
+    expect(others.filter((q) => /\b(INSERT|UPDATE|DELETE)\b/i.test(q) && !/claim/i.test(q))).toEqual([]);
+  }, 60_000);
+});
