@@ -211,7 +211,9 @@ export class AuthorizationService {
 
   async send(id: string, event: ClientEvent): Promise<FlowView> {
     const engine = this.#o.engine;
-    await engine.exists(id); // 404 (or 410 for a damaged flow) before any outbound work
+    // No separate existence check: the first look at the flow below (current, settle or send)
+    // answers 404, or 410 for a damaged flow, before any outbound work — and with a shared store
+    // each look is a read of the stored revision.
     if (event.type === "AUTHORIZE") {
       // Refuse a misconfigured redirect URL or a state that does not take it before talking to ID-porten.
       // The login runs beside the authorization, so a renewal in flight does not have to finish first.

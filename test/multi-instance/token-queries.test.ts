@@ -1,5 +1,5 @@
 // What a token call asks of PostgreSQL: one read of the flow's stored revision (so that no instance
-// hands out tokens from a stale copy), nothing else. Counted on the wire by a relay between the
+// hands out tokens from a stale copy), nothing else; and an event, its reads and its one write. Counted on the wire by a relay between the
 // service and the machine's server (test/support/pg-wire-count.ts), with a real service process
 // and a real login. A second look at the flow (an existence check before the tokens, as there once
 // was) doubled the queries and cost a third of the token calls' throughput on PostgreSQL.
@@ -13,7 +13,9 @@ import { browserLogin, createDatabase, instanceEnv, LEGAL_ENTITY, removeTempDirs
 const reach = await probe();
 const skip = !reach.ok && !PG_REQUIRED;
 
-describe.skipIf(skip)(`a token call on PostgreSQL${skip && !reach.ok ? ` (skipped: ${reach.reason})` : ""}`, () => {
+const isRevisionRead = (query: string) => /^SELECT revision FROM flows WHERE id = \$1$/.test(query.trim());
+
+describe.skipIf(skip)(`the queries of a token call and an event on PostgreSQL${skip && !reach.ok ? ` (skipped: ${reach.reason})` : ""}`, () => {
   let db: MiDatabase | undefined;
   let relay: PgWireCount | undefined;
   let instance: Instance;
@@ -36,12 +38,18 @@ describe.skipIf(skip)(`a token call on PostgreSQL${skip && !reach.ok ? ` (skippe
     removeTempDirs();
   }, 30_000);
 
-  it("reads the flow's stored revision once, and does nothing else in the store", async () => {
+  it("a token call reads the flow's stored revision once and does nothing else in the store; an event reads it before its write, without a separate existence check", async () => {
     const created = await instance.http.api("POST", "/api/flows", { legalEntity: LEGAL_ENTITY });
     expect(created.status, created.text).toBe(201);
     const id = created.json.id as string;
+    const beforeEvent = relay!.queries().length;
     const authorize = await instance.http.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
     expect(authorize.status, authorize.text).toBe(200);
+    // AUTHORIZE looks at the flow to check the login may start, then again when it sends the event
+    // (time has passed: the check of a cached copy is repeated), then writes: two reads, not three.
+    const event = relay!.queries().slice(beforeEvent);
+    expect(event.filter(isRevisionRead), `queries of AUTHORIZE:\n${event.join("\n")}`).toHaveLength(2);
+    expect(event.filter((q) => /^\s*WITH written AS \(\s*UPDATE flows\b/.test(q)), `queries of AUTHORIZE:\n${event.join("\n")}`).toHaveLength(1);
     expect((await browserLogin(authorize.json.authorizationUrl)).status).toBe(200);
     expect((await instance.http.api("POST", `/api/flows/${id}/token`, { user: "alice" })).status).toBe(200);
 
@@ -52,7 +60,7 @@ describe.skipIf(skip)(`a token call on PostgreSQL${skip && !reach.ok ? ` (skippe
       expect(answer.status, answer.text).toBe(200);
     }
     const during = relay!.queries().slice(before);
-    const revisionReads = during.filter((q) => /^SELECT revision FROM flows WHERE id = \$1$/.test(q.trim()));
+    const revisionReads = during.filter(isRevisionRead);
     const others = during.filter((q) => !revisionReads.includes(q));
     expect(revisionReads, `queries during 30 token calls:\n${during.join("\n")}`).toHaveLength(30);
     // The tick's claim of due flows, at most twice in the window; nothing written.
