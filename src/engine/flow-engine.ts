@@ -264,8 +264,12 @@ export class FlowEngine {
    * Sends an event, stamped with the clock's time, after the ones before it. Resolves once the
    * transition is written. A refused event throws the machine's own explanation (409/403/422).
    * A write that loses a race with another instance is applied again to the reloaded flow.
+   * `stillWanted`, when given, is asked before each application (the first, and again after a lost
+   * race, on the reloaded flow): an event decided on what the flow looked like — renew, because the
+   * token was about to expire — is not applied once the flow no longer needs it (another instance
+   * renewed meanwhile). Then nothing is sent, and the flow is answered as it is.
    */
-  async send(id: string, event: EngineEvent): Promise<FlowRow> {
+  async send(id: string, event: EngineEvent, options: { stillWanted?: (snapshot: AnyMachineSnapshot) => boolean } = {}): Promise<FlowRow> {
     for (let attempt = 0; ; attempt++) {
       const live = await this.#load(id);
       try {
@@ -276,6 +280,7 @@ export class FlowEngine {
           const stamped = { ...event, at: this.#opts.clock.now() };
           const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
           if (snapshot.status !== "active") throw new AuthflowError("conflict", 409, `Flow "${id}" is no longer running.`);
+          if (options.stillWanted && !options.stillWanted(snapshot)) return publicRow(live.record);
           if (!snapshot.can(stamped)) throw live.def.refusal(snapshot, stamped);
           live.actor.send(stamped);
           await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000);

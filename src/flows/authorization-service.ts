@@ -198,13 +198,15 @@ export class AuthorizationService {
       if (!page.next) break;
       after = page.next;
     }
+    const waitsForAPerson = (attention: { error?: string } | null | undefined) => Boolean(attention && ["invalid_client", "unauthorized_client"].includes(attention.error ?? ""));
     for (const record of rows) {
-      const attention = record.summary.attention as { error?: string } | null | undefined;
-      if (!attention || !["invalid_client", "unauthorized_client"].includes(attention.error ?? "")) continue;
+      if (!waitsForAPerson(record.summary.attention as { error?: string } | null | undefined)) continue;
       if (integration !== undefined && (record.summary.integration ?? this.#o.integration) !== integration) continue;
       const snapshot = await this.#o.engine.current(record.id);
       if (!snapshot.can({ type: "KEEP_ALIVE", at: this.#o.clock.now() } as never)) continue;
-      await this.#o.engine.send(record.id, { type: "KEEP_ALIVE" }).then(() => resumed++, () => undefined);
+      // Not again on a flow another instance resumed meanwhile (a lost race reloads it and asks).
+      const stillWanted = (s: AnyMachineSnapshot) => waitsForAPerson((s.context as AuthorizationContext).attention);
+      await this.#o.engine.send(record.id, { type: "KEEP_ALIVE" }, { stillWanted }).then(() => resumed++, () => undefined);
     }
     return resumed;
   }
@@ -417,18 +419,15 @@ export class AuthorizationService {
     if (!running) {
       running = (async () => {
         const snapshot = await this.#settle(id);
-        const ctx = snapshot.context as AuthorizationContext;
-        const auth = ctx.authorization;
-        if (!auth) return;
-        const now = this.#o.clock.now();
-        const margin = expiryMarginMs(auth.idporten.accessTokenExpiresAt - auth.idporten.refreshedAt);
-        const accessValid = auth.idporten.accessTokenExpiresAt - margin > now;
         // A keep-alive renewal may just have done the work: do not rotate the refresh token again.
-        if (auth.altinn && accessValid && auth.altinn.expiresAt - margin > now) return;
-        const type = auth.altinn === null && accessValid ? "EXCHANGE_ALTINN" : "RENEW";
-        if (!snapshot.can({ type, at: now, user } as never)) return;
+        const type = upkeepDue(snapshot, this.#o.clock.now());
+        if (type === null) return;
+        if (!snapshot.can({ type, at: this.#o.clock.now(), user } as never)) return;
         try {
-          await this.#o.engine.send(id, { type, user, ...by(client) });
+          // Another instance may renew between this look and the write: the event is applied only
+          // while the flow still needs it (a lost race reloads the flow and asks again), so a
+          // renewal just made elsewhere is not followed by a second one.
+          await this.#o.engine.send(id, { type, user, ...by(client) }, { stillWanted: (s) => upkeepDue(s, this.#o.clock.now()) === type });
         } catch (error) {
           // A timer moved the flow between the check and the send: token() looks again.
           if (error instanceof AuthflowError && error.code === "event_not_accepted") return;
@@ -445,6 +444,19 @@ export class AuthorizationService {
   #settle(id: string): Promise<AnyMachineSnapshot> {
     return this.#o.engine.waitFor(id, (s) => !isBusy(s), this.#o.settleTimeoutMs);
   }
+}
+
+/**
+ * What a flow's tokens need now, judged on `snapshot` at `now`: nothing (both valid for at least
+ * the margin), a new Altinn token (the ID-porten access token is still good), or a renewal.
+ */
+function upkeepDue(snapshot: AnyMachineSnapshot, now: number): "EXCHANGE_ALTINN" | "RENEW" | null {
+  const auth = (snapshot.context as AuthorizationContext).authorization;
+  if (!auth) return null;
+  const margin = expiryMarginMs(auth.idporten.accessTokenExpiresAt - auth.idporten.refreshedAt);
+  const accessValid = auth.idporten.accessTokenExpiresAt - margin > now;
+  if (auth.altinn && accessValid && auth.altinn.expiresAt - margin > now) return null;
+  return auth.altinn === null && accessValid ? "EXCHANGE_ALTINN" : "RENEW";
 }
 
 /**

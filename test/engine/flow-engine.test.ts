@@ -14,6 +14,8 @@ import { LowdbFlowStore } from "../../src/store/lowdb-store.ts";
 import { StaleWriteError, type FlowStore } from "../../src/store/flow-store.ts";
 import { AuthflowError } from "../../src/errors.ts";
 import { CALLBACK_URL, SETTINGS } from "../machines/helpers.ts";
+import type { AuthorizationContext } from "../../src/machines/authorization-types.ts";
+import type { AnyMachineSnapshot } from "xstate";
 
 const SECRET_ACCESS = "ACCESS-TOKEN-SECRET-VALUE";
 const SECRET_REFRESH = "REFRESH-TOKEN-SECRET-VALUE";
@@ -418,6 +420,43 @@ describe("flow engine on lowdb", () => {
       ["AUTHORIZE", "bob"],
     ]);
     expect((await store.get(id))!.revision).toBe(3);
+    await a.engine.stop();
+    await b.engine.stop();
+  });
+
+  it("two engines on one store: an event that loses the race is applied again only while still wanted — a renewal made elsewhere is not followed by a second", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    const clock = new SimulatedClock();
+    // b's look at the stored revision can be made to happen "just before" a's write landed.
+    let staleRevision: number | undefined;
+    const lateLook = new Proxy(store, {
+      get(target, prop) {
+        if (prop === "revisionOf" && staleRevision !== undefined) {
+          const revision = staleRevision;
+          staleRevision = undefined;
+          return async () => revision;
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const a = await boot(clock, store, { shared: true });
+    const b = await boot(clock, lateLook, { shared: true });
+    const id = await authorizedFlow(a.engine);
+    await b.engine.current(id); // b caches the authorized flow
+    const cached = (await store.get(id))!.revision;
+    await a.engine.send(id, { type: "RENEW", user: "alice" });
+    await a.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 2000);
+    expect(refreshes.count).toBe(1);
+    // b decided to renew on the token it saw; its cache passes for current once more.
+    staleRevision = cached;
+    const stillWanted = (s: AnyMachineSnapshot) => (s.context as AuthorizationContext).authorization?.idporten.refreshToken === SECRET_REFRESH;
+    await b.engine.send(id, { type: "RENEW", user: "alice" }, { stillWanted });
+    await b.engine.settled();
+    await a.engine.settled();
+    expect(logLines.some((l) => l.includes("reloading it from the store")), "b's write lost the race").toBe(true);
+    expect(refreshes.count, "refreshes").toBe(1);
+    expect(((await a.engine.current(id)).context as AuthorizationContext).authorization!.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
     await a.engine.stop();
     await b.engine.stop();
   });
