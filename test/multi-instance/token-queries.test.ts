@@ -53,7 +53,7 @@ describe.skipIf(skip)(`the queries of a token call and an event on PostgreSQL${s
     expect((await browserLogin(authorize.json.authorizationUrl)).status).toBe(200);
     expect((await instance.http.api("POST", `/api/flows/${id}/token`, { user: "alice" })).status).toBe(200);
 
-    // 30 calls one after the other: the engine's deadline tick (once a second) may add a query or two.
+    // 30 calls one after the other.
     const before = relay!.queries().length;
     for (let k = 0; k < 30; k++) {
       const answer = await instance.http.api("POST", `/api/flows/${id}/token`, { user: "alice" });
@@ -63,8 +63,7 @@ describe.skipIf(skip)(`the queries of a token call and an event on PostgreSQL${s
     const revisionReads = during.filter(isRevisionRead);
     const others = during.filter((q) => !revisionReads.includes(q));
     expect(revisionReads, `queries during 30 token calls:\n${during.join("\n")}`).toHaveLength(30);
-    // The tick's claim of due flows, at most twice in the window; nothing written.
-    expect(others.length, `the other queries:\n${others.join("\n")}`).toBeLessThanOrEqual(4);
-    expect(others.filter((q) => /\b(INSERT|UPDATE|DELETE)\b/i.test(q) && !/claim/i.test(q))).toEqual([]);
+    // Besides them only the engine's deadline tick (once a second: its claim of due flows), however long the calls took.
+    expect(others.filter((q) => !/FOR UPDATE SKIP LOCKED/.test(q)), `the other queries:\n${others.join("\n")}`).toEqual([]);
   }, 60_000);
 });
