@@ -8,7 +8,7 @@ import type { AuditEntry, FlowRow } from "../store/flow-store.ts";
 import type { IdportenClient } from "../idporten/idporten-client.ts";
 import { AUTHORIZATION_MACHINE } from "../machines/authorization-machine.ts";
 import { bindingRefusal, holdsBinding } from "../machines/authorization-rules.ts";
-import type { AttemptSettings, AuthorizationContext, FlowError, LastLogin, RedirectSetup } from "../machines/authorization-types.ts";
+import type { AttemptSettings, Authorization, AuthorizationContext, FlowError, LastLogin, RedirectSetup } from "../machines/authorization-types.ts";
 import { toFlowError } from "../machines/flow-error.ts";
 import { sha256Hex } from "../crypto/secrets.ts";
 import type { OutcomeKind } from "../server/login-messages.ts";
@@ -382,10 +382,9 @@ export class AuthorizationService {
         throw new AuthflowError("not_authorized", 409, `The flow is ${state} and holds no authorization yet. Send AUTHORIZE and complete the ID-porten login first.`, { extra: { state } });
       }
       if (ctx.boundUser === null || !holdsBinding(ctx, user)) throw new AuthflowError("forbidden_user", 403, bindingRefusal(ctx, user));
-      const now = this.#o.clock.now();
-      const margin = expiryMarginMs(auth.idporten.accessTokenExpiresAt - auth.idporten.refreshedAt);
-      const accessValid = auth.idporten.accessTokenExpiresAt - margin > now;
-      if (auth.altinn && accessValid && auth.altinn.expiresAt - margin > now) {
+      // The same rule the renewal is decided by (and re-checked by after a lost race): upkeep().
+      const { accessValid, due } = upkeep(auth, this.#o.clock.now());
+      if (due === null && auth.altinn) {
         return {
           altinnToken: auth.altinn.token,
           expiresAt: new Date(auth.altinn.expiresAt).toISOString(),
@@ -452,11 +451,15 @@ export class AuthorizationService {
  */
 function upkeepDue(snapshot: AnyMachineSnapshot, now: number): "EXCHANGE_ALTINN" | "RENEW" | null {
   const auth = (snapshot.context as AuthorizationContext).authorization;
-  if (!auth) return null;
+  return auth ? upkeep(auth, now).due : null;
+}
+
+/** The rule itself: whether the ID-porten access token is good for at least the margin, and what is due. */
+function upkeep(auth: Authorization, now: number): { accessValid: boolean; due: "EXCHANGE_ALTINN" | "RENEW" | null } {
   const margin = expiryMarginMs(auth.idporten.accessTokenExpiresAt - auth.idporten.refreshedAt);
   const accessValid = auth.idporten.accessTokenExpiresAt - margin > now;
-  if (auth.altinn && accessValid && auth.altinn.expiresAt - margin > now) return null;
-  return auth.altinn === null && accessValid ? "EXCHANGE_ALTINN" : "RENEW";
+  if (auth.altinn && accessValid && auth.altinn.expiresAt - margin > now) return { accessValid, due: null };
+  return { accessValid, due: auth.altinn === null && accessValid ? "EXCHANGE_ALTINN" : "RENEW" };
 }
 
 /**

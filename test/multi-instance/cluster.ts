@@ -9,8 +9,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { startProcess, type ServerProcess } from "../lifecycle/process-group.ts";
-import { createTestDatabase, type TestDatabase } from "../store/postgres-server.ts";
+import { killAll, startProcess, type ServerProcess } from "../lifecycle/process-group.ts";
+import { ADMIN_URL, createTestDatabase, type TestDatabase } from "../store/postgres-server.ts";
+import { startPgWireCount, type PgWireCount } from "../support/pg-wire-count.ts";
 import type { Balancer } from "./balancer.ts";
 
 export const API_TOKEN = "multi-instance-api-token-0123456789abcdef";
@@ -29,6 +30,31 @@ export type MiDatabase = TestDatabase;
 
 /** A new, empty database authflow_mi_<random> on the machine's server; drop() removes it (FORCE). */
 export const createDatabase = (): Promise<MiDatabase> => createTestDatabase("authflow_mi");
+
+export interface RelayedDatabase {
+  db: MiDatabase;
+  /** A relay in front of the machine's server that counts (and can hold) what its clients ask. */
+  relay: PgWireCount;
+  /** Kills every process the test started, closes the relay, drops the database, removes the temp folders. */
+  teardown(): Promise<void>;
+}
+
+/** A database of its own, and a wire relay (test/support/pg-wire-count.ts) for the instances that should go through it. */
+export async function relayedDatabase(): Promise<RelayedDatabase> {
+  const db = await createDatabase();
+  const admin = new URL(ADMIN_URL);
+  const relay = await startPgWireCount({ host: admin.hostname, port: Number(admin.port || 5432) });
+  return {
+    db,
+    relay,
+    async teardown() {
+      killAll();
+      await relay.close();
+      await db.drop();
+      removeTempDirs();
+    },
+  };
+}
 
 // --- processes
 

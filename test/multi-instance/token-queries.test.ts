@@ -4,11 +4,9 @@
 // and a real login. A second look at the flow (an existence check before the tokens, as there once
 // was) doubled the queries and cost a third of the token calls' throughput on PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { killAll } from "../lifecycle/process-group.ts";
-import { ADMIN_URL, PG_REQUIRED, probe } from "../store/postgres-server.ts";
+import { PG_REQUIRED, probe } from "../store/postgres-server.ts";
 import { freePort } from "../support/free-port.ts";
-import { startPgWireCount, type PgWireCount } from "../support/pg-wire-count.ts";
-import { browserLogin, createDatabase, instanceEnv, LEGAL_ENTITY, removeTempDirs, startInstance, startSimulator, type Instance, type MiDatabase } from "./cluster.ts";
+import { browserLogin, instanceEnv, LEGAL_ENTITY, relayedDatabase, startInstance, startSimulator, type Instance, type RelayedDatabase } from "./cluster.ts";
 
 const reach = await probe();
 const skip = !reach.ok && !PG_REQUIRED;
@@ -16,50 +14,43 @@ const skip = !reach.ok && !PG_REQUIRED;
 const isRevisionRead = (query: string) => /^SELECT revision FROM flows WHERE id = \$1$/.test(query.trim());
 
 describe.skipIf(skip)(`the queries of a token call and an event on PostgreSQL${skip && !reach.ok ? ` (skipped: ${reach.reason})` : ""}`, () => {
-  let db: MiDatabase | undefined;
-  let relay: PgWireCount | undefined;
+  let cluster: RelayedDatabase | undefined;
   let instance: Instance;
 
   beforeAll(async () => {
     if (!reach.ok) throw new Error(`${reach.reason}. This test is required here (CI or AUTHFLOW_PG_TESTS=required).`);
-    db = await createDatabase();
-    const admin = new URL(ADMIN_URL);
-    relay = await startPgWireCount({ host: admin.hostname, port: Number(admin.port || 5432) });
+    cluster = await relayedDatabase();
+    const { db, relay } = cluster;
     // The simulator registers the callback URL before the instance listens: a port chosen first.
     const port = await freePort();
     const sim = await startSimulator({ SIMULATOR_REDIRECT_URIS: `http://127.0.0.1:${port}/callback` });
     instance = await startInstance(0, { ...instanceEnv({ databaseUrl: relay.url(db.name), sim, publicUrl: `http://127.0.0.1:${port}` }), PORT: String(port) });
   }, 60_000);
 
-  afterAll(async () => {
-    killAll();
-    await relay?.close();
-    await db?.drop();
-    removeTempDirs();
-  }, 30_000);
+  afterAll(() => cluster?.teardown(), 30_000);
 
   it("a token call reads the flow's stored revision once and does nothing else in the store; an event reads it before its write, without a separate existence check", async () => {
     const created = await instance.http.api("POST", "/api/flows", { legalEntity: LEGAL_ENTITY });
     expect(created.status, created.text).toBe(201);
     const id = created.json.id as string;
-    const beforeEvent = relay!.queries().length;
+    const beforeEvent = cluster!.relay.queries().length;
     const authorize = await instance.http.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
     expect(authorize.status, authorize.text).toBe(200);
     // AUTHORIZE looks at the flow to check the login may start, then again when it sends the event
     // (time has passed: the check of a cached copy is repeated), then writes: two reads, not three.
-    const event = relay!.queries().slice(beforeEvent);
+    const event = cluster!.relay.queries().slice(beforeEvent);
     expect(event.filter(isRevisionRead), `queries of AUTHORIZE:\n${event.join("\n")}`).toHaveLength(2);
     expect(event.filter((q) => /^\s*WITH written AS \(\s*UPDATE flows\b/.test(q)), `queries of AUTHORIZE:\n${event.join("\n")}`).toHaveLength(1);
     expect((await browserLogin(authorize.json.authorizationUrl)).status).toBe(200);
     expect((await instance.http.api("POST", `/api/flows/${id}/token`, { user: "alice" })).status).toBe(200);
 
     // 30 calls one after the other.
-    const before = relay!.queries().length;
+    const before = cluster!.relay.queries().length;
     for (let k = 0; k < 30; k++) {
       const answer = await instance.http.api("POST", `/api/flows/${id}/token`, { user: "alice" });
       expect(answer.status, answer.text).toBe(200);
     }
-    const during = relay!.queries().slice(before);
+    const during = cluster!.relay.queries().slice(before);
     const revisionReads = during.filter(isRevisionRead);
     const others = during.filter((q) => !revisionReads.includes(q));
     expect(revisionReads, `queries during 30 token calls:\n${during.join("\n")}`).toHaveLength(30);

@@ -2,6 +2,11 @@
 // protocol (v3): each Sync ends one extended-protocol query (postgres.js sends Parse/Bind/Execute/
 // Sync, or only Bind/Execute/Sync once a statement is prepared), each Query is one simple query.
 // What the service does is learnt from the server's side of the socket, not from its code.
+//
+// It can also hold a statement back: `hold(pattern)` stops the connection that next asks for a
+// matching statement just before that statement's Parse or Bind reaches the server (so nothing of
+// it has run and it holds no lock), until `release()`. A race between instances can then be set up
+// in the order a test needs, with the service's own code on both sides.
 import { createServer, connect, type Server, type Socket } from "node:net";
 
 export interface PgWireCount {
@@ -9,21 +14,42 @@ export interface PgWireCount {
   url(database: string): string;
   /** Round trips asked for so far (Syncs and simple Queries), with the statement each ran. */
   queries(): string[];
+  /** Holds the next statement matching `pattern` (on whichever connection asks first) until released. */
+  hold(pattern: RegExp): Hold;
   close(): Promise<void>;
+}
+
+export interface Hold {
+  /** Resolves with the statement once it is being held. */
+  reached: Promise<string>;
+  /** Lets it (and whatever its connection sent after it) go on to the server. */
+  release(): void;
+}
+
+interface Connection {
+  upstream: Socket;
+  /** Messages kept back while this connection is held. */
+  held: Buffer[] | null;
 }
 
 export async function startPgWireCount(target: { host: string; port: number }): Promise<PgWireCount> {
   const seen: string[] = [];
   const sockets = new Set<Socket>();
+  const connections = new Set<Connection>();
+  let armed: { pattern: RegExp; reached: (statement: string) => void } | null = null;
+  const holding = new Set<Connection>();
+
   const server: Server = createServer((client) => {
     const upstream = connect(target.port, target.host);
     sockets.add(client).add(upstream);
+    const connection: Connection = { upstream, held: null };
+    connections.add(connection);
+    const forward = (message: Buffer) => (connection.held ? connection.held.push(message) : upstream.write(message));
     const statements = new Map<string, string>(); // prepared statement name → its text, per connection
     let pending = ""; // the statement of the latest Bind (or unnamed Parse) before the Sync
     let buffer = Buffer.alloc(0);
     let started = false;
     client.on("data", (chunk: Buffer) => {
-      upstream.write(chunk);
       buffer = Buffer.concat([buffer, chunk]);
       for (;;) {
         if (!started) {
@@ -33,6 +59,7 @@ export async function startPgWireCount(target: { host: string; port: number }): 
           const length = buffer.readInt32BE(0);
           if (buffer.length < length) return;
           if (buffer.readInt32BE(4) === 196608) started = true;
+          forward(buffer.subarray(0, length));
           buffer = buffer.subarray(length);
           continue;
         }
@@ -40,29 +67,40 @@ export async function startPgWireCount(target: { host: string; port: number }): 
         const length = buffer.readInt32BE(1);
         if (buffer.length < 1 + length) return;
         const type = String.fromCharCode(buffer[0]!);
-        const body = buffer.subarray(5, 1 + length);
+        const message = buffer.subarray(0, 1 + length);
+        const body = message.subarray(5);
         buffer = buffer.subarray(1 + length);
         const cstrings = () => body.toString("utf8").split("\0");
+        let statement: string | undefined;
         if (type === "P") {
           const [name, text] = cstrings();
           statements.set(name!, text!);
-          pending = text!;
+          pending = statement = text!;
         } else if (type === "B") {
           const [, name] = cstrings();
-          pending = statements.get(name!) ?? pending;
+          pending = statement = statements.get(name!) ?? pending;
         } else if (type === "S") {
           seen.push(pending);
         } else if (type === "Q") {
-          seen.push(cstrings()[0]!);
+          seen.push((statement = cstrings()[0]!));
         }
+        if (armed && statement !== undefined && armed.pattern.test(statement) && !connection.held) {
+          connection.held = [];
+          holding.add(connection);
+          armed.reached(statement);
+          armed = null;
+        }
+        forward(message);
       }
     });
-    upstream.on("data", (chunk) => client.write(chunk));
+    upstream.on("data", (data) => client.write(data));
     const end = () => {
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
+      connections.delete(connection);
+      holding.delete(connection);
     };
     client.on("close", end).on("error", end);
     upstream.on("close", end).on("error", end);
@@ -72,6 +110,24 @@ export async function startPgWireCount(target: { host: string; port: number }): 
   return {
     url: (database) => `postgres://postgres@127.0.0.1:${port}/${database}`,
     queries: () => [...seen],
+    hold(pattern) {
+      if (armed) throw new Error("a hold is already armed");
+      let reached!: (statement: string) => void;
+      const promise = new Promise<string>((resolve) => (reached = resolve));
+      armed = { pattern, reached };
+      return {
+        reached: promise,
+        release() {
+          if (armed?.reached === reached) armed = null;
+          for (const connection of holding) {
+            const kept = connection.held ?? [];
+            connection.held = null;
+            for (const message of kept) connection.upstream.write(message);
+          }
+          holding.clear();
+        },
+      };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
