@@ -212,6 +212,7 @@ async function wire(
     settleTimeoutMs: config.outboundTimeoutMs * 2 + 1000,
     warningDays: config.authorizationWarningDays,
     integrations: integrationRegistry,
+    ...(options.sha256 ? { sha256: options.sha256 } : {}),
   });
   const integrations = new StoredIntegrationService({
     store: integrationStore,

@@ -82,8 +82,11 @@ export async function createSecretBox(rawKey: Uint8Array<ArrayBuffer>): Promise<
   };
 }
 
+/** SHA-256 of a text: WebCrypto by default; a runtime may give a synchronous one (the Node entry: node:crypto, no thread-pool round trip per call). */
+export type Sha256 = (text: string) => Uint8Array | Promise<Uint8Array>;
+export const webSha256: Sha256 = async (text) => new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+
 /** SHA-256 of a value, hex: for lookups by a secret without storing the secret. */
-export async function sha256Hex(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+export async function sha256Hex(value: string, sha256: Sha256 = webSha256): Promise<string> {
+  return Array.from(await sha256(value), (b) => b.toString(16).padStart(2, "0")).join("");
 }

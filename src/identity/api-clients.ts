@@ -3,6 +3,7 @@
 // its token (the server never holds the token itself) and what it may do. API_TOKEN stays as the
 // single-client shorthand: one client, "api-token", that may act for any user and legal entity.
 import { ConfigError } from "../config.ts";
+import { sha256Hex, webSha256, type Sha256 } from "../crypto/secrets.ts";
 import { jsonArray, settingText } from "./json-setting.ts";
 import { isOrganisationNumber } from "../server/validate.ts";
 
@@ -24,11 +25,8 @@ export const API_TOKEN_CLIENT = "api-token";
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
-/** SHA-256 of a token, as API_CLIENTS keeps it. */
-export async function tokenSha256(token: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+/** SHA-256 of a token, as API_CLIENTS keeps it (hex). */
+export const tokenSha256 = (token: string): Promise<string> => sha256Hex(token);
 
 /**
  * Reads API_CLIENTS' JSON: `[{"name", "tokenSha256", "legalEntities": "*" | [...], "users": "*" | [...]}]`.
@@ -75,9 +73,7 @@ export async function loadApiClients(value: string | undefined, readText: (path:
   return setting ? parseApiClients(setting.text, setting.source) : [];
 }
 
-/** SHA-256 of a text: WebCrypto by default; a runtime may give a synchronous one (the Node entry: node:crypto, no thread-pool round trip per call). */
-export type Sha256 = (text: string) => Uint8Array | Promise<Uint8Array>;
-const webSha256: Sha256 = async (text) => new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+export type { Sha256 };
 
 /** Finds the client whose token this is, comparing every digest in full, whatever matches or where. */
 export function clientDirectory(clients: readonly ApiClient[], sha256: Sha256 = webSha256) {

@@ -45,3 +45,13 @@ it("nodeSha256 (the Node entry's bearer digest) gives WebCrypto's SHA-256, and f
   expect((await clientDirectory(clients, nodeSha256)("erp-token-0123456789abcdef0123456"))?.name).toBe("erp");
   expect(await clientDirectory(clients, nodeSha256)("erp-token-0123456789abcdef0123457")).toBeNull();
 });
+
+it("a login's browser binding made with nodeSha256 is the one WebCrypto makes: a login opened on a Node instance completes on any other", async () => {
+  const { nodeSha256 } = await import("../../src/crypto/node-secret-box.ts");
+  const { sha256Hex } = await import("../../src/crypto/secrets.ts");
+  for (const secret of ["", "J8s-login-cookie-secret_0123456789abcdefghij", "æøå ✓"]) {
+    const web = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret))), (b) => b.toString(16).padStart(2, "0")).join("");
+    expect(await sha256Hex(secret, nodeSha256)).toBe(web);
+    expect(await sha256Hex(secret)).toBe(web);
+  }
+});
