@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   flow_damaged: "the flow's stored document was damaged and set aside",
   upstream_unavailable: "ID-porten or Altinn could not be reached, or the flow did not settle in time; try again",
   persist_failed: "the store refused the write (the detail says whether the change is kept and retried)",
+  store_unavailable: "the database could not be reached (a failover, a restart, a dropped connection); try again shortly",
   not_ready: "the service is not ready (the failing checks are named)",
   internal_error: "something went wrong on the server's side; nothing was applied",
   http_error: "an HTTP error without a more specific kind",

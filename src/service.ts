@@ -33,6 +33,7 @@ import { StoredIntegrationService } from "./integrations/integration-service.ts"
 import { FileIntegrationStore, type IntegrationSettings, type IntegrationStore } from "./integrations/integration-store.ts";
 import type { IntegrationService } from "./integrations/integration-types.ts";
 import { PostgresIntegrationStore } from "./integrations/postgres-integration-store.ts";
+import { storeUnreachable } from "./store/store-unreachable.ts";
 
 export interface Service {
   config: Readonly<Config>;
@@ -361,6 +362,14 @@ function readinessChecks(deps: { issuer: string; lock: DataDirLock; store: FlowS
     const checks: Readiness["checks"] = {};
     const damaged = deps.store.damageReports();
     checks.store = { ok: true, detail: damaged.length ? `open; ${damaged.length} damaged file(s) set aside in DATA_DIR/damaged` : "open" };
+    // A shared store is only as ready as its database: an instance cut off from it is taken out of the balancer's rotation.
+    if (deps.store.ping) {
+      try {
+        await deps.store.ping(deps.timeoutMs);
+      } catch (error) {
+        checks.store = { ok: false, detail: `the database does not answer: ${storeUnreachable(error) ?? (error as Error).message}` };
+      }
+    }
     checks.dataDirLock = { ok: true, detail: `held (${deps.lock.path})` };
     if (!providerReached) {
       try {

@@ -2,6 +2,7 @@
 // instance; the audit trail in `integration_audit`. A change and its audit entry are one
 // transaction; compare-and-swap on `revision` refuses a stale edit from any instance.
 import postgres from "postgres";
+import { openPool } from "../store/postgres/connect.ts";
 import { migrate } from "../store/postgres/migrations.ts";
 import { IntegrationConflict, type IntegrationRecord, type IntegrationSettings, type IntegrationStore } from "./integration-store.ts";
 import type { IntegrationAuditEntry } from "./integration-types.ts";
@@ -29,7 +30,7 @@ export class PostgresIntegrationStore implements IntegrationStore {
   }
 
   static async open(databaseUrl: string): Promise<PostgresIntegrationStore> {
-    const sql = postgres(databaseUrl, { max: 2, connect_timeout: 10, onnotice: () => undefined, connection: { application_name: "authflow-integrations" } });
+    const sql = openPool(databaseUrl, "authflow-integrations", 2);
     try {
       await migrate(sql); // the flow store has normally applied it already: then nothing to do
     } catch (error) {

@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { AuthflowError, type ErrorCode } from "../errors.ts";
 import { loggablePath } from "./loggable-path.ts";
+import { storeUnreachable } from "../store/store-unreachable.ts";
 
 const TITLES: Record<number, string> = {
   400: "Bad request",
@@ -57,6 +58,11 @@ export function errorHandler(log: (line: string) => void) {
   return (error: Error, c: Context): Response => {
     if (error instanceof AuthflowError) return problem(error.status, error.detail, error.extra, error.code);
     if (error instanceof HTTPException) return fromHttpException(error);
+    const unreachable = storeUnreachable(error);
+    if (unreachable !== null) {
+      log(`store unreachable on ${c.req.method} ${loggablePath(c.req.url)}: ${unreachable} (${(error as Error).message})`);
+      return problem(503, `The database cannot be reached just now (${unreachable}). Try again shortly; a change the service already holds is kept and written once it is back.`, { retryAfterSeconds: 2 }, "store_unavailable");
+    }
     log(`error on ${c.req.method} ${loggablePath(c.req.url)}: ${error?.name ?? "Error"}: ${error?.message ?? error}`);
     return problem(500, "Something went wrong on our side; the request was not applied. The server log has the details.", {}, "internal_error");
   };

@@ -147,5 +147,7 @@ export interface FlowStore {
    * save with expectedRevision null may create the id anew.
    */
   quarantine(id: string, reason: string): Promise<DamageReport>;
+  /** A shared store's server answers (for /readyz); rejects with why not. An embedded store has none. */
+  ping?(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }

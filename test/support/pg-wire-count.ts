@@ -6,7 +6,9 @@
 // It can also hold a statement back: `hold(pattern)` stops the connection that next asks for a
 // matching statement just before that statement's Parse or Bind reaches the server (so nothing of
 // it has run and it holds no lock), until `release()`. A race between instances can then be set up
-// in the order a test needs, with the service's own code on both sides.
+// in the order a test needs, with the service's own code on both sides. And it can cut the line:
+// `cut()` drops every connection and stops listening, so a new one is refused at once (a database
+// that went away: a failover, a restart) until `restore()` listens on the same port again.
 import { createServer, connect, type Server, type Socket } from "node:net";
 
 export interface PgWireCount {
@@ -16,6 +18,10 @@ export interface PgWireCount {
   queries(): string[];
   /** Holds the next statement matching `pattern` (on whichever connection asks first) until released. */
   hold(pattern: RegExp): Hold;
+  /** Drops every connection through the relay and refuses new ones, until restore(). */
+  cut(): void;
+  /** Listens again, on the same port. */
+  restore(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -128,10 +134,21 @@ export async function startPgWireCount(target: { host: string; port: number }): 
         },
       };
     },
+    cut() {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      return new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, "127.0.0.1", () => (server.off("error", reject), resolve()));
+      });
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
+        if (server.listening) server.close(() => resolve());
+        else resolve();
       }),
   };
 }

@@ -29,6 +29,7 @@ import { StaleWriteError, type AuditEntry, type DamageReport, type DueFlow, type
 import { FLOW_ID_PATTERN } from "../flow-id.ts";
 import { checkLimit, decodeCursor, encodeCursor } from "../list-query.ts";
 import { migrate } from "./migrations.ts";
+import { openPool } from "./connect.ts";
 
 /** The NOTIFY channel; the payload is `<flow id>:<revision>:<instance id>`. */
 export const CHANNEL = "authflow_flows";
@@ -63,12 +64,7 @@ export class PostgresFlowStore implements FlowStore {
   /** Connects, applies the migrations this database lacks, and answers once it can serve. */
   static async open(databaseUrl: string, options: PostgresStoreOptions = {}): Promise<PostgresFlowStore> {
     const log = options.log ?? ((line: string) => console.error(line));
-    const sql = postgres(databaseUrl, {
-      max: options.max ?? 10,
-      connect_timeout: 10,
-      onnotice: () => undefined, // "relation already exists, skipping" and the like
-      connection: { application_name: "authflow" },
-    });
+    const sql = openPool(databaseUrl, "authflow", options.max ?? 10);
     try {
       const { applied, version } = await migrate(sql);
       log(`store: PostgreSQL ${where(databaseUrl)}, schema version ${version}${applied.length ? ` (applied now: ${applied.join(", ")})` : ""}`);
@@ -77,6 +73,16 @@ export class PostgresFlowStore implements FlowStore {
       throw new Error(`PostgreSQL at ${where(databaseUrl)} could not be opened: ${(error as Error).message}`, { cause: error });
     }
     return new PostgresFlowStore(sql, options.instanceId ?? crypto.randomUUID(), log);
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
+    try {
+      await Promise.race([this.#sql`SELECT 1`, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async revisionOf(id: string): Promise<number | undefined> {

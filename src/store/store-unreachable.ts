@@ -1,0 +1,48 @@
+// Whether an error means the database could not be reached (or will not serve now), and in what
+// words: a failover, a restart, a dropped connection, a full connection table. Such an error is a
+// 503 that says so — the request may be tried again shortly — never a 500 "something went wrong".
+// Read off the error alone (no import of the client), so the server's error handler can ask it for
+// any error: postgres.js names its own connection failures (CONNECTION_CLOSED, CONNECT_TIMEOUT, …),
+// a socket's failure comes through as Node's (or Deno's) error with its syscall, and the server's
+// refusals carry their SQLSTATE. An outbound fetch never matches: fetch wraps its socket errors in
+// a TypeError whose cause holds them, and openid-client and the Altinn client name theirs.
+
+/** postgres.js's own codes for a connection that failed or was lost. */
+const CLIENT_CODES: Record<string, string> = {
+  CONNECTION_CLOSED: "the connection was closed",
+  CONNECTION_DESTROYED: "the connection was lost",
+  CONNECTION_ENDED: "the connection had ended",
+  CONNECT_TIMEOUT: "connecting timed out",
+};
+
+/** A socket's failure (with its syscall: connect, read, write, getaddrinfo). */
+const SOCKET_CODES: Record<string, string> = {
+  ECONNREFUSED: "the connection was refused",
+  ECONNRESET: "the connection was reset",
+  EPIPE: "the connection was broken",
+  ETIMEDOUT: "the connection timed out",
+  EHOSTUNREACH: "the host is unreachable",
+  ENETUNREACH: "the network is unreachable",
+  ENOTFOUND: "the host name is not known",
+  EAI_AGAIN: "the host name could not be looked up",
+};
+
+/** SQLSTATEs of a server that will not serve now (class 08 is matched as a class). */
+const SERVER_STATES: Record<string, string> = {
+  "57P01": "the server is shutting down",
+  "57P02": "the server crashed",
+  "57P03": "the server is starting up",
+  "53300": "the server has no connection slot free",
+  "25006": "the server is a read-only standby (after a failover?)",
+};
+
+/** Plain words for why the database could not serve, or null when the error is something else. */
+export function storeUnreachable(error: unknown): string | null {
+  if (typeof error !== "object" || error === null) return null;
+  const { code, syscall, name } = error as { code?: unknown; syscall?: unknown; name?: unknown };
+  if (typeof code !== "string") return null;
+  if (name === "PostgresError") return SERVER_STATES[code] ?? (code.startsWith("08") ? `a connection error (SQLSTATE ${code})` : null);
+  if (CLIENT_CODES[code]) return CLIENT_CODES[code]!;
+  if (typeof syscall === "string" && SOCKET_CODES[code]) return SOCKET_CODES[code]!;
+  return null;
+}
