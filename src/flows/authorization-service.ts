@@ -268,8 +268,9 @@ export class AuthorizationService {
     let snapshot: AnyMachineSnapshot;
     try {
       snapshot = await this.#o.engine.current(flowId);
-    } catch {
-      return used;
+    } catch (error) {
+      if (isNoSuchFlow(error)) return used;
+      throw error; // the store could not answer: the link is not used up, and the page says to try again
     }
     const ctx = snapshot.context as AuthorizationContext;
     const attempt = ctx.attempt;
@@ -312,8 +313,9 @@ export class AuthorizationService {
     let snapshot: AnyMachineSnapshot;
     try {
       snapshot = await this.#o.engine.current(flowId);
-    } catch {
-      return { status: 400, kind: "unknownLogin" };
+    } catch (error) {
+      if (isNoSuchFlow(error)) return { status: 400, kind: "unknownLogin" };
+      throw error; // the store could not answer: the code is not spent, and the page says to reload
     }
     const ctx = snapshot.context as AuthorizationContext;
     const secret = cookie(loginCookieName(flowId));
@@ -347,6 +349,8 @@ export class AuthorizationService {
       // Defensive: a copy of the callback that passed the check above but lost the race inside the
       // engine's per-flow lock is refused there (409); it gets the same page, not an error document.
       if (error instanceof AuthflowError && error.status === 409) return { status: 400, kind: "alreadyUsed", ...page };
+      // Taken, but the store has not taken it yet: the engine keeps it and writes it (then exchanges the code) once it can.
+      if (error instanceof AuthflowError && error.code === "persist_failed") return { status: 202, kind: "held", ...page };
       throw error;
     }
     if (error) {
@@ -445,6 +449,11 @@ export class AuthorizationService {
   #settle(id: string): Promise<AnyMachineSnapshot> {
     return this.#o.engine.waitFor(id, (s) => !isBusy(s), this.#o.settleTimeoutMs);
   }
+}
+
+/** The flow is not there (404) or was set aside as damaged (410): anything else is the store's trouble, not the link's. */
+function isNoSuchFlow(error: unknown): boolean {
+  return error instanceof AuthflowError && (error.status === 404 || error.status === 410);
 }
 
 /**

@@ -9,6 +9,7 @@ import { getCookie, setCookie } from "hono/cookie";
 import type { AuthorizationService, CallbackOutcome } from "../flows/authorization-service.ts";
 import { escapeHtml, page } from "./html.ts";
 import { GOOD_OUTCOMES, outcomeText, pageLocale } from "./login-messages.ts";
+import { storeUnreachable } from "../store/store-unreachable.ts";
 
 function outcomePage(c: Context, outcome: CallbackOutcome, base = "") {
   const { locale, fallbackNote } = pageLocale(outcome.uiLocale);
@@ -27,10 +28,24 @@ function outcomePage(c: Context, outcome: CallbackOutcome, base = "") {
 
 const BACK_TO_PAGE = { nb: "Tilbake til autorisasjonene i authflow", nn: "Tilbake til autorisasjonane i authflow", en: "Back to the authorizations in authflow" } as const;
 
+/**
+ * A person's browser gets a page, in words, also when the store cannot answer (the database is out
+ * of reach): "try again in a moment" — the code in the URL is not spent, a reload sends it again.
+ * Anything else goes on to the error handler.
+ */
+async function orUnavailable<T>(outcome: () => Promise<T>): Promise<T | CallbackOutcome> {
+  try {
+    return await outcome();
+  } catch (error) {
+    if (storeUnreachable(error) !== null) return { status: 503, kind: "storeUnavailable" };
+    throw error;
+  }
+}
+
 /** The redirect URI. `cookiePath` is the path the login cookie is sent to (the callback's own). */
 export function callbackRoutes(service: AuthorizationService, base = "") {
   const app = new Hono();
-  app.get("/", async (c) => outcomePage(c, await service.callback(new URL(c.req.url).searchParams, (name) => getCookie(c, name)), base));
+  app.get("/", async (c) => outcomePage(c, await orUnavailable(() => service.callback(new URL(c.req.url).searchParams, (name) => getCookie(c, name))), base));
   return app;
 }
 
@@ -40,7 +55,7 @@ export function loginLinkRoutes(service: AuthorizationService, options: { cookie
   app.get("/:id", async (c) => {
     const id = c.req.param("id");
     const hint = c.req.query("login_hint");
-    const outcome = /^[0-9a-f-]{36}\.[0-9a-f]{64}$/.test(id) ? await service.openLogin(id, hint || undefined) : ({ status: 404, kind: "linkUsed" } as CallbackOutcome);
+    const outcome = /^[0-9a-f-]{36}\.[0-9a-f]{64}$/.test(id) ? await orUnavailable(() => service.openLogin(id, hint || undefined)) : ({ status: 404, kind: "linkUsed" } as CallbackOutcome);
     if (!("redirect" in outcome)) return outcomePage(c, outcome, options.base);
     setCookie(c, outcome.cookie.name, outcome.cookie.value, {
       httpOnly: true,

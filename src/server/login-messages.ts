@@ -16,7 +16,9 @@ export type OutcomeKind =
   | "notLoginResponse"
   | "unknownLogin"
   | "linkUsed"
-  | "linkFailed";
+  | "linkFailed"
+  | "storeUnavailable"
+  | "held";
 
 export type Locale = "nb" | "nn" | "en";
 
@@ -64,6 +66,15 @@ const EN: Record<OutcomeKind, Text> = {
       "This login link was already opened in a browser, has expired, or belongs to a login that was replaced. A login link works once, in one browser. Start again from your system.",
   },
   linkFailed: { title: "ID-porten could not be reached", message: (e, d) => `The login for ${e} could not be sent to ID-porten: ${d} Try the link again in a moment.` },
+  storeUnavailable: {
+    title: "Try again in a moment",
+    message: (e) => `This step of the login for ${e} could not be recorded: the service cannot reach its database just now. Reload this page in a moment; if that no longer works, start again from your system.`,
+  },
+  held: {
+    title: "Login received",
+    message: (e) =>
+      `Your login for ${e} was received and is kept, but the service cannot write it down just now (its database is out of reach); it finishes it as soon as it can. Your system will show the result.`,
+  },
 };
 
 const NB: Record<OutcomeKind, Text> = {
@@ -100,6 +111,16 @@ const NB: Record<OutcomeKind, Text> = {
       "Denne innloggingslenken er allerede åpnet i en nettleser, er utløpt, eller hører til en innlogging som er erstattet. En innloggingslenke virker én gang, i én nettleser. Start på nytt fra systemet ditt.",
   },
   linkFailed: { title: "Fikk ikke kontakt med ID-porten", message: (e, d) => `Innloggingen for ${e} kunne ikke sendes til ID-porten: ${d} Prøv lenken igjen om litt.` },
+  storeUnavailable: {
+    title: "Prøv igjen om litt",
+    message: (e) =>
+      `Dette steget i innloggingen for ${e} kunne ikke lagres: tjenesten får ikke kontakt med databasen sin akkurat nå. Last inn siden på nytt om litt; virker det ikke lenger, start på nytt fra systemet ditt.`,
+  },
+  held: {
+    title: "Innloggingen er mottatt",
+    message: (e) =>
+      `Innloggingen din for ${e} er mottatt og tatt vare på, men tjenesten kan ikke lagre den akkurat nå (databasen er utilgjengelig); den fullfører så snart den kan. Systemet ditt viser resultatet.`,
+  },
 };
 
 const NN: Record<OutcomeKind, Text> = {
@@ -120,6 +141,16 @@ const NN: Record<OutcomeKind, Text> = {
     title: "Innlogginga vart starta i ein annan nettlesar",
     message: (e) =>
       `Denne innlogginga for ${e} vart starta i ein annan nettlesar (eller innloggingslenkja vart ikkje opna her). For tryggleiken din vert svaret frå ID-porten berre godteke i nettlesaren som opna innloggingslenkja. Ingenting vart endra. Start på nytt frå systemet ditt i denne nettlesaren.`,
+  },
+  storeUnavailable: {
+    title: "Prøv igjen om litt",
+    message: (e) =>
+      `Dette steget i innlogginga for ${e} kunne ikkje lagrast: tenesta får ikkje kontakt med databasen sin akkurat no. Last inn sida på nytt om litt; verkar det ikkje lenger, start på nytt frå systemet ditt.`,
+  },
+  held: {
+    title: "Innlogginga er motteken",
+    message: (e) =>
+      `Innlogginga di for ${e} er motteken og teken vare på, men tenesta kan ikkje lagre ho akkurat no (databasen er utilgjengeleg); ho fullfører så snart ho kan. Systemet ditt viser resultatet.`,
   },
 };
 
