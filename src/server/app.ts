@@ -68,7 +68,7 @@ export function createApp(deps: AppDeps) {
   // ApiApp (OpenAPIHono, each route's request checked in one step) throughout: the routes declared
   // with createRoute (here and in every mounted sub-app) make the document at /openapi.json.
   const app = new ApiApp({ defaultHook: validationHook });
-  app.onError(errorHandler(deps.log));
+  app.onError(errorHandler(deps.log, { base: deps.web?.basePath ?? "" }));
   // Access log without query strings (the callback's query holds a one-time code) and without the
   // login link's secret part (whoever read it could open the link first and bind their browser).
   app.use(async (c, next) => {

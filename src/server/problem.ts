@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { AuthflowError, type ErrorCode } from "../errors.ts";
 import { loggablePath } from "./loggable-path.ts";
+import { escapeHtml, page } from "./html.ts";
 import { storeUnreachable } from "../store/store-unreachable.ts";
 
 const TITLES: Record<number, string> = {
@@ -53,9 +54,13 @@ function fromHttpException(error: HTTPException): Response {
   return problem(error.status, error.message || TITLES[error.status] || "Error");
 }
 
-/** The one place errors become HTTP (hono's onError). Unknown errors are logged, never echoed. */
-export function errorHandler(log: (line: string) => void) {
-  return (error: Error, c: Context): Response => {
+/**
+ * The one place errors become HTTP (hono's onError). Unknown errors are logged, never echoed. A
+ * person's browser that asked for a page (a navigation or a form post: it accepts text/html,
+ * outside /api) gets the same problem as a small page in words with a way back, not a JSON document.
+ */
+export function errorHandler(log: (line: string) => void, options: { base?: string } = {}) {
+  const answer = (error: Error, c: Context): Response => {
     if (error instanceof AuthflowError) return problem(error.status, error.detail, error.extra, error.code);
     if (error instanceof HTTPException) return fromHttpException(error);
     const unreachable = storeUnreachable(error);
@@ -66,4 +71,19 @@ export function errorHandler(log: (line: string) => void) {
     log(`error on ${c.req.method} ${loggablePath(c.req.url)}: ${error?.name ?? "Error"}: ${error?.message ?? error}`);
     return problem(500, "Something went wrong on our side; the request was not applied. The server log has the details.", {}, "internal_error");
   };
+  return async (error: Error, c: Context): Promise<Response> => {
+    const response = answer(error, c);
+    if (!wantsPage(c)) return response;
+    const { title, detail } = (await response.json()) as { title: string; detail: string };
+    const base = options.base ?? "";
+    const headers = new Headers(response.headers);
+    headers.set("content-type", "text/html; charset=UTF-8");
+    const body = `<main><h1 class="bad">${escapeHtml(title)}</h1>\n<p>${escapeHtml(detail)}</p>\n<p><a href="${escapeHtml(base)}/">Back to authflow</a></p></main>`;
+    return new Response(page(title, body, "en", base), { status: response.status, headers });
+  };
+}
+
+/** A browser's request for a page: it accepts HTML, and is not a call to the API. */
+function wantsPage(c: Context): boolean {
+  return (c.req.header("accept") ?? "").includes("text/html") && !new URL(c.req.url).pathname.startsWith("/api/");
 }

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PG_REQUIRED, probe } from "../store/postgres-server.ts";
 import { ENCRYPTION_KEY, relayedDatabase, type RelayedDatabase } from "../multi-instance/cluster.ts";
-import { startTestService, type TestService } from "../support/test-service.ts";
+import { API_TOKEN, startTestService, type TestService } from "../support/test-service.ts";
 import { authorizedFlow, eventually, heldAtSimulator, LEGAL_ENTITY, simulatorSaw } from "../support/fault-helpers.ts";
 
 const reach = await probe();
@@ -169,5 +169,34 @@ describe.skipIf(skip)(`PostgreSQL out of reach${skip && !reach.ok ? ` (skipped: 
     expect((await t.waitForState(id, ["altinnAuthorized"], 15_000)).state).toBe("altinnAuthorized");
     expect(simulatorSaw(t).codeExchanges - before, "the code was exchanged once").toBe(1);
     expect(t.lines.filter((l) => /^error on /.test(l)), "errors logged as unexpected (500)").toEqual([]);
+  }, 60_000);
+
+  it("a page asked for while the database is away (a sign-in: its attempts are counted in the database) answers a page in words, not a JSON document", async () => {
+    const { relay } = cluster!;
+    const t = service();
+    const form = await fetch(`${t.url}/signin`, { headers: { accept: "text/html" } });
+    expect(form.status).toBe(200);
+    const token = /authflow_signin=([0-9a-f]+)/.exec(form.headers.getSetCookie().join("; "))?.[1];
+    expect(token, "the sign-in form's token cookie").toBeDefined();
+    relay.cut();
+    const res = await fetch(`${t.url}/signin`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { accept: "text/html,application/xhtml+xml", "content-type": "application/x-www-form-urlencoded", cookie: `authflow_signin=${token}` },
+      body: new URLSearchParams({ _csrf: token!, user: "someone", password: "not-the-password" }),
+    });
+    const body = await res.text();
+    await relay.restore();
+    expect(res.status, body).toBe(503);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(res.headers.get("retry-after")).toBe("2");
+    expect(body).toContain("<h1 class=\"bad\">Service unavailable</h1>");
+    expect(body).toContain("The database cannot be reached just now");
+    // The API keeps its problem documents, whatever the caller accepts.
+    relay.cut();
+    const api = await fetch(`${t.url}/api/flows?limit=1`, { headers: { accept: "text/html", authorization: `Bearer ${API_TOKEN}` } });
+    await relay.restore();
+    expect(api.status).toBe(503);
+    expect(api.headers.get("content-type")).toContain("application/problem+json");
   }, 60_000);
 });
