@@ -362,12 +362,18 @@ function readinessChecks(deps: { issuer: string; lock: DataDirLock; store: FlowS
     const checks: Readiness["checks"] = {};
     const damaged = deps.store.damageReports();
     checks.store = { ok: true, detail: damaged.length ? `open; ${damaged.length} damaged file(s) set aside in DATA_DIR/damaged` : "open" };
-    // A shared store is only as ready as its database: an instance cut off from it is taken out of the balancer's rotation.
+    // A shared store's database is reported, but does not decide readiness: every instance shares
+    // it, so when it fails over all of them would leave the balancer's rotation at once, and callers
+    // and people would get the balancer's error instead of this service's own 503s and pages
+    // ("try again in a moment", the code in the URL kept).
+    let informational: string | undefined;
     if (deps.store.ping) {
+      informational = "database";
       try {
         await deps.store.ping(deps.timeoutMs);
+        checks.database = { ok: true, detail: "answers" };
       } catch (error) {
-        checks.store = { ok: false, detail: `the database does not answer: ${storeUnreachable(error) ?? (error as Error).message}` };
+        checks.database = { ok: false, detail: `does not answer just now: ${storeUnreachable(error) ?? (error as Error).message}; requests that need it answer 503 meanwhile (not a readiness failure: every instance shares it)` };
       }
     }
     checks.dataDirLock = { ok: true, detail: `held (${deps.lock.path})` };
@@ -387,7 +393,7 @@ function readinessChecks(deps: { issuer: string; lock: DataDirLock; store: FlowS
       checks.provider = { ok: true, detail: "reached" };
     }
     if (deps.shutdown) checks.running = deps.shutdown.readinessCheck();
-    return { ready: Object.values(checks).every((c) => c.ok), checks };
+    return { ready: Object.entries(checks).every(([name, c]) => c.ok || name === informational), checks };
   };
 }
 

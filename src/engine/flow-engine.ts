@@ -21,6 +21,7 @@ import { createActor, type AnyActorRef, type AnyMachineSnapshot, type Inspection
 import type { Clock } from "../clock.ts";
 import type { SecretBox } from "../crypto/secrets.ts";
 import { AuthflowError, notFound } from "../errors.ts";
+import { storeUnreachable } from "../store/store-unreachable.ts";
 import { StaleWriteError, type AuditEntry, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "../store/flow-store.ts";
 import type { MachineRegistry, RegisteredMachine } from "./machine-registry.ts";
 
@@ -216,7 +217,7 @@ export class FlowEngine {
       await this.#writeOnce(live, true);
     } catch (error) {
       this.#retire(live);
-      throw new AuthflowError("persist_failed", 503, `The flow could not be written to the store (${(error as Error).message}); it was not created. Try again.`, {
+      throw new AuthflowError("persist_failed", 503, `The flow could not be written to the store (${storeUnreachable(error) ?? (error as Error).message}); it was not created. Try again.`, {
         cause: error,
       });
     }
@@ -283,7 +284,7 @@ export class FlowEngine {
           if (options.stillWanted && !options.stillWanted(snapshot)) return publicRow(live.record);
           if (!snapshot.can(stamped)) throw live.def.refusal(snapshot, stamped);
           live.actor.send(stamped);
-          await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000);
+          await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000, { applied: true });
           return publicRow(live.record);
         });
       } catch (error) {
@@ -718,8 +719,12 @@ export class FlowEngine {
     }
   }
 
-  /** Waits for the flow's writes; a change the store keeps refusing answers 503 after `timeoutMs`. */
-  async #landed(live: LiveFlow, timeoutMs: number): Promise<void> {
+  /**
+   * Waits for the flow's writes; a change the store keeps refusing answers 503 after `timeoutMs`.
+   * `applied`: the caller's own event is the change waited for — the 503 then says it is kept
+   * (`extra.kept`), so a caller can tell "taken, written later" from "not taken, try again".
+   */
+  async #landed(live: LiveFlow, timeoutMs: number, { applied = false } = {}): Promise<void> {
     // The token call's path: nothing queued, nothing held — no timer, no race.
     if (live.writing === 0 && live.heldError === undefined) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -730,12 +735,15 @@ export class FlowEngine {
     clearTimeout(timer);
     if (live.heldError instanceof LostRace) throw live.heldError;
     if (settled === "waiting" || live.heldError !== undefined) {
-      const reason = (live.heldError as Error | undefined)?.message ?? "a write is still in progress";
+      // In words, never the database's address: "the connection was refused", not "connect ECONNREFUSED 10.0.0.5:5432".
+      const reason = live.heldError === undefined ? "a write is still in progress" : (storeUnreachable(live.heldError) ?? (live.heldError as Error).message);
       throw new AuthflowError(
         "persist_failed",
         503,
-        `The flow's newest change is not written to the store yet (${reason}). It is kept and retried until the store takes it; nothing is lost. Try again shortly.`,
-        { cause: live.heldError, extra: { retryAfterSeconds: 2 } },
+        applied
+          ? `This change is made but not written to the store yet (${reason}). It is kept and retried until the store takes it; nothing is lost.`
+          : `The flow's newest change is not written to the store yet (${reason}); nothing more is done on this flow until it is. That change is kept and retried until the store takes it; try again shortly.`,
+        { cause: live.heldError, extra: { retryAfterSeconds: 2, ...(applied ? { kept: true } : {}) } },
       );
     }
   }

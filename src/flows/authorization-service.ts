@@ -11,6 +11,7 @@ import { bindingRefusal, holdsBinding } from "../machines/authorization-rules.ts
 import type { AttemptSettings, Authorization, AuthorizationContext, FlowError, LastLogin, RedirectSetup } from "../machines/authorization-types.ts";
 import { toFlowError } from "../machines/flow-error.ts";
 import { sha256Hex, type Sha256 } from "../crypto/secrets.ts";
+import { storeUnreachable } from "../store/store-unreachable.ts";
 import type { OutcomeKind } from "../server/login-messages.ts";
 import { grantState, isBusy, loginState, publicState } from "../machines/authorization-state.ts";
 import { explainRefusal } from "./authorization-flow.ts";
@@ -282,6 +283,8 @@ export class AuthorizationService {
     try {
       redirect = await (await this.#setup(ctx.integration)).idporten.authorizationRedirect(attempt.request, loginHint ? { loginHint } : {});
     } catch (error) {
+      // A stored integration is read from the database: its trouble is not ID-porten's.
+      if (storeUnreachable(error) !== null) throw error;
       const oauth = toFlowError(error);
       const detail = `${oauth.error_description}${oauth.hint ? ` ${oauth.hint}` : ""}`;
       // No answer, or a passing fault: the link stays unused, and the person can try it again.
@@ -297,7 +300,10 @@ export class AuthorizationService {
     } catch (error) {
       // Another browser opened it a moment earlier, or the login ended meanwhile.
       if (error instanceof AuthflowError && error.status === 409) return { ...used, ...page };
-      throw error;
+      // Opened, but the store has not taken it yet (it is kept and written when it can): the browser
+      // goes on with its cookie, or a reload would find the link used. Should the process die before
+      // the write, the binding is lost and the callback is refused — it fails closed.
+      if (!(error instanceof AuthflowError && error.code === "persist_failed" && error.extra?.kept === true)) throw error;
     }
     const maxAgeSeconds = Math.max(1, Math.ceil((attempt.loginDeadline - this.#o.clock.now()) / 1000));
     return { redirect, cookie: { name: loginCookieName(flowId), value: secret, maxAgeSeconds } };
@@ -349,8 +355,11 @@ export class AuthorizationService {
       // Defensive: a copy of the callback that passed the check above but lost the race inside the
       // engine's per-flow lock is refused there (409); it gets the same page, not an error document.
       if (error instanceof AuthflowError && error.status === 409) return { status: 400, kind: "alreadyUsed", ...page };
-      // Taken, but the store has not taken it yet: the engine keeps it and writes it (then exchanges the code) once it can.
-      if (error instanceof AuthflowError && error.code === "persist_failed") return { status: 202, kind: "held", ...page };
+      // Made, but the store has not taken it yet: the engine keeps it and writes it (then exchanges
+      // the code) once it can. Not made (an earlier change still waits for the store): reload later.
+      if (error instanceof AuthflowError && error.code === "persist_failed") {
+        return error.extra?.kept === true ? { status: 202, kind: "held", ...page } : { status: 503, kind: "storeUnavailable", ...page };
+      }
       throw error;
     }
     if (error) {

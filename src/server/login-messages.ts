@@ -68,12 +68,12 @@ const EN: Record<OutcomeKind, Text> = {
   linkFailed: { title: "ID-porten could not be reached", message: (e, d) => `The login for ${e} could not be sent to ID-porten: ${d} Try the link again in a moment.` },
   storeUnavailable: {
     title: "Try again in a moment",
-    message: (e) => `This step of the login for ${e} could not be recorded: the service cannot reach its database just now. Reload this page in a moment; if that no longer works, start again from your system.`,
+    message: (e) => `This step of the login for ${e} could not be recorded: the service cannot reach its database just now. Reload this page in a moment; if that does not help, start again from your system.`,
   },
   held: {
     title: "Login received",
     message: (e) =>
-      `Your login for ${e} was received and is kept, but the service cannot write it down just now (its database is out of reach); it finishes it as soon as it can. Your system will show the result.`,
+      `Your login for ${e} was received and is kept, but the service cannot write it down just now (its database is out of reach); the login is completed when the database is back, if that is soon (the answer from ID-porten is short-lived). Your system will show the result.`,
   },
 };
 
@@ -114,12 +114,12 @@ const NB: Record<OutcomeKind, Text> = {
   storeUnavailable: {
     title: "Prøv igjen om litt",
     message: (e) =>
-      `Dette steget i innloggingen for ${e} kunne ikke lagres: tjenesten får ikke kontakt med databasen sin akkurat nå. Last inn siden på nytt om litt; virker det ikke lenger, start på nytt fra systemet ditt.`,
+      `Dette steget i innloggingen for ${e} kunne ikke lagres: tjenesten får ikke kontakt med databasen sin akkurat nå. Last inn siden på nytt om litt; hjelper ikke det, start på nytt fra systemet ditt.`,
   },
   held: {
     title: "Innloggingen er mottatt",
     message: (e) =>
-      `Innloggingen din for ${e} er mottatt og tatt vare på, men tjenesten kan ikke lagre den akkurat nå (databasen er utilgjengelig); den fullfører så snart den kan. Systemet ditt viser resultatet.`,
+      `Innloggingen din for ${e} er mottatt og tatt vare på, men tjenesten kan ikke lagre den akkurat nå (databasen er utilgjengelig); innloggingen fullføres når databasen er tilbake, om det skjer snart (svaret fra ID-porten varer kort). Systemet ditt viser resultatet.`,
   },
 };
 
@@ -145,12 +145,12 @@ const NN: Record<OutcomeKind, Text> = {
   storeUnavailable: {
     title: "Prøv igjen om litt",
     message: (e) =>
-      `Dette steget i innlogginga for ${e} kunne ikkje lagrast: tenesta får ikkje kontakt med databasen sin akkurat no. Last inn sida på nytt om litt; verkar det ikkje lenger, start på nytt frå systemet ditt.`,
+      `Dette steget i innlogginga for ${e} kunne ikkje lagrast: tenesta får ikkje kontakt med databasen sin akkurat no. Last inn sida på nytt om litt; hjelper ikkje det, start på nytt frå systemet ditt.`,
   },
   held: {
     title: "Innlogginga er motteken",
     message: (e) =>
-      `Innlogginga di for ${e} er motteken og teken vare på, men tenesta kan ikkje lagre ho akkurat no (databasen er utilgjengeleg); ho fullfører så snart ho kan. Systemet ditt viser resultatet.`,
+      `Innlogginga di for ${e} er motteken og teken vare på, men tenesta kan ikkje lagre ho akkurat no (databasen er utilgjengeleg); innlogginga vert fullført når databasen er tilbake, om det skjer snart (svaret frå ID-porten varer kort). Systemet ditt viser resultatet.`,
   },
 };
 
@@ -170,4 +170,4 @@ export function outcomeText(kind: OutcomeKind, locale: Locale, legalEntity: stri
 }
 
 /** Outcomes that are good news (the page shows them in green). */
-export const GOOD_OUTCOMES: ReadonlySet<OutcomeKind> = new Set(["success", "codeReceived", "loggedIn", "slow"]);
+export const GOOD_OUTCOMES: ReadonlySet<OutcomeKind> = new Set(["success", "codeReceived", "loggedIn", "slow", "held"]);

@@ -3,14 +3,15 @@
 // every connection and refuses new ones) while ID-porten holds a refresh. The provider's answer
 // cannot be written; it must be held and the write retried, never thrown away or re-run with the
 // spent one-time token. Meanwhile every request that needs the store gets a 503 problem that says
-// so (never a 500), and /readyz says not ready; once the database is back the answer lands, the
+// so (never a 500), and /readyz names the database (without leaving rotation: every instance shares
+// it, and the service's own 503s and pages say more than a balancer's); once the database is back the answer lands, the
 // token call answers 200, the refresh was made once, and a restart finds the flow altinnAuthorized.
 // And a person in the middle of a login is told, in words on a page, to try again in a moment —
 // the login link is not used up, the code in the callback URL not spent: a reload completes it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PG_REQUIRED, probe } from "../store/postgres-server.ts";
 import { ENCRYPTION_KEY, relayedDatabase, type RelayedDatabase } from "../multi-instance/cluster.ts";
-import { API_TOKEN, startTestService, type TestService } from "../support/test-service.ts";
+import { API_TOKEN, PID, startTestService, type TestService } from "../support/test-service.ts";
 import { authorizedFlow, eventually, heldAtSimulator, LEGAL_ENTITY, simulatorSaw } from "../support/fault-helpers.ts";
 
 const reach = await probe();
@@ -58,7 +59,7 @@ describe.skipIf(skip)(`PostgreSQL out of reach${skip && !reach.ok ? ` (skipped: 
 
     // Meanwhile: tokens whose renewal is not written are not handed out; what needs the database
     // answers 503 in words; a read of the flow this instance holds shows what is written (never
-    // `expired`); nothing answers 500. /readyz takes the instance out of rotation.
+    // `expired`); nothing answers 500. /readyz names the database, and stays 200.
     const token = await t.api("POST", `/api/flows/${id}/token`, { user: "alice" });
     expect(token.status, `${token.text}\n${tail()}`).toBe(503);
     expect(token.json.detail).toMatch(/not written to the store yet|database cannot be reached/);
@@ -77,8 +78,8 @@ describe.skipIf(skip)(`PostgreSQL out of reach${skip && !reach.ok ? ` (skipped: 
     if (view.status === 200) expect(view.json.authorizationState).toBe("altinnAuthorized");
     expect(t.lines.filter((l) => /^error on /.test(l)), "errors logged as unexpected (500)").toEqual([]);
     const ready = await fetch(`${t.url}/readyz`);
-    expect(ready.status).toBe(503);
-    expect(((await ready.json()) as any).checks.store).toMatchObject({ ok: false, detail: expect.stringMatching(/^the database does not answer: /) });
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as any).checks.database).toMatchObject({ ok: false, detail: expect.stringMatching(/^does not answer just now: the connection was refused; /) });
 
     await relay.restore();
     const served = await eventually(async () => {
@@ -91,7 +92,9 @@ describe.skipIf(skip)(`PostgreSQL out of reach${skip && !reach.ok ? ` (skipped: 
     expect(saw.refreshes, "one refresh, never re-run").toBe(1);
     expect(saw.reuses).toBe(0);
     expect(saw.invalidGrants).toBe(0);
-    expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
+    const readyAgain = await fetch(`${t.url}/readyz`);
+    expect(readyAgain.status).toBe(200);
+    expect(((await readyAgain.json()) as any).checks.database).toEqual({ ok: true, detail: "answers" });
 
     await t.restart();
     expect((await t.api("GET", `/api/flows/${id}`)).json.state).toBe("altinnAuthorized");
@@ -198,5 +201,44 @@ describe.skipIf(skip)(`PostgreSQL out of reach${skip && !reach.ok ? ` (skipped: 
     await relay.restore();
     expect(api.status).toBe(503);
     expect(api.headers.get("content-type")).toContain("application/problem+json");
+  }, 60_000);
+
+  it("the line cut under the login link's write: the browser goes on to ID-porten with its cookie (the opening is kept), and the login completes once the database is back", async () => {
+    const { relay } = cluster!;
+    const t = service();
+    const created = await t.api("POST", "/api/flows", { legalEntity: LEGAL_ENTITY });
+    const id = created.json.id as string;
+    const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
+    expect(authorize.status, authorize.text).toBe(200);
+
+    const hold = relay.hold(FLOW_WRITE);
+    const opening = fetch(`${authorize.json.authorizationUrl}?login_hint=${PID}`, { redirect: "manual" });
+    await hold.reached;
+    relay.cut();
+    const opened = await opening;
+    expect(opened.status, await opened.clone().text()).toBe(302);
+    const cookie = opened.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    expect(cookie, "the login cookie").toMatch(/=/);
+    await relay.restore();
+
+    // The rest of the browser's walk, with its cookies, to the callback page.
+    const jar = new Map(cookie.split("; ").map((c) => [c.slice(0, c.indexOf("=")), c.slice(c.indexOf("=") + 1)] as const));
+    let next = new URL(opened.headers.get("location")!, t.url).toString();
+    let last!: Response;
+    for (let hop = 0; hop < 20; hop++) {
+      last = await fetch(next, { redirect: "manual", headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; ") } });
+      for (const c of last.headers.getSetCookie()) {
+        const [pair] = c.split(";");
+        jar.set(pair!.slice(0, pair!.indexOf("=")), pair!.slice(pair!.indexOf("=") + 1));
+      }
+      const location = last.headers.get("location");
+      if (!location) break;
+      next = new URL(location, next).toString();
+    }
+    const body = await last.text();
+    expect(last.status, body).toBe(200);
+    expect(body).toContain("Success");
+    expect((await t.waitForState(id, ["altinnAuthorized"])).state).toBe("altinnAuthorized");
+    expect(t.lines.filter((l) => /^error on /.test(l)), "errors logged as unexpected (500)").toEqual([]);
   }, 60_000);
 });

@@ -41,7 +41,6 @@ interface Connection {
 export async function startPgWireCount(target: { host: string; port: number }): Promise<PgWireCount> {
   const seen: string[] = [];
   const sockets = new Set<Socket>();
-  const connections = new Set<Connection>();
   let armed: { pattern: RegExp; reached: (statement: string) => void } | null = null;
   const holding = new Set<Connection>();
 
@@ -49,7 +48,6 @@ export async function startPgWireCount(target: { host: string; port: number }): 
     const upstream = connect(target.port, target.host);
     sockets.add(client).add(upstream);
     const connection: Connection = { upstream, held: null };
-    connections.add(connection);
     const forward = (message: Buffer) => (connection.held ? connection.held.push(message) : upstream.write(message));
     const statements = new Map<string, string>(); // prepared statement name → its text, per connection
     let pending = ""; // the statement of the latest Bind (or unnamed Parse) before the Sync
@@ -105,7 +103,6 @@ export async function startPgWireCount(target: { host: string; port: number }): 
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
-      connections.delete(connection);
       holding.delete(connection);
     };
     client.on("close", end).on("error", end);
