@@ -19,6 +19,16 @@ const reach = await probe();
 const FLOW_WRITE = /WITH written AS \(\s*UPDATE flows SET/;
 const skip = !reach.ok && !PG_REQUIRED;
 
+/** A new flow whose login alice started: its id and its login link. */
+async function loginStarted(t: TestService): Promise<{ id: string; link: string }> {
+  const created = await t.api("POST", "/api/flows", { legalEntity: LEGAL_ENTITY });
+  expect(created.status, created.text).toBe(201);
+  const id = created.json.id as string;
+  const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
+  expect(authorize.status, authorize.text).toBe(200);
+  return { id, link: authorize.json.authorizationUrl as string };
+}
+
 describe.skipIf(skip)(`PostgreSQL out of reach${skip && !reach.ok ? ` (skipped: ${reach.reason})` : ""}`, () => {
   let cluster: RelayedDatabase | undefined;
   let t: TestService | undefined;
@@ -106,12 +116,7 @@ describe.skipIf(skip)(`PostgreSQL out of reach${skip && !reach.ok ? ` (skipped: 
   it("a person's login link and return from ID-porten while the database is away: a page that says to try again in a moment, and a reload completes the login", async () => {
     const { relay } = cluster!;
     const t = service();
-    const created = await t.api("POST", "/api/flows", { legalEntity: LEGAL_ENTITY });
-    expect(created.status, created.text).toBe(201);
-    const id = created.json.id as string;
-    const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
-    expect(authorize.status, authorize.text).toBe(200);
-    const link = authorize.json.authorizationUrl as string;
+    const { id, link } = await loginStarted(t);
     const page = async (url: string, cookie?: string) => {
       const res = await fetch(url, { redirect: "manual", headers: cookie ? { cookie } : {} });
       return { status: res.status, type: res.headers.get("content-type") ?? "", location: res.headers.get("location"), body: await res.text() };
@@ -149,11 +154,8 @@ describe.skipIf(skip)(`PostgreSQL out of reach${skip && !reach.ok ? ` (skipped: 
   it("the database goes away just as the return from ID-porten is being written: the page says the login is received and kept, and it completes once the database is back", async () => {
     const { relay } = cluster!;
     const t = service();
-    const created = await t.api("POST", "/api/flows", { legalEntity: LEGAL_ENTITY });
-    const id = created.json.id as string;
-    const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
-    expect(authorize.status, authorize.text).toBe(200);
-    const walked = await t.login(authorize.json.authorizationUrl, undefined, `${t.url}/callback`);
+    const { id, link } = await loginStarted(t);
+    const walked = await t.login(link, undefined, `${t.url}/callback`);
     const before = simulatorSaw(t).codeExchanges;
 
     // The callback's write is held on its way to the server, and then the line is cut under it.
@@ -206,13 +208,10 @@ describe.skipIf(skip)(`PostgreSQL out of reach${skip && !reach.ok ? ` (skipped: 
   it("the line cut under the login link's write: the browser goes on to ID-porten with its cookie (the opening is kept), and the login completes once the database is back", async () => {
     const { relay } = cluster!;
     const t = service();
-    const created = await t.api("POST", "/api/flows", { legalEntity: LEGAL_ENTITY });
-    const id = created.json.id as string;
-    const authorize = await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" });
-    expect(authorize.status, authorize.text).toBe(200);
+    const { id, link } = await loginStarted(t);
 
     const hold = relay.hold(FLOW_WRITE);
-    const opening = fetch(`${authorize.json.authorizationUrl}?login_hint=${PID}`, { redirect: "manual" });
+    const opening = fetch(`${link}?login_hint=${PID}`, { redirect: "manual" });
     await hold.reached;
     relay.cut();
     const opened = await opening;
