@@ -24,6 +24,7 @@ import { AuthflowError, notFound } from "../errors.ts";
 import { storeUnreachable } from "../store/store-unreachable.ts";
 import { StaleWriteError, type AuditEntry, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "../store/flow-store.ts";
 import type { MachineRegistry, RegisteredMachine } from "./machine-registry.ts";
+import { RepeatedFailure } from "./repeated-failure.ts";
 
 export interface EngineEvent {
   type: string;
@@ -149,7 +150,8 @@ export class FlowEngine {
       this.#unsubscribe = await this.#opts.store.subscribe((change) => void this.#remoteChange(change.id, change.revision));
     }
     const first = await this.tick();
-    this.#ticker = setInterval(() => void this.tick().catch((e) => this.#log(`deadline tick failed: ${(e as Error).message}`)), tickMs);
+    const failures = new RepeatedFailure("deadline tick", `every ${tickMs / 1000} s`, (line) => this.#log(line));
+    this.#ticker = setInterval(() => void this.tick().then(() => failures.succeeded(), (e) => failures.failed(e)), tickMs);
     (this.#ticker as { unref?: () => void }).unref?.();
     return first;
   }

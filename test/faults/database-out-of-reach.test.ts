@@ -105,6 +105,11 @@ describe.skipIf(skip)(`PostgreSQL out of reach${skip && !reach.ok ? ` (skipped: 
     const readyAgain = await fetch(`${t.url}/readyz`);
     expect(readyAgain.status).toBe(200);
     expect(((await readyAgain.json()) as any).checks.database).toEqual({ ok: true, detail: "answers" });
+    // The deadline tick failed every second of the outage (several seconds): named once when it began and once when it ended.
+    await eventually(() => t.lines.some((l) => l.startsWith("deadline tick works again")), "the log says the tick works again", 5000);
+    const tickLines = t.lines.filter((l) => l.startsWith("deadline tick"));
+    expect(tickLines, tickLines.join("\n")).toHaveLength(2);
+    expect(tickLines[0]).toMatch(/^deadline tick failed: the connection was (refused|reset|closed); tried again every 1 s/);
 
     await t.restart();
     expect((await t.api("GET", `/api/flows/${id}`)).json.state).toBe("altinnAuthorized");
