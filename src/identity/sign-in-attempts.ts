@@ -91,15 +91,15 @@ export class PostgresSignInAttempts implements SignInAttempts {
     return this.sql.begin(async (tx) => {
       // One transaction per attempt, holding a lock per key (taken in one order: no deadlock), so
       // attempts made at once on several instances are counted one after another, never past the limit.
-      await tx`SELECT pg_advisory_xact_lock(hashtextextended('authflow sign-in ' || k, 0)) FROM unnest(${[...keys].sort()}::text[]) AS k ORDER BY k`;
-      await tx`DELETE FROM sign_in_failures WHERE key = ANY(${keys}::text[]) AND at <= ${now - this.limits.windowMs}`;
-      const rows = await tx`SELECT key, at FROM sign_in_failures WHERE key = ANY(${keys}::text[]) ORDER BY at, id`;
+      await tx`SELECT pg_advisory_xact_lock(hashtextextended('authflow sign-in ' || k, 0)) FROM jsonb_array_elements_text(${tx.json([...keys].sort())}) AS k ORDER BY k`;
+      await tx`DELETE FROM sign_in_failures WHERE key IN (SELECT jsonb_array_elements_text(${tx.json(keys)})) AND at <= ${now - this.limits.windowMs}`;
+      const rows = await tx`SELECT key, at FROM sign_in_failures WHERE key IN (SELECT jsonb_array_elements_text(${tx.json(keys)})) ORDER BY at, id`;
       const times = (key: string) => rows.filter((r) => r.key === key).map((r) => Number(r.at));
       const wait = Math.max(
         waitFor(times(keys[0]!), this.limits.perUser, now, this.limits.windowMs),
         waitFor(times(keys[1]!), this.limits.perAddress, now, this.limits.windowMs),
       );
-      if (wait === 0) await tx`INSERT INTO sign_in_failures (key, at) SELECT k, ${now} FROM unnest(${keys}::text[]) AS k`;
+      if (wait === 0) await tx`INSERT INTO sign_in_failures (key, at) SELECT k, ${now} FROM jsonb_array_elements_text(${tx.json(keys)}) AS k`;
       return wait;
     }) as Promise<number>;
   }
@@ -121,6 +121,6 @@ export class PostgresSignInAttempts implements SignInAttempts {
   async #dropNewest(keys: string[]): Promise<void> {
     await this.sql`
       DELETE FROM sign_in_failures WHERE id IN (
-        SELECT DISTINCT ON (key) id FROM sign_in_failures WHERE key = ANY(${keys}::text[]) ORDER BY key, at DESC, id DESC)`;
+        SELECT DISTINCT ON (key) id FROM sign_in_failures WHERE key IN (SELECT jsonb_array_elements_text(${this.sql.json(keys)})) ORDER BY key, at DESC, id DESC)`;
   }
 }

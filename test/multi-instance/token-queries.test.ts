@@ -57,4 +57,10 @@ describe.skipIf(skip)(`the queries of a token call and an event on PostgreSQL${s
     // Besides them only the engine's deadline tick (once a second: its claim of due flows), however long the calls took.
     expect(others.filter((q) => !/FOR UPDATE SKIP LOCKED/.test(q)), `the other queries:\n${others.join("\n")}`).toEqual([]);
   }, 60_000);
+
+  it("no connection asks for the catalog's array types (postgres.js drops that query's promise: a connection lost just then ended the process)", async () => {
+    const all = cluster!.relay.queries();
+    expect(all.length, "the instance's queries went through the relay").toBeGreaterThan(30);
+    expect(all.filter((q) => /pg_catalog\.pg_type/.test(q))).toEqual([]);
+  });
 });

@@ -104,7 +104,8 @@ export class PostgresFlowStore implements FlowStore {
     const where = [sql`TRUE`];
     if (query.machine !== undefined) where.push(sql`machine = ${query.machine}`);
     if (query.legalEntity !== undefined) where.push(sql`legal_entity = ${query.legalEntity}`);
-    if (query.legalEntities !== undefined) where.push(sql`legal_entity = ANY(${query.legalEntities as string[]})`);
+    // Lists go as JSON, never as PostgreSQL arrays: the pool does not fetch array types (connect.ts).
+    if (query.legalEntities !== undefined) where.push(sql`legal_entity IN (SELECT jsonb_array_elements_text(${sql.json(query.legalEntities as string[])}))`);
     if (query.state !== undefined) where.push(sql`state = ${query.state}`);
     if (query.attention === true) where.push(sql`attention_from <= ${at}`);
     if (query.attention === false) where.push(sql`(attention_from IS NULL OR attention_from > ${at})`);
@@ -197,7 +198,7 @@ export class PostgresFlowStore implements FlowStore {
 
   async #sendNotifications(payloads: string[]): Promise<void> {
     try {
-      await this.#sql`SELECT set_config('synchronous_commit', 'off', true), pg_notify(${CHANNEL}, sent.payload) FROM unnest(${payloads}::text[]) WITH ORDINALITY AS sent(payload, n) ORDER BY sent.n`;
+      await this.#sql`SELECT set_config('synchronous_commit', 'off', true), pg_notify(${CHANNEL}, sent.payload) FROM jsonb_array_elements_text(${this.#sql.json(payloads)}) WITH ORDINALITY AS sent(payload, n) ORDER BY sent.n`;
     } catch (error) {
       try {
         const ids = payloads.map((p) => p.slice(0, p.lastIndexOf(":"))).join(", ");
