@@ -55,6 +55,8 @@ export interface Config {
   encryptionKey: string | undefined;
   /** PostgreSQL store shared by several instances (DATABASE_URL); lowdb under DATA_DIR when unset. */
   databaseUrl: string | undefined;
+  /** DATABASE_TIMEOUT_SECONDS: how long a store call waits for PostgreSQL's answer before its connections are let go. */
+  databaseTimeoutSeconds: number;
   idporten: {
     issuer: string;
     clientId: string;
@@ -315,6 +317,7 @@ export function readConfig(env: Env): Readonly<Config> {
   const authorizationWarningDays = read.integer("AUTHORIZATION_WARNING_DAYS", 30, 0, 3650);
   const loginTimeoutSeconds = read.integer("LOGIN_TIMEOUT_SECONDS", 600);
   const outboundTimeoutMs = read.integer("OUTBOUND_TIMEOUT_SECONDS", 10, 1, 300) * 1000;
+  const databaseTimeoutSeconds = read.integer("DATABASE_TIMEOUT_SECONDS", 15, 1, 300); // = DEFAULT_ANSWER_SECONDS in store/postgres/connect.ts
   const exchangeMode = read.oneOf("EXCHANGE_MODE", ["auto", "manual"] as const, "auto");
 
   if (read.problems.length > 0) throw new ConfigError(read.problems);
@@ -325,6 +328,7 @@ export function readConfig(env: Env): Readonly<Config> {
     publicUrl,
     dataDir,
     databaseUrl,
+    databaseTimeoutSeconds,
     apiToken,
     apiClients,
     ui: Object.freeze({ users: uiUsers, trustedUserHeader, trustedProxies, integrationAdmins: Object.freeze(integrationAdmins) as string[] }),

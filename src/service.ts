@@ -149,13 +149,13 @@ async function wire(
   // One id for this process in claims, leases and notifications (the store skips its own).
   const instanceId = crypto.randomUUID();
   const store: FlowStore = config.databaseUrl
-    ? await PostgresFlowStore.open(config.databaseUrl, { log: (line) => log(line), instanceId })
+    ? await PostgresFlowStore.open(config.databaseUrl, { log: (line) => log(line), instanceId, answerSeconds: config.databaseTimeoutSeconds })
     : await LowdbFlowStore.open(config.dataDir, { log: (line) => log(line) });
   opened.push(() => store.close());
 
   // Integrations: "default" is the configuration above; others are stored (DATA_DIR or PostgreSQL).
   const integrationStore: IntegrationStore = config.databaseUrl
-    ? await PostgresIntegrationStore.open(config.databaseUrl)
+    ? await PostgresIntegrationStore.open(config.databaseUrl, config.databaseTimeoutSeconds)
     : await FileIntegrationStore.open(config.dataDir, log);
   opened.push(() => integrationStore.close());
   const configuredIntegration = { settings: configuredIntegrationSettings(config, simulator), credentialSet: Boolean(config.idporten.clientSecret || config.idporten.clientKey) };
@@ -176,10 +176,10 @@ async function wire(
   const runCall = <T>(system: unknown, callId: string, input: unknown, call: () => Promise<T>) => (engine ? engine.runCall(system, callId, input, call) : call());
   const registry = new MachineRegistry().register(authorizationFlowMachine({ clock, idporten, altinn, runCall, warningDays: config.authorizationWarningDays, integrations: (name) => integrationRegistry.runtime(name) }));
   // Sign-outs are kept where every instance (and a restarted one) looks.
-  const endedSessions = config.databaseUrl ? await PostgresEndedSessions.open(config.databaseUrl) : await FileEndedSessions.open(config.dataDir);
+  const endedSessions = config.databaseUrl ? await PostgresEndedSessions.open(config.databaseUrl, Date.now, config.databaseTimeoutSeconds) : await FileEndedSessions.open(config.dataDir);
   opened.push(() => endedSessions.close());
   // The sign-in limit counts in PostgreSQL when instances share it, so a guesser gets no more tries per instance.
-  const signInAttempts = config.databaseUrl ? await PostgresSignInAttempts.open(config.databaseUrl) : new MemorySignInAttempts();
+  const signInAttempts = config.databaseUrl ? await PostgresSignInAttempts.open(config.databaseUrl, Date.now, undefined, config.databaseTimeoutSeconds) : new MemorySignInAttempts();
   opened.push(() => signInAttempts.close());
   const inspector = config.inspectPort !== undefined ? await startStatelyInspector(config.inspectPort) : undefined;
   if (inspector) opened.push(() => inspector.stop());

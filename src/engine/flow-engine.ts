@@ -314,6 +314,8 @@ export class FlowEngine {
         continue; // reloaded meanwhile (a write lost a race with another instance): look again
       }
       const left = deadline - Date.now();
+      // Not settled because a change of it is held (the store did not take it): that is the reason to give.
+      if (left <= 0 && live.heldError !== undefined && !(live.heldError instanceof LostRace)) throw this.#notWritten(live, false);
       if (left <= 0) throw new AuthflowError("upstream_unavailable", 503, `Flow "${id}" did not settle within ${Math.round(timeoutMs / 1000)} s.`, { extra: { retryAfterSeconds: 2 } });
       // Woken by this actor's next snapshot, by the flow being reloaded (another instance), or after a while.
       await new Promise<void>((resolve) => {
@@ -736,18 +738,21 @@ export class FlowEngine {
     ]);
     clearTimeout(timer);
     if (live.heldError instanceof LostRace) throw live.heldError;
-    if (settled === "waiting" || live.heldError !== undefined) {
-      // In words, never the database's address: "the connection was refused", not "connect ECONNREFUSED 10.0.0.5:5432".
-      const reason = live.heldError === undefined ? "a write is still in progress" : (storeUnreachable(live.heldError) ?? (live.heldError as Error).message);
-      throw new AuthflowError(
-        "persist_failed",
-        503,
-        applied
-          ? `This change is made but not written to the store yet (${reason}). It is kept and retried until the store takes it; nothing is lost.`
-          : `The flow's newest change is not written to the store yet (${reason}); nothing more is done on this flow until it is. That change is kept and retried until the store takes it; try again shortly.`,
-        { cause: live.heldError, extra: { retryAfterSeconds: 2, ...(applied ? { kept: true } : {}) } },
-      );
-    }
+    if (settled === "waiting" || live.heldError !== undefined) throw this.#notWritten(live, applied);
+  }
+
+  /** The 503 for a flow whose newest change the store has not taken yet. */
+  #notWritten(live: LiveFlow, applied: boolean): AuthflowError {
+    // In words, never the database's address: "the connection was refused", not "connect ECONNREFUSED 10.0.0.5:5432".
+    const reason = live.heldError === undefined ? "a write is still in progress" : (storeUnreachable(live.heldError) ?? (live.heldError as Error).message);
+    return new AuthflowError(
+      "persist_failed",
+      503,
+      applied
+        ? `This change is made but not written to the store yet (${reason}). It is kept and retried until the store takes it; nothing is lost.`
+        : `The flow's newest change is not written to the store yet (${reason}); nothing more is done on this flow until it is. That change is kept and retried until the store takes it; try again shortly.`,
+      { cause: live.heldError, extra: { retryAfterSeconds: 2, ...(applied ? { kept: true } : {}) } },
+    );
   }
 
   async #serialized<T>(live: LiveFlow, work: () => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@
 import type postgres from "postgres";
 import { join } from "node:path";
 import { DurableJsonFile } from "../store/durable-json-file.ts";
-import { openMigrated } from "../store/postgres/connect.ts";
+import { boundCalls, openMigrated } from "../store/postgres/connect.ts";
 
 export interface EndedSessions {
   /** Whether this session was signed out (before `now`'s expiry). */
@@ -57,10 +57,13 @@ export class PostgresEndedSessions implements EndedSessions {
   private constructor(
     private readonly sql: postgres.Sql,
     private readonly now: () => number,
-  ) {}
+  ) {
+    boundCalls(this, sql, ["has", "add"]);
+  }
 
-  static async open(databaseUrl: string, now: () => number = Date.now): Promise<PostgresEndedSessions> {
-    const sql = await openMigrated(databaseUrl, "authflow-sessions");
+  /** `answerSeconds`: how long a call waits for the database (DATABASE_TIMEOUT_SECONDS; store/postgres/connect.ts). */
+  static async open(databaseUrl: string, now: () => number = Date.now, answerSeconds?: number): Promise<PostgresEndedSessions> {
+    const sql = await openMigrated(databaseUrl, "authflow-sessions", 1, answerSeconds);
     return new PostgresEndedSessions(sql, now);
   }
 

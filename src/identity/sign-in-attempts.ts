@@ -4,7 +4,7 @@
 // share the flows — a limit kept per process would give a guesser as many tries as there are
 // instances behind the balancer, so there the count is the database's, taken under a lock per key.
 import type postgres from "postgres";
-import { openMigrated } from "../store/postgres/connect.ts";
+import { boundCalls, openMigrated } from "../store/postgres/connect.ts";
 
 export interface SignInLimits {
   perUser: number;
@@ -78,10 +78,13 @@ export class PostgresSignInAttempts implements SignInAttempts {
     private readonly sql: postgres.Sql,
     private readonly now: () => number,
     private readonly limits: SignInLimits,
-  ) {}
+  ) {
+    boundCalls(this, sql, ["attempt", "withdraw", "succeeded"]);
+  }
 
-  static async open(databaseUrl: string, now: () => number = Date.now, limits: SignInLimits = SIGN_IN_LIMITS): Promise<PostgresSignInAttempts> {
-    const sql = await openMigrated(databaseUrl, "authflow-sign-in", 2);
+  /** `answerSeconds`: how long a call waits for the database (DATABASE_TIMEOUT_SECONDS; store/postgres/connect.ts). */
+  static async open(databaseUrl: string, now: () => number = Date.now, limits: SignInLimits = SIGN_IN_LIMITS, answerSeconds?: number): Promise<PostgresSignInAttempts> {
+    const sql = await openMigrated(databaseUrl, "authflow-sign-in", 2, answerSeconds);
     return new PostgresSignInAttempts(sql, now, limits);
   }
 

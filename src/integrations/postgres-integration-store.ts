@@ -2,7 +2,7 @@
 // instance; the audit trail in `integration_audit`. A change and its audit entry are one
 // transaction; compare-and-swap on `revision` refuses a stale edit from any instance.
 import postgres from "postgres";
-import { openPool } from "../store/postgres/connect.ts";
+import { boundCalls, openPool } from "../store/postgres/connect.ts";
 import { migrate } from "../store/postgres/migrations.ts";
 import { IntegrationConflict, type IntegrationRecord, type IntegrationSettings, type IntegrationStore } from "./integration-store.ts";
 import type { IntegrationAuditEntry } from "./integration-types.ts";
@@ -27,10 +27,12 @@ export class PostgresIntegrationStore implements IntegrationStore {
 
   private constructor(sql: postgres.Sql) {
     this.#sql = sql;
+    boundCalls(this, sql, ["list", "get", "revisionOf", "save", "remove", "readAudit"]);
   }
 
-  static async open(databaseUrl: string): Promise<PostgresIntegrationStore> {
-    const sql = openPool(databaseUrl, "authflow-integrations", 2);
+  /** `answerSeconds`: how long a call waits for the database (DATABASE_TIMEOUT_SECONDS; store/postgres/connect.ts). */
+  static async open(databaseUrl: string, answerSeconds?: number): Promise<PostgresIntegrationStore> {
+    const sql = openPool(databaseUrl, "authflow-integrations", 2, answerSeconds);
     try {
       await migrate(sql); // the flow store has normally applied it already: then nothing to do
     } catch (error) {

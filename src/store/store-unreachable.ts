@@ -13,6 +13,8 @@ const CLIENT_CODES: Record<string, string> = {
   CONNECTION_DESTROYED: "the connection was lost",
   CONNECTION_ENDED: "the connection had ended",
   CONNECT_TIMEOUT: "connecting timed out",
+  // Ours (store/postgres/connect.ts): a call the database left unanswered too long.
+  DATABASE_SILENT: "it did not answer in time",
 };
 
 /** A socket's failure (with its syscall: connect, read, write, getaddrinfo). */

@@ -8,7 +8,13 @@
 // it has run and it holds no lock), until `release()`. A race between instances can then be set up
 // in the order a test needs, with the service's own code on both sides. And it can cut the line:
 // `cut()` drops every connection and stops listening, so a new one is refused at once (a database
-// that went away: a failover, a restart) until `restore()` listens on the same port again.
+// that went away: a failover, a restart) until `restore()` listens on the same port again. Or it can
+// go silent: `silence()` keeps every connection open and lets nothing through (a network partition:
+// no reset, no refusal, just no answer), `silence("answers")` lets what the client sends reach the
+// server but no answer come back (a statement runs, its outcome never arrives), until `speak()`
+// delivers what was kept, as TCP would once the partition heals — or, `speak({ onlyNew: true })`,
+// lets new connections through while those open now stay silent for good (a failover: the server
+// they were talking to is gone, and nothing tells the client).
 import { createServer, connect, type Server, type Socket } from "node:net";
 
 export interface PgWireCount {
@@ -22,6 +28,10 @@ export interface PgWireCount {
   cut(): void;
   /** Listens again, on the same port. */
   restore(): Promise<void>;
+  /** Lets nothing through (`"both"`) or no answer (`"answers"`), on open connections and new ones, until speak(). */
+  silence(what?: "both" | "answers"): void;
+  /** Ends the silence: what was kept goes on, in order; with `onlyNew`, the connections open now stay silent for good. */
+  speak(options?: { onlyNew?: boolean }): void;
   close(): Promise<void>;
 }
 
@@ -33,9 +43,14 @@ export interface Hold {
 }
 
 interface Connection {
+  client: Socket;
   upstream: Socket;
   /** Messages kept back while this connection is held. */
   held: Buffer[] | null;
+  /** What the silence kept back: toward the server, toward the client. */
+  quiet: { up: Buffer[]; down: Buffer[] };
+  /** Silent for good: nothing more goes through, either way. */
+  dead: boolean;
 }
 
 export async function startPgWireCount(target: { host: string; port: number }): Promise<PgWireCount> {
@@ -43,12 +58,16 @@ export async function startPgWireCount(target: { host: string; port: number }): 
   const sockets = new Set<Socket>();
   let armed: { pattern: RegExp; reached: (statement: string) => void } | null = null;
   const holding = new Set<Connection>();
+  const connections = new Set<Connection>();
+  let silent: "both" | "answers" | null = null;
 
   const server: Server = createServer((client) => {
     const upstream = connect(target.port, target.host);
     sockets.add(client).add(upstream);
-    const connection: Connection = { upstream, held: null };
-    const forward = (message: Buffer) => (connection.held ? connection.held.push(message) : upstream.write(message));
+    const connection: Connection = { client, upstream, held: null, quiet: { up: [], down: [] }, dead: false };
+    connections.add(connection);
+    const toServer = (message: Buffer) => (connection.dead ? undefined : silent === "both" ? connection.quiet.up.push(message) : upstream.write(message));
+    const forward = (message: Buffer) => (connection.held ? connection.held.push(message) : toServer(message));
     const statements = new Map<string, string>(); // prepared statement name → its text, per connection
     let pending = ""; // the statement of the latest Bind (or unnamed Parse) before the Sync
     let buffer = Buffer.alloc(0);
@@ -97,13 +116,14 @@ export async function startPgWireCount(target: { host: string; port: number }): 
         forward(message);
       }
     });
-    upstream.on("data", (data) => client.write(data));
+    upstream.on("data", (data) => (connection.dead ? undefined : silent ? connection.quiet.down.push(data) : client.write(data)));
     const end = () => {
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
       holding.delete(connection);
+      connections.delete(connection);
     };
     client.on("close", end).on("error", end);
     upstream.on("close", end).on("error", end);
@@ -125,11 +145,27 @@ export async function startPgWireCount(target: { host: string; port: number }): 
           for (const connection of holding) {
             const kept = connection.held ?? [];
             connection.held = null;
-            for (const message of kept) connection.upstream.write(message);
+            for (const message of kept) (silent === "both" ? connection.quiet.up.push(message) : connection.upstream.write(message));
           }
           holding.clear();
         },
       };
+    },
+    silence(what = "both") {
+      silent = what;
+    },
+    speak({ onlyNew = false } = {}) {
+      silent = null;
+      for (const connection of connections) {
+        if (onlyNew) {
+          connection.dead = true;
+          continue;
+        }
+        const { up, down } = connection.quiet;
+        connection.quiet = { up: [], down: [] };
+        for (const message of up) connection.upstream.write(message);
+        for (const data of down) connection.client.write(data);
+      }
     },
     cut() {
       server.close();

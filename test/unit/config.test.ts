@@ -177,6 +177,13 @@ describe("configuration for VAT (issue 9)", () => {
     expect(fail({ AUTHORIZATION_WARNING_DAYS: "soon" })).toMatch(/^AUTHORIZATION_WARNING_DAYS must be a whole number/);
   });
 
+  it("DATABASE_TIMEOUT_SECONDS: 15 by default (a call's wait for PostgreSQL's answer), 1–300", () => {
+    expect(readConfig({}).databaseTimeoutSeconds).toBe(15);
+    expect(readConfig({ DATABASE_TIMEOUT_SECONDS: "5" }).databaseTimeoutSeconds).toBe(5);
+    expect(fail({ DATABASE_TIMEOUT_SECONDS: "0" })).toMatch(/^DATABASE_TIMEOUT_SECONDS /);
+    expect(fail({ DATABASE_TIMEOUT_SECONDS: "a while" })).toMatch(/^DATABASE_TIMEOUT_SECONDS must be a whole number/);
+  });
+
   it("simulator: refresh-token reuse grace (default none) and an optional control token of at least 16 characters", () => {
     expect(readConfig({}).simulator).toMatchObject({ refreshReuseGraceSeconds: 0, controlToken: undefined });
     expect(readConfig({ SIMULATOR_REFRESH_REUSE_GRACE_SECONDS: "5", SIMULATOR_CONTROL_TOKEN: "c".repeat(16) }).simulator).toMatchObject({

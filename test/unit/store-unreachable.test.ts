@@ -4,6 +4,7 @@
 import { createServer } from "node:net";
 import postgres from "postgres";
 import { expect, it } from "vitest";
+import { DatabaseSilentError } from "../../src/store/postgres/connect.ts";
 import { storeUnreachable } from "../../src/store/store-unreachable.ts";
 import { ADMIN_URL, probe } from "../store/postgres-server.ts";
 
@@ -25,6 +26,7 @@ it("postgres.js against a port nobody listens on: the connection was refused", a
 it("postgres.js's own connection codes and the server's will-not-serve states are unreachable; other server errors are not", () => {
   expect(storeUnreachable(Object.assign(new Error("write CONNECTION_CLOSED 127.0.0.1:5432"), { code: "CONNECTION_CLOSED" }))).toBe("the connection was closed");
   expect(storeUnreachable(Object.assign(new Error("connect CONNECT_TIMEOUT 10.0.0.9:5432"), { code: "CONNECT_TIMEOUT" }))).toBe("connecting timed out");
+  expect(storeUnreachable(new DatabaseSilentError(15))).toBe("it did not answer in time"); // ours: a call left unanswered (connect.ts)
   const server = (code: string) => Object.assign(new Error("…"), { name: "PostgresError", code });
   expect(storeUnreachable(server("57P01"))).toBe("the server is shutting down");
   expect(storeUnreachable(server("08006"))).toBe("a connection error (SQLSTATE 08006)");

@@ -1,8 +1,12 @@
 // A small pool of its own for a module that keeps a table beside the flows (ended sessions, sign-in
 // failures), with the schema brought up to date first — the flow store has applied the migrations
 // already when it opened first; then there is nothing to do.
+import { connect as connectSocket, type Socket } from "node:net";
 import postgres from "postgres";
 import { migrate } from "./migrations.ts";
+
+/** How long a call may wait for the database's answer before the pool's connections are taken for dead. Default of DATABASE_TIMEOUT_SECONDS. */
+export const DEFAULT_ANSWER_SECONDS = 15;
 
 /**
  * A pool of `max` connections, as every PostgreSQL module here opens it.
@@ -16,20 +20,92 @@ import { migrate } from "./migrations.ts";
  *   lost just then (a failover, a reset) rejects it unhandled and ends the process (porsager/postgres
  *   #1192, #1205, #1223; seen here in CI while the fault test cut the line). Nothing here sends or
  *   reads a PostgreSQL array: lists go as JSON (`sql.json`, `jsonb_array_elements_text`).
+ * - The pool's sockets are made here (postgres.js's `socket` option), so that they can be let go
+ *   when the database has gone silent: each call waits at most `answerSeconds` (see `answerWithin`).
  */
-export function openPool(databaseUrl: string, applicationName: string, max: number): postgres.Sql {
-  return postgres(databaseUrl, {
+export function openPool(databaseUrl: string, applicationName: string, max: number, answerSeconds = DEFAULT_ANSWER_SECONDS): postgres.Sql {
+  const sockets = new Set<Socket>();
+  let next = 0;
+  const sql = postgres(databaseUrl, {
     max,
     connect_timeout: 10,
     backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 1),
     fetch_types: false,
     onnotice: () => undefined, // "relation already exists, skipping" and the like
     connection: { application_name: applicationName },
-  });
+    // As postgres.js connects by itself: the Unix socket if the URL names one, else host and port —
+    // with several hosts, each new connection tries the next one, as postgres.js does. Returned at
+    // once: what postgres.js writes before the connection is up waits in the socket, its errors come
+    // as the socket's, and its connect timeout still applies. The LISTEN connection postgres.js opens
+    // for notifications is made here too (it copies the options).
+    socket: (options: { host: string[]; port: number[]; path?: string | false }) => {
+      const at = next++ % options.host.length;
+      const socket = options.path ? connectSocket(options.path) : connectSocket(options.port[at] ?? 5432, options.host[at]);
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+      return socket;
+    },
+  } as postgres.Options<Record<string, never>>);
+  pools.set(sql, { sockets, answerSeconds });
+  return sql;
 }
 
-export async function openMigrated(databaseUrl: string, applicationName: string, max = 1): Promise<postgres.Sql> {
-  const sql = openPool(databaseUrl, applicationName, max);
+/** Each pool's sockets, and how long its calls wait for an answer. */
+const pools = new WeakMap<postgres.Sql, { sockets: Set<Socket>; answerSeconds: number }>();
+
+/** The database did not answer in time: the call is answered 503 (store-unreachable.ts) and the pool's connections are let go. */
+export class DatabaseSilentError extends Error {
+  readonly code = "DATABASE_SILENT";
+  constructor(seconds: number) {
+    super(`the database did not answer within ${seconds} s`);
+    this.name = "DatabaseSilentError";
+  }
+}
+
+/**
+ * `work` (calls on the pool `sql`), or a DatabaseSilentError once the pool's answer time
+ * (DATABASE_TIMEOUT_SECONDS) passes without its answer.
+ *
+ * A database can go silent rather than refuse: a network partition, a failover that leaves the
+ * socket half-open. postgres.js has no timeout for a statement already sent (porsager/postgres#1089,
+ * open), and TCP gives up on unanswered data only after ≈ 15 minutes — every call on that connection
+ * would wait that long, and the pool fills with such connections. So a call answered by nothing
+ * within `seconds` lets go of every connection of its pool: their calls fail at once (a 503 that
+ * says so), postgres.js connects afresh for the next call, and the service works again as soon as
+ * the database answers. Every connection, not only the silent one: which connection a call went out
+ * on is not known here, and a database that left one call unanswered that long has most likely left
+ * them all. A write given up this way may still have been applied; the engine then meets its own
+ * write as a moved revision and reloads the flow, as after a race (flow-engine.ts).
+ */
+export function answerWithin<T>(sql: postgres.Sql, work: Promise<T>): Promise<T> {
+  const pool = pools.get(sql);
+  if (!pool) return work;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const silent = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new DatabaseSilentError(pool.answerSeconds);
+      for (const socket of pool.sockets) socket.destroy(error);
+      reject(error);
+    }, pool.answerSeconds * 1000);
+  });
+  return Promise.race([work, silent]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Bounds the named calls of `target` (a module's methods that use the pool `sql`) with answerWithin.
+ * Every module with a pool does this for every call that waits for the database: a call on a pool
+ * whose connections went silent would otherwise wait forever, whichever module made it (the flows,
+ * the integrations every page's policy lists, the sessions, the sign-in attempts).
+ */
+export function boundCalls<T extends object>(target: T, sql: postgres.Sql, names: ReadonlyArray<keyof T & string>): void {
+  for (const name of names) {
+    const call = (target[name] as (...args: unknown[]) => Promise<unknown>).bind(target);
+    (target as Record<string, unknown>)[name] = (...args: unknown[]) => answerWithin(sql, call(...args));
+  }
+}
+
+export async function openMigrated(databaseUrl: string, applicationName: string, max = 1, answerSeconds = DEFAULT_ANSWER_SECONDS): Promise<postgres.Sql> {
+  const sql = openPool(databaseUrl, applicationName, max, answerSeconds);
   try {
     await migrate(sql);
   } catch (error) {

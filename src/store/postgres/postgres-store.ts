@@ -29,7 +29,7 @@ import { StaleWriteError, type AuditEntry, type DamageReport, type DueFlow, type
 import { FLOW_ID_PATTERN } from "../flow-id.ts";
 import { checkLimit, decodeCursor, encodeCursor } from "../list-query.ts";
 import { migrate } from "./migrations.ts";
-import { openPool } from "./connect.ts";
+import { boundCalls, openPool } from "./connect.ts";
 
 /** The NOTIFY channel; the payload is `<flow id>:<revision>:<instance id>`. */
 export const CHANNEL = "authflow_flows";
@@ -40,7 +40,12 @@ export interface PostgresStoreOptions {
   instanceId?: string;
   /** Pool size. Default 10. */
   max?: number;
+  /** Seconds a call waits for the database's answer before the pool's connections are let go (connect.ts answerWithin). Default 15. */
+  answerSeconds?: number;
 }
+
+/** The store's calls that wait for the database, each bounded by answerWithin. */
+const BOUNDED = ["revisionOf", "get", "list", "count", "save", "claimDue", "appendAudit", "readAudit", "damaged", "quarantine"] as const satisfies ReadonlyArray<keyof FlowStore>;
 
 type Row = Record<string, unknown>;
 
@@ -59,12 +64,14 @@ export class PostgresFlowStore implements FlowStore {
     this.#sql = sql;
     this.instanceId = instanceId;
     this.#log = log;
+    // A database gone silent answers the caller 503 within the pool's answer time instead of never (connect.ts).
+    boundCalls(this, sql, BOUNDED);
   }
 
   /** Connects, applies the migrations this database lacks, and answers once it can serve. */
   static async open(databaseUrl: string, options: PostgresStoreOptions = {}): Promise<PostgresFlowStore> {
     const log = options.log ?? ((line: string) => console.error(line));
-    const sql = openPool(databaseUrl, "authflow", options.max ?? 10);
+    const sql = openPool(databaseUrl, "authflow", options.max ?? 10, options.answerSeconds);
     try {
       const { applied, version } = await migrate(sql);
       log(`store: PostgreSQL ${where(databaseUrl)}, schema version ${version}${applied.length ? ` (applied now: ${applied.join(", ")})` : ""}`);
