@@ -1,9 +1,9 @@
 // A small pool of its own for a module that keeps a table beside the flows (ended sessions, sign-in
 // failures), with the schema brought up to date first — the flow store has applied the migrations
 // already when it opened first; then there is nothing to do.
-import { connect as connectSocket, type Socket } from "node:net";
 import postgres from "postgres";
 import { migrate } from "./migrations.ts";
+import { PoolSockets, type TlsSettings } from "./pool-sockets.ts";
 
 /** How long a call may wait for the database's answer before the pool's connections are taken for dead. Default of DATABASE_TIMEOUT_SECONDS. */
 export const DEFAULT_ANSWER_SECONDS = 15;
@@ -20,38 +20,31 @@ export const DEFAULT_ANSWER_SECONDS = 15;
  *   lost just then (a failover, a reset) rejects it unhandled and ends the process (porsager/postgres
  *   #1192, #1205, #1223; seen here in CI while the fault test cut the line). Nothing here sends or
  *   reads a PostgreSQL array: lists go as JSON (`sql.json`, `jsonb_array_elements_text`).
- * - The pool's sockets are made here (postgres.js's `socket` option), so that they can be let go
- *   when the database has gone silent: each call waits at most `answerSeconds` (see `answerWithin`).
+ * - The pool's sockets are made by pool-sockets.ts (postgres.js's `socket` option), so that they can
+ *   be let go when the database has gone silent: each call waits at most `answerSeconds` (see
+ *   `answerWithin`).
  */
 export function openPool(databaseUrl: string, applicationName: string, max: number, answerSeconds = DEFAULT_ANSWER_SECONDS): postgres.Sql {
-  const sockets = new Set<Socket>();
-  let next = 0;
-  const sql = postgres(databaseUrl, {
+  const settings = {
     max,
     connect_timeout: 10,
     backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 1),
     fetch_types: false,
     onnotice: () => undefined, // "relation already exists, skipping" and the like
     connection: { application_name: applicationName },
-    // As postgres.js connects by itself: the Unix socket if the URL names one, else host and port —
-    // with several hosts, each new connection tries the next one, as postgres.js does. Returned at
-    // once: what postgres.js writes before the connection is up waits in the socket, its errors come
-    // as the socket's, and its connect timeout still applies. The LISTEN connection postgres.js opens
-    // for notifications is made here too (it copies the options).
-    socket: (options: { host: string[]; port: number[]; path?: string | false }) => {
-      const at = next++ % options.host.length;
-      const socket = options.path ? connectSocket(options.path) : connectSocket(options.port[at] ?? 5432, options.host[at]);
-      sockets.add(socket);
-      socket.once("close", () => sockets.delete(socket));
-      return socket;
-    },
-  } as postgres.Options<Record<string, never>>);
+  };
+  // The URL's TLS settings as postgres.js reads them (sslmode, sslrootcert=system, sslnegotiation),
+  // asked of a pool that never connects; the sockets then do the TLS, and postgres.js sees them plain.
+  const { ssl, sslnegotiation } = postgres(databaseUrl, settings).options as unknown as TlsSettings;
+  const sockets = new PoolSockets({ ssl, sslnegotiation }, settings.connect_timeout);
+  // The LISTEN connection postgres.js opens for notifications copies the options: its socket is made here too.
+  const sql = postgres(databaseUrl, { ...settings, ssl: false, socket: sockets.make } as postgres.Options<Record<string, never>>);
   pools.set(sql, { sockets, answerSeconds });
   return sql;
 }
 
 /** Each pool's sockets, and how long its calls wait for an answer. */
-const pools = new WeakMap<postgres.Sql, { sockets: Set<Socket>; answerSeconds: number }>();
+const pools = new WeakMap<postgres.Sql, { sockets: PoolSockets; answerSeconds: number }>();
 
 /** The database did not answer in time: the call is answered 503 (store-unreachable.ts) and the pool's connections are let go. */
 export class DatabaseSilentError extends Error {
@@ -84,7 +77,7 @@ export function answerWithin<T>(sql: postgres.Sql, work: Promise<T>): Promise<T>
   const silent = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new DatabaseSilentError(pool.answerSeconds);
-      for (const socket of pool.sockets) socket.destroy(error);
+      pool.sockets.letGo();
       reject(error);
     }, pool.answerSeconds * 1000);
   });

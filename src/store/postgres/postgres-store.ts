@@ -45,7 +45,7 @@ export interface PostgresStoreOptions {
 }
 
 /** The store's calls that wait for the database, each bounded by answerWithin. */
-const BOUNDED = ["revisionOf", "get", "list", "count", "save", "claimDue", "appendAudit", "readAudit", "damaged", "quarantine"] as const satisfies ReadonlyArray<keyof FlowStore>;
+const BOUNDED = ["ping", "revisionOf", "get", "list", "count", "save", "claimDue", "appendAudit", "readAudit", "damaged", "quarantine"] as const satisfies ReadonlyArray<keyof FlowStore>;
 
 type Row = Record<string, unknown>;
 

@@ -1,0 +1,118 @@
+// The sockets of one PostgreSQL pool, made here rather than inside postgres.js (its `socket` option)
+// so that they can be let go when the database goes silent (connect.ts, answerWithin). They are made
+// as postgres.js makes them — the Unix socket if the URL names one, else host and port, several hosts
+// in turn; TLS as the URL's sslmode says, after an SSLRequest or directly (sslnegotiation=direct) —
+// with one difference: the TLS layer is set up here, before postgres.js sees the socket, and
+// postgres.js is told the connection is plain. Its own TLS wraps the plain socket and takes every
+// listener off it, so a plain socket destroyed beneath it closed the descriptor under a TLS socket
+// that still looked open: the next write failed (EBADF) with no listener left, an uncaught exception
+// that ended the process (found in review, with sslmode=require, in 3 runs of 4). Here the socket
+// postgres.js holds is the outermost one, and letting go destroys it first, then the one beneath.
+import { once } from "node:events";
+import { connect as connectPlain, isIP, Socket } from "node:net";
+import { connect as connectTls, type ConnectionOptions } from "node:tls";
+
+/** The TLS settings postgres.js read from the URL (its `options.ssl` and `options.sslnegotiation`). */
+export interface TlsSettings {
+  ssl: unknown;
+  sslnegotiation: unknown;
+}
+
+/** What postgres.js hands its `socket` option: the parsed hosts, ports and Unix-socket path. */
+interface Where {
+  host: string[];
+  port: number[];
+  path?: string | false;
+}
+
+/** SSLRequest: length 8, code 80877103. */
+const SSL_REQUEST = new Uint8Array([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+
+export class PoolSockets {
+  /** Each open socket postgres.js holds, with the plain one beneath it (itself, when plain). */
+  #open = new Map<Socket, Socket>();
+  #next = 0;
+  readonly #tls: TlsSettings;
+  readonly #connectTimeoutMs: number;
+
+  constructor(tls: TlsSettings, connectTimeoutSeconds: number) {
+    this.#tls = tls;
+    this.#connectTimeoutMs = connectTimeoutSeconds * 1000;
+  }
+
+  /**
+   * postgres.js's `socket` option: a socket for a new connection. A plain one is returned at once
+   * (what postgres.js writes before it is connected waits in it; its failures come as its own). A TLS
+   * one after the negotiation; a negotiation that fails gives a socket that fails the same way a
+   * plain one does (an 'error', then 'close'), so postgres.js tries again with its backoff. Never a
+   * rejection: postgres.js would keep that connection "connecting" for good.
+   */
+  readonly make = async (where: Where): Promise<Socket> => {
+    const at = this.#next++ % where.host.length;
+    const host = where.host[at]!;
+    const port = where.port[at] ?? 5432;
+    const plain = where.path ? connectPlain(where.path) : connectPlain(port, host);
+    // postgres.js names host and port in its connection errors.
+    Object.assign(plain, { host, port });
+    this.#hold(plain, plain);
+    if (!this.#tls.ssl) return plain;
+    try {
+      return await this.#secure(plain, host, port);
+    } catch (error) {
+      this.#open.delete(plain);
+      plain.destroy();
+      return failing(error as Error);
+    }
+  };
+
+  /** Lets go of every open socket: postgres.js sees each close, fails what was sent on it, and connects afresh for the next call. */
+  letGo(): void {
+    for (const [outer, plain] of this.#open) {
+      // No error given: postgres.js then fails the connection's calls and its queued ones at once
+      // (CONNECTION_CLOSED). With an error, a call made before the close event was written to the
+      // destroyed socket and waited for the next timeout (found in review: a burst every timeout).
+      outer.destroy();
+      if (plain !== outer) plain.destroy();
+    }
+    this.#open.clear();
+  }
+
+  #hold(outer: Socket, plain: Socket): void {
+    this.#open.set(outer, plain);
+    outer.once("close", () => this.#open.delete(outer));
+  }
+
+  /** As postgres.js's own TLS (connection.js, secure()): SSLRequest unless direct, then TLS — or plain with `prefer` and a server without TLS. */
+  async #secure(plain: Socket, host: string, port: number): Promise<Socket> {
+    const { ssl, sslnegotiation } = this.#tls;
+    const signal = AbortSignal.timeout(this.#connectTimeoutMs);
+    try {
+      if (plain.connecting) await once(plain, "connect", { signal });
+      if (sslnegotiation !== "direct") {
+        plain.write(SSL_REQUEST);
+        const [answer] = (await once(plain, "data", { signal })) as [Uint8Array];
+        if (answer[0] !== 0x53 /* S */ && ssl === "prefer") return plain;
+      }
+    } catch (error) {
+      if (!signal.aborted) throw error;
+      throw Object.assign(new Error(`connect CONNECT_TIMEOUT ${host}:${port}`), { code: "CONNECT_TIMEOUT" });
+    }
+    const options: ConnectionOptions = { socket: plain, servername: isIP(host) ? undefined : host };
+    if (sslnegotiation === "direct") options.ALPNProtocols = ["postgresql"];
+    if (ssl === "require" || ssl === "allow" || ssl === "prefer") options.rejectUnauthorized = false;
+    else if (typeof ssl === "object" && ssl !== null) Object.assign(options, ssl);
+    // What postgres.js writes before the handshake is done waits in the TLS socket.
+    const secure = connectTls(options);
+    Object.assign(secure, { host, port });
+    this.#open.delete(plain);
+    this.#hold(secure, plain);
+    return secure;
+  }
+}
+
+/** A socket that fails with `error` once postgres.js listens to it (as a refused connection does). */
+function failing(error: Error): Socket {
+  const socket = new Socket();
+  setImmediate(() => socket.destroy(error));
+  return socket;
+}

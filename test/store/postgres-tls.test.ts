@@ -1,0 +1,110 @@
+// The PostgreSQL pools over TLS, as a managed database is reached in production (sslmode=require):
+// a server of the test's own with TLS on (the machine's has it off). The sockets are made by
+// store/postgres/pool-sockets.ts, which does the TLS itself so that a pool's connections can be let
+// go when the database goes silent (connect.ts, answerWithin). What must hold: the connections are
+// TLS and name the server (SNI) as postgres.js's own do; a call slower than the answer time is given
+// up and every connection let go ONCE — the calls on them fail at once, not again at the next
+// timeout, and the pool serves on — and the process does not crash. (A first version destroyed the
+// plain socket beneath postgres.js's own TLS: the next write failed with EBADF and no listener, and
+// the process ended, in 3 runs of 4; and with an error given to destroy, a call made before the
+// close event waited for the next timeout — a burst of failures every second.)
+import { readFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { createSecureContext, TLSSocket } from "node:tls";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { answerWithin, openPool } from "../../src/store/postgres/connect.ts";
+import { PG_REQUIRED } from "./postgres-server.ts";
+import { postgresBinaries, startPrivatePostgres, type PrivatePostgres } from "../support/private-postgres.ts";
+
+const binaries = postgresBinaries();
+const skip = "reason" in binaries && !PG_REQUIRED;
+
+describe.skipIf(skip)(`PostgreSQL pools over TLS${"reason" in binaries ? ` (skipped: ${binaries.reason})` : ""}`, () => {
+  let server: PrivatePostgres | undefined;
+
+  beforeAll(async () => {
+    if ("reason" in binaries) throw new Error(`${binaries.reason}. This test is required here (CI or AUTHFLOW_PG_TESTS=required).`);
+    server = await startPrivatePostgres(binaries.bin, { ssl: true });
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  }, 30_000);
+
+  it("the connections are TLS, and name the server (SNI) as postgres.js's own do", async () => {
+    const sql = openPool(server!.url("sslmode=require"), "authflow-tls-test", 2);
+    try {
+      const [row] = await sql`SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`;
+      expect(row?.ssl).toBe(true);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+
+    // SNI, seen by a TLS server in front of nothing: it answers the SSLRequest, takes the handshake, notes the name.
+    const context = createSecureContext({ key: readFileSync(server!.files.key), cert: readFileSync(server!.files.cert) });
+    const names: string[] = [];
+    const fake = createServer((socket) => {
+      socket.once("data", () => {
+        socket.write("S");
+        const secure = new TLSSocket(socket, { isServer: true, secureContext: context, SNICallback: (name, done) => (names.push(name), done(null, context)) });
+        secure.on("secure", () => secure.destroy());
+        secure.on("error", () => undefined);
+      });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
+    const pool = openPool(`postgres://u@localhost:${(fake.address() as AddressInfo).port}/d?sslmode=require`, "authflow-tls-test", 1);
+    try {
+      await Promise.race([pool`SELECT 1`.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000))]);
+      expect(names[0]).toBe("localhost");
+    } finally {
+      await pool.end({ timeout: 0 }).catch(() => undefined);
+      fake.close();
+    }
+  }, 30_000);
+
+  it("a call slower than the answer time, with calls going on: given up, every connection let go once, the calls on them failed at once, the pool serving on — and no crash", async () => {
+    const sql = openPool(server!.url("sslmode=require"), "authflow-tls-test", 10, 1);
+    const started = performance.now();
+    const failures: Array<{ at: number; code: string; waited: number }> = [];
+    let served = 0;
+    let stop = false;
+    const client = async () => {
+      while (!stop) {
+        const asked = performance.now();
+        await answerWithin(sql, sql`SELECT 1 AS x`).then(
+          () => void served++,
+          (error: { code?: string }) => void failures.push({ at: asked - started, code: String(error.code), waited: performance.now() - asked }),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
+      }
+    };
+    try {
+      const clients = Array.from({ length: 10 }, client);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const slowAsked = performance.now();
+      const slow = await answerWithin(sql, sql`SELECT pg_sleep(1.5)`).then(
+        () => ({ code: "answered", waited: performance.now() - slowAsked }),
+        (error: { code?: string }) => ({ code: String(error.code), waited: performance.now() - slowAsked }),
+      );
+      const letGoAt = performance.now() - started;
+      const servedBefore = served;
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      stop = true;
+      await Promise.all(clients);
+
+      expect(slow.code).toBe("DATABASE_SILENT");
+      expect(slow.waited).toBeGreaterThanOrEqual(990);
+      expect(slow.waited).toBeLessThan(1500);
+      // Only the calls under way when the connections were let go failed, and at once.
+      const report = JSON.stringify(failures.map((f) => ({ ...f, at: Math.round(f.at), waited: Math.round(f.waited) })));
+      expect(failures.every((f) => f.at < letGoAt + 50 && f.at > letGoAt - 1100), `failures at ${Math.round(letGoAt)} ms: ${report}`).toBe(true);
+      expect(failures.every((f) => f.code === "CONNECTION_CLOSED" && f.waited < 1000), report).toBe(true);
+      expect(served - servedBefore, "calls served after the connections were let go").toBeGreaterThan(50);
+      const [row] = await sql`SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`;
+      expect(row?.ssl).toBe(true);
+    } finally {
+      stop = true;
+      await sql.end({ timeout: 1 }).catch(() => undefined);
+    }
+  }, 30_000);
+});
