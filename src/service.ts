@@ -32,6 +32,7 @@ import { IntegrationRegistry } from "./integrations/integration-registry.ts";
 import { StoredIntegrationService } from "./integrations/integration-service.ts";
 import { FileIntegrationStore, type IntegrationSettings, type IntegrationStore } from "./integrations/integration-store.ts";
 import type { IntegrationService } from "./integrations/integration-types.ts";
+import { FormTargets } from "./integrations/form-targets.ts";
 import { PostgresIntegrationStore } from "./integrations/postgres-integration-store.ts";
 import { storeUnreachable } from "./store/store-unreachable.ts";
 
@@ -225,10 +226,12 @@ async function wire(
     flowsHolding: (name) => service.flowsHolding(name),
     // A new client secret: flows of that integration whose secret was refused try again now.
     changed: (name, fields) => {
+      formTargets.changed();
       if (fields.some((f) => f === "idporten.clientSecret" || f === "idporten.clientKey")) void service.resumeAttention(name).catch(() => undefined);
     },
     log,
   });
+  const formTargets = new FormTargets({ load: async () => [...new Set((await integrations.list()).map((i) => originOf(i.idporten.issuer)).filter((o): o is string => o !== null))] });
   const resumed = await service.resumeAttention();
   if (resumed > 0) log(`${resumed} flow(s) whose client secret was refused try again with the configured one`);
 
@@ -255,7 +258,7 @@ async function wire(
     secureCookies: config.publicUrl.startsWith("https:"),
     cookiePath: new URL(callbackUrl).pathname,
     // The page's "Get authorization code" goes on to the flow's ID-porten: every integration's issuer.
-    formTargets: async () => [...new Set((await integrations.list()).map((i) => originOf(i.idporten.issuer)).filter((o): o is string => o !== null))],
+    formTargets: () => formTargets.get(),
     web: {
       service,
       // Behind a proxy that strips PUBLIC_URL's path ("https://erp.example/authflow"), the page's links keep it.

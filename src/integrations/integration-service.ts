@@ -43,7 +43,7 @@ export interface IntegrationServiceOptions {
    * it, every flow using the integration is counted.
    */
   flowsHolding?(name: string): Promise<number>;
-  /** After a change: e.g. flows whose secret was refused try again with the new one. */
+  /** After a change (an add, an edit, a delete: the fields it changed): e.g. flows whose secret was refused try again with the new one. */
   changed?(name: string, fields: string[]): void;
   log?(line: string): void;
 }
@@ -132,6 +132,7 @@ export class StoredIntegrationService implements IntegrationService {
       }
       this.#o.registry.forget(name);
       this.#o.log?.(`integration ${name}: created by ${who(by)}`);
+      this.#o.changed?.(name, changed);
       return this.#view(record);
     });
   }
@@ -198,6 +199,7 @@ export class StoredIntegrationService implements IntegrationService {
         }
         this.#o.registry.forget(name);
         this.#o.log?.(`integration ${name}: deleted by ${who(by)}`);
+        this.#o.changed?.(name, []);
       }),
     );
   }

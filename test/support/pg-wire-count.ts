@@ -22,8 +22,11 @@ export interface PgWireCount {
   url(database: string): string;
   /** Round trips asked for so far (Syncs and simple Queries), with the statement each ran. */
   queries(): string[];
-  /** Holds the next statement matching `pattern` (on whichever connection asks first) until released. */
-  hold(pattern: RegExp): Hold;
+  /**
+   * Holds the next statement matching `pattern` (on whichever connection asks first) until released;
+   * with `boundTo`, only when its parameters hold that text (a flow's id: its Bind is held).
+   */
+  hold(pattern: RegExp, boundTo?: string): Hold;
   /** Drops every connection through the relay and refuses new ones, until restore(). */
   cut(): void;
   /** Listens again, on the same port. */
@@ -56,7 +59,7 @@ interface Connection {
 export async function startPgWireCount(target: { host: string; port: number }): Promise<PgWireCount> {
   const seen: string[] = [];
   const sockets = new Set<Socket>();
-  let armed: { pattern: RegExp; reached: (statement: string) => void } | null = null;
+  let armed: { pattern: RegExp; boundTo: Buffer | undefined; reached: (statement: string) => void } | null = null;
   const holding = new Set<Connection>();
   const connections = new Set<Connection>();
   let silent: "both" | "answers" | null = null;
@@ -107,7 +110,8 @@ export async function startPgWireCount(target: { host: string; port: number }): 
         } else if (type === "Q") {
           seen.push((statement = cstrings()[0]!));
         }
-        if (armed && statement !== undefined && armed.pattern.test(statement) && !connection.held) {
+        const bound = !armed?.boundTo || (type === "B" && body.includes(armed.boundTo));
+        if (armed && statement !== undefined && armed.pattern.test(statement) && bound && !connection.held) {
           connection.held = [];
           holding.add(connection);
           armed.reached(statement);
@@ -133,11 +137,11 @@ export async function startPgWireCount(target: { host: string; port: number }): 
   return {
     url: (database) => `postgres://postgres@127.0.0.1:${port}/${database}`,
     queries: () => [...seen],
-    hold(pattern) {
+    hold(pattern, boundTo) {
       if (armed) throw new Error("a hold is already armed");
       let reached!: (statement: string) => void;
       const promise = new Promise<string>((resolve) => (reached = resolve));
-      armed = { pattern, reached };
+      armed = { pattern, boundTo: boundTo === undefined ? undefined : Buffer.from(boundTo), reached };
       return {
         reached: promise,
         release() {
