@@ -231,7 +231,11 @@ async function wire(
     },
     log,
   });
-  const formTargets = new FormTargets({ load: async () => [...new Set((await integrations.list()).map((i) => originOf(i.idporten.issuer)).filter((o): o is string => o !== null))] });
+  const origins = (issuers: string[]) => [...new Set(issuers.map(originOf).filter((o): o is string => o !== null))];
+  const formTargets = new FormTargets({
+    load: async () => origins((await integrations.list()).map((i) => i.idporten.issuer)),
+    always: origins([configuredIntegration.settings.idporten.issuer]), // set by environment variables: no store needed
+  });
   const resumed = await service.resumeAttention();
   if (resumed > 0) log(`${resumed} flow(s) whose client secret was refused try again with the configured one`);
 

@@ -82,6 +82,13 @@ describe.skipIf(skip)(`PostgreSQL gone silent${skip && !reach.ok ? ` (skipped: $
       // Its own call given up, or the connections let go under it when another call (the deadline tick's) was given up first.
       expect(answer.json.detail, what).toMatch(GIVEN_UP);
     }
+    // A page meanwhile: its policy's form-action still names the ID-porten (the list read before is
+    // kept), and it does not wait for the database.
+    const pageAsked = Date.now();
+    const away = await within(limit, "a page while the database is silent", fetch(`${t.url}/signin`, { headers: { accept: "text/html" } }));
+    expect(away.status).toBe(200);
+    expect(Date.now() - pageAsked, "ms for a page").toBeLessThan(1000);
+    expect(away.headers.get("content-security-policy")).toMatch(/form-action 'self' http:\/\/127\.0\.0\.1:\d+/);
     // More calls at once than the pool has connections (10): each one stuck, the rest queued behind them.
     const asked = Date.now();
     const lists = await within(limit + 2000, "12 lists at once", Promise.all(Array.from({ length: 12 }, () => t.api("GET", "/api/flows?limit=5"))));

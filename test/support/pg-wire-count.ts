@@ -56,7 +56,11 @@ interface Connection {
   dead: boolean;
 }
 
-export async function startPgWireCount(target: { host: string; port: number }): Promise<PgWireCount> {
+/**
+ * `raw`: bytes pass as they come, unread — for TLS, whose records the parser cannot read (nothing is
+ * counted then, and nothing can be held; cut, restore, silence and speak work).
+ */
+export async function startPgWireCount(target: { host: string; port: number }, { raw = false }: { raw?: boolean } = {}): Promise<PgWireCount> {
   const seen: string[] = [];
   const sockets = new Set<Socket>();
   let armed: { pattern: RegExp; boundTo: Buffer | undefined; reached: (statement: string) => void } | null = null;
@@ -76,6 +80,7 @@ export async function startPgWireCount(target: { host: string; port: number }): 
     let buffer = Buffer.alloc(0);
     let started = false;
     client.on("data", (chunk: Buffer) => {
+      if (raw) return void forward(chunk);
       buffer = Buffer.concat([buffer, chunk]);
       for (;;) {
         if (!started) {

@@ -79,3 +79,35 @@ it("after a change here the next page waits for a new read, and a read begun bef
   await tick();
   expect(await targets.get()).toEqual(["https://idporten.no", "https://test.idporten.no"]);
 });
+
+it("a list older than staleMs is not used while reading: the page waits (an instance idle for long must not show a list another instance changed long ago)", async () => {
+  let now = 0;
+  const s = store();
+  const targets = new FormTargets({ load: s.load, freshMs: 5000, staleMs: 60_000, now: () => now });
+  const first = targets.get();
+  s.reads[0]!.resolve(["https://idporten.no"]);
+  await first;
+  now = 61_000;
+  let answered = false;
+  const page = targets.get().then((list) => ((answered = true), list));
+  await tick();
+  expect(answered, "waits for the read").toBe(false);
+  s.reads[1]!.resolve(["https://idporten.no", "https://test.idporten.no"]);
+  expect(await page).toEqual(["https://idporten.no", "https://test.idporten.no"]);
+});
+
+it("after a change here, a read that fails gives the last list, not none; the origins in `always` are in every list, also with nothing read", async () => {
+  let now = 0;
+  const s = store();
+  const targets = new FormTargets({ load: s.load, always: ["https://configured.example"], freshMs: 5000, now: () => now });
+  const none = targets.get();
+  s.reads[0]!.reject(new Error("the connection was refused"));
+  expect(await none, "nothing read yet: the configured one").toEqual(["https://configured.example"]);
+  const read = targets.get();
+  s.reads[1]!.resolve(["https://idporten.no"]);
+  expect(await read).toEqual(["https://configured.example", "https://idporten.no"]);
+  targets.changed();
+  const after = targets.get();
+  s.reads[2]!.reject(new Error("the database did not answer within 15 s"));
+  expect(await after, "the last list, kept").toEqual(["https://configured.example", "https://idporten.no"]);
+});

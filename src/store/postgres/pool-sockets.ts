@@ -8,7 +8,6 @@
 // that still looked open: the next write failed (EBADF) with no listener left, an uncaught exception
 // that ended the process (found in review, with sslmode=require, in 3 runs of 4). Here the socket
 // postgres.js holds is the outermost one, and letting go destroys it first, then the one beneath.
-import { once } from "node:events";
 import { connect as connectPlain, isIP, Socket } from "node:net";
 import { connect as connectTls, type ConnectionOptions } from "node:tls";
 
@@ -85,17 +84,13 @@ export class PoolSockets {
   /** As postgres.js's own TLS (connection.js, secure()): SSLRequest unless direct, then TLS — or plain with `prefer` and a server without TLS. */
   async #secure(plain: Socket, host: string, port: number): Promise<Socket> {
     const { ssl, sslnegotiation } = this.#tls;
-    const signal = AbortSignal.timeout(this.#connectTimeoutMs);
-    try {
-      if (plain.connecting) await once(plain, "connect", { signal });
-      if (sslnegotiation !== "direct") {
-        plain.write(SSL_REQUEST);
-        const [answer] = (await once(plain, "data", { signal })) as [Uint8Array];
-        if (answer[0] !== 0x53 /* S */ && ssl === "prefer") return plain;
-      }
-    } catch (error) {
-      if (!signal.aborted) throw error;
-      throw Object.assign(new Error(`connect CONNECT_TIMEOUT ${host}:${port}`), { code: "CONNECT_TIMEOUT" });
+    const timedOut = () => Object.assign(new Error(`connect CONNECT_TIMEOUT ${host}:${port}`), { code: "CONNECT_TIMEOUT" });
+    const deadline = Date.now() + this.#connectTimeoutMs;
+    if (plain.connecting) await next(plain, "connect", deadline - Date.now(), timedOut);
+    if (sslnegotiation !== "direct") {
+      plain.write(SSL_REQUEST);
+      const [answer] = (await next(plain, "data", deadline - Date.now(), timedOut)) as [Uint8Array];
+      if (answer[0] !== 0x53 /* S */ && ssl === "prefer") return plain;
     }
     const options: ConnectionOptions = { socket: plain, servername: isIP(host) ? undefined : host };
     if (sslnegotiation === "direct") options.ALPNProtocols = ["postgresql"];
@@ -110,9 +105,36 @@ export class PoolSockets {
   }
 }
 
-/** A socket that fails with `error` once postgres.js listens to it (as a refused connection does). */
+/**
+ * The socket's next `event`; rejects with its error, when it closes (a FIN, or letGo() meanwhile),
+ * or after `ms` with `timedOut()`. Every listener and the timer are gone once it settles.
+ */
+function next(socket: Socket, event: string, ms: number, timedOut: () => Error): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const done = (settle: () => void) => {
+      clearTimeout(timer);
+      socket.off(event, onEvent).off("error", onError).off("close", onClose);
+      settle();
+    };
+    const onEvent = (...args: unknown[]) => done(() => resolve(args));
+    const onError = (error: Error) => done(() => reject(error));
+    const onClose = () => done(() => reject(Object.assign(new Error("the connection was closed while connecting"), { code: "CONNECTION_CLOSED" })));
+    const timer = setTimeout(() => done(() => reject(timedOut())), Math.max(ms, 0));
+    socket.on(event, onEvent).on("error", onError).on("close", onClose);
+  });
+}
+
+/**
+ * A socket that fails with `error` as a refused connection does ('error', then 'close'), after
+ * postgres.js has written its startup message to it. postgres.js (3.4.9) schedules that write for the
+ * next turn and, when the socket closes first, cancels it without clearing what it had gathered: each
+ * attempt after that only added to it and was never sent, so the connection timed out again and
+ * again — about 12 connect timeouts before it recovered (found in review). So the write is taken
+ * and dropped, and the failure comes a turn later.
+ */
 function failing(error: Error): Socket {
   const socket = new Socket();
-  setImmediate(() => socket.destroy(error));
+  socket.write = (() => true) as Socket["write"];
+  setImmediate(() => setImmediate(() => socket.destroy(error)));
   return socket;
 }
