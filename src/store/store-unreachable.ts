@@ -38,6 +38,24 @@ const SERVER_STATES: Record<string, string> = {
   "25006": "the server is a read-only standby (after a failover?)",
 };
 
+/**
+ * The TLS layer's refusals on the way to the database (sslmode=verify-full, verify-ca): OpenSSL's
+ * certificate verdicts as Node names them, and Node's own TLS codes. Only a connection's own error
+ * carries them at the top: an outbound fetch wraps its in a TypeError's cause.
+ */
+const TLS_CERTIFICATE_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
 /** Plain words for why the database could not serve, or null when the error is something else. */
 export function storeUnreachable(error: unknown): string | null {
   if (typeof error !== "object" || error === null) return null;
@@ -46,5 +64,7 @@ export function storeUnreachable(error: unknown): string | null {
   if (name === "PostgresError") return SERVER_STATES[code] ?? (code.startsWith("08") ? `a connection error (SQLSTATE ${code})` : null);
   if (CLIENT_CODES[code]) return CLIENT_CODES[code]!;
   if (typeof syscall === "string" && SOCKET_CODES[code]) return SOCKET_CODES[code]!;
+  if (TLS_CERTIFICATE_CODES.has(code)) return `its TLS certificate was not accepted (${code})`;
+  if (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) return `the TLS connection to it failed (${code})`;
   return null;
 }

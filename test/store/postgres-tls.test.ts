@@ -13,6 +13,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { createSecureContext, TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerWithin, openPool } from "../../src/store/postgres/connect.ts";
+import { storeUnreachable } from "../../src/store/store-unreachable.ts";
 import { PG_REQUIRED } from "./postgres-server.ts";
 import { startPgWireCount } from "../support/pg-wire-count.ts";
 import { postgresBinaries, startPrivatePostgres, type PrivatePostgres } from "../support/private-postgres.ts";
@@ -60,6 +61,17 @@ describe.skipIf(skip)(`PostgreSQL pools over TLS${"reason" in binaries ? ` (skip
     } finally {
       await pool.end({ timeout: 0 }).catch(() => undefined);
       fake.close();
+    }
+  }, 30_000);
+
+  it("a certificate the pool does not accept (sslmode=verify-full, a self-signed one): the call fails with the TLS verdict, which the service answers as a database it cannot reach (503 in words), not a 500", async () => {
+    const sql = openPool(server!.url("sslmode=verify-full"), "authflow-tls-test", 1, 5);
+    try {
+      const error = await answerWithin(sql, sql`SELECT 1`).then(() => undefined, (e: unknown) => e);
+      expect((error as { code?: string })?.code).toBe("DEPTH_ZERO_SELF_SIGNED_CERT");
+      expect(storeUnreachable(error)).toBe("its TLS certificate was not accepted (DEPTH_ZERO_SELF_SIGNED_CERT)");
+    } finally {
+      await sql.end({ timeout: 1 }).catch(() => undefined);
     }
   }, 30_000);
 
