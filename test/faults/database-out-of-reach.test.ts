@@ -181,6 +181,38 @@ describe.skipIf(skip)(`PostgreSQL out of reach${skip && !reach.ok ? ` (skipped: 
     expect(t.lines.filter((l) => /^error on /.test(l)), "errors logged as unexpected (500)").toEqual([]);
   }, 60_000);
 
+  it("a return from ID-porten while the login link's opening is still on its way to the database (which answers everything else): 'Try again in a moment', not 'Login received', nothing exchanged; once the opening is written, a reload completes the login", async () => {
+    const { relay } = cluster!;
+    const t = service();
+    const { id, link } = await loginStarted(t);
+    // The opening's write (its parameters hold the flow's id) is held before the server; every other
+    // statement goes through.
+    const opening = relay.hold(FLOW_WRITE, id);
+    const walked = await t.login(link, undefined, `${t.url}/callback`);
+    await opening.reached;
+    expect(walked.url.startsWith(`${t.url}/callback?`), walked.url).toBe(true);
+    const before = simulatorSaw(t).codeExchanges;
+
+    // The callback's own change cannot go on top of one not written yet: it is not made, so the page
+    // must not say it was received.
+    const early = await fetch(walked.url, { headers: { cookie: walked.cookie } });
+    const earlyBody = await early.text();
+    expect(early.status, earlyBody).toBe(503);
+    expect(earlyBody).toContain("Try again in a moment");
+    expect(earlyBody).not.toContain("Login received");
+    expect(simulatorSaw(t).codeExchanges - before, "nothing exchanged").toBe(0);
+
+    opening.release();
+    const reloaded = await eventually(async () => {
+      const res = await fetch(walked.url, { headers: { cookie: walked.cookie } });
+      return res.status === 200 ? res.text() : undefined;
+    }, "the reloaded callback completes the login", 10_000);
+    expect(reloaded).toContain("Success");
+    expect((await t.waitForState(id, ["altinnAuthorized"])).state).toBe("altinnAuthorized");
+    expect(simulatorSaw(t).codeExchanges - before, "the code was exchanged once").toBe(1);
+    expect(t.lines.filter((l) => /^error on /.test(l)), "errors logged as unexpected (500)").toEqual([]);
+  }, 60_000);
+
   it("a page asked for while the database is away (a sign-in: its attempts are counted in the database) answers a page in words, not a JSON document", async () => {
     const { relay } = cluster!;
     const t = service();
