@@ -13,6 +13,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { createSecureContext, TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerWithin, openPool } from "../../src/store/postgres/connect.ts";
+import { PoolSockets } from "../../src/store/postgres/pool-sockets.ts";
 import { storeUnreachable } from "../../src/store/store-unreachable.ts";
 import { PG_REQUIRED } from "./postgres-server.ts";
 import { startPgWireCount } from "../support/pg-wire-count.ts";
@@ -73,6 +74,22 @@ describe.skipIf(skip)(`PostgreSQL pools over TLS${"reason" in binaries ? ` (skip
     } finally {
       await sql.end({ timeout: 1 }).catch(() => undefined);
     }
+  }, 30_000);
+
+  it("the certificate is checked against the host connected to — an IP address too (postgres.js's own TLS checked it as 'localhost')", async () => {
+    // The test's certificate names localhost only; trusted here as its own CA, so only the name decides.
+    const sockets = new PoolSockets({ ssl: { ca: readFileSync(server!.files.cert) }, sslnegotiation: null }, 5);
+    const port = Number(new URL(server!.url()).port);
+    const outcome = async (host: string) => {
+      const socket = await sockets.make({ host: [host], port: [port] });
+      return new Promise<string>((resolve) => {
+        socket.once("secureConnect", () => (socket.destroy(), resolve("accepted")));
+        socket.once("error", (error: { code?: string }) => (socket.destroy(), resolve(String(error.code))));
+      });
+    };
+    expect(await outcome("localhost")).toBe("accepted");
+    expect(await outcome("127.0.0.1")).toBe("ERR_TLS_CERT_ALTNAME_INVALID");
+    sockets.letGo();
   }, 30_000);
 
   it("a call slower than the answer time, with calls going on: given up, every connection let go once, the calls on them failed at once, the pool serving on — and no crash", async () => {

@@ -56,7 +56,7 @@ export class PoolSockets {
     this.#hold(plain, plain);
     if (!this.#tls.ssl) return plain;
     try {
-      return await this.#secure(plain, host, port);
+      return await this.#secure(plain, where.path ? undefined : host, port);
     } catch (error) {
       this.#open.delete(plain);
       plain.destroy();
@@ -82,9 +82,9 @@ export class PoolSockets {
   }
 
   /** As postgres.js's own TLS (connection.js, secure()): SSLRequest unless direct, then TLS — or plain with `prefer` and a server without TLS. */
-  async #secure(plain: Socket, host: string, port: number): Promise<Socket> {
+  async #secure(plain: Socket, host: string | undefined, port: number): Promise<Socket> {
     const { ssl, sslnegotiation } = this.#tls;
-    const timedOut = () => Object.assign(new Error(`connect CONNECT_TIMEOUT ${host}:${port}`), { code: "CONNECT_TIMEOUT" });
+    const timedOut = () => Object.assign(new Error(`connect CONNECT_TIMEOUT ${host ?? "the Unix socket"}:${port}`), { code: "CONNECT_TIMEOUT" });
     const deadline = Date.now() + this.#connectTimeoutMs;
     if (plain.connecting) await next(plain, "connect", deadline - Date.now(), timedOut);
     if (sslnegotiation !== "direct") {
@@ -92,7 +92,10 @@ export class PoolSockets {
       const [answer] = (await next(plain, "data", deadline - Date.now(), timedOut)) as [Uint8Array];
       if (answer[0] !== 0x53 /* S */ && ssl === "prefer") return plain;
     }
-    const options: ConnectionOptions = { socket: plain, servername: isIP(host) ? undefined : host };
+    // The certificate is checked against the host connected to (with verify-full and verify-ca), an
+    // IP address too; postgres.js gives only the server name, so an IP address was checked as
+    // "localhost" (tls.connect's default). SNI carries names only, as the TLS RFC says.
+    const options: ConnectionOptions = { socket: plain, host, servername: host === undefined || isIP(host) ? undefined : host };
     if (sslnegotiation === "direct") options.ALPNProtocols = ["postgresql"];
     if (ssl === "require" || ssl === "allow" || ssl === "prefer") options.rejectUnauthorized = false;
     else if (typeof ssl === "object" && ssl !== null) Object.assign(options, ssl);
