@@ -6,7 +6,8 @@
 // - one read within `staleMs` is used while a new one is read behind the pages (a change on another
 //   instance shows within about `freshMs` while pages are asked for);
 // - an older one, or none, or one a change on this instance made out of date: the page waits for
-//   the read.
+//   the read, at most `waitMs` — then it has the last list (a silent database would otherwise hold
+//   every page for DATABASE_TIMEOUT_SECONDS).
 // When the store cannot be read (a database away or gone silent: up to DATABASE_TIMEOUT_SECONDS a
 // call), the last list read is used and tried again after `freshMs` — an empty one would block the
 // very redirect a person needs, to ID-porten — and the origins in `always` (the integration set by
@@ -21,6 +22,8 @@ export interface FormTargetsOptions {
   freshMs?: number;
   /** How long a list read may be used while a new one is read behind the pages. Default 60 s. */
   staleMs?: number;
+  /** How long a page waits for a read it must wait for, before it takes the last list. Default 1 s. */
+  waitMs?: number;
   /** A monotonic clock in ms (a wall clock set back would keep a list fresh). */
   now?: () => number;
 }
@@ -30,6 +33,7 @@ export class FormTargets {
   readonly #always: string[];
   readonly #freshMs: number;
   readonly #staleMs: number;
+  readonly #waitMs: number;
   readonly #now: () => number;
   /** The last list read, and when; `at` is -Infinity once a change here made it out of date (it is still the fallback). */
   #known: { targets: string[]; at: number } | undefined;
@@ -43,6 +47,7 @@ export class FormTargets {
     this.#always = options.always ?? [];
     this.#freshMs = options.freshMs ?? 5_000;
     this.#staleMs = options.staleMs ?? 60_000;
+    this.#waitMs = options.waitMs ?? 1_000;
     this.#now = options.now ?? (() => performance.now());
   }
 
@@ -51,7 +56,10 @@ export class FormTargets {
     const age = known ? this.#now() - known.at : Infinity;
     if (known && age < this.#freshMs) return Promise.resolve(known.targets);
     const reading = (this.#reading ??= this.#read());
-    return known && age < this.#staleMs ? Promise.resolve(known.targets) : reading;
+    if (known && age < this.#staleMs) return Promise.resolve(known.targets);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<string[]>((resolve) => (timer = setTimeout(() => resolve(known?.targets ?? [...this.#always]), this.#waitMs)));
+    return Promise.race([reading, waited]).finally(() => clearTimeout(timer));
   }
 
   /** An integration was added, changed or deleted here: the next page waits for the list read anew. */

@@ -49,21 +49,35 @@ const TLS_CERTIFICATE_CODES = new Set([
   "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
   "UNABLE_TO_GET_ISSUER_CERT",
   "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+  "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
+  "CERT_SIGNATURE_FAILURE",
   "CERT_HAS_EXPIRED",
   "CERT_NOT_YET_VALID",
+  "ERROR_IN_CERT_NOT_BEFORE_FIELD",
+  "ERROR_IN_CERT_NOT_AFTER_FIELD",
+  "CERT_CHAIN_TOO_LONG",
   "CERT_REVOKED",
   "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "INVALID_CA",
+  "PATH_LENGTH_EXCEEDED",
+  "INVALID_PURPOSE",
+  "HOSTNAME_MISMATCH",
   "ERR_TLS_CERT_ALTNAME_INVALID",
 ]);
 
 /** Plain words for why the database could not serve, or null when the error is something else. */
 export function storeUnreachable(error: unknown): string | null {
   if (typeof error !== "object" || error === null) return null;
-  const { code, syscall, name } = error as { code?: unknown; syscall?: unknown; name?: unknown };
+  const { code, syscall, name, host } = error as { code?: unknown; syscall?: unknown; name?: unknown; host?: unknown };
   if (typeof code !== "string") return null;
   if (name === "PostgresError") return SERVER_STATES[code] ?? (code.startsWith("08") ? `a connection error (SQLSTATE ${code})` : null);
   if (CLIENT_CODES[code]) return CLIENT_CODES[code]!;
-  if (typeof syscall === "string" && SOCKET_CODES[code]) return SOCKET_CODES[code]!;
+  // A socket's failure names its syscall — or, a TLS socket's reset before its handshake was done
+  // (a server restarting, or one without TLS under sslmode=require), the host it was for.
+  const ofSocket = typeof syscall === "string" || typeof host === "string";
+  if (ofSocket && SOCKET_CODES[code]) return SOCKET_CODES[code]!;
   if (TLS_CERTIFICATE_CODES.has(code)) return `its TLS certificate was not accepted (${code})`;
   if (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) return `the TLS connection to it failed (${code})`;
   return null;

@@ -195,9 +195,12 @@ describe.skipIf(skip)(`PostgreSQL out of reach${skip && !reach.ok ? ` (skipped: 
 
     // The callback's own change cannot go on top of one not written yet: it is not made, so the page
     // must not say it was received.
+    const asked = Date.now();
     const early = await fetch(walked.url, { headers: { cookie: walked.cookie } });
     const earlyBody = await early.text();
     expect(early.status, earlyBody).toBe(503);
+    // After the wait for the earlier change (2 s), not after a call given up as silent (15 s).
+    expect(Date.now() - asked, "ms until the page").toBeLessThan(5000);
     expect(earlyBody).toContain("Try again in a moment");
     expect(earlyBody).not.toContain("Login received");
     expect(simulatorSaw(t).codeExchanges - before, "nothing exchanged").toBe(0);

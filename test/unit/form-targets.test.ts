@@ -111,3 +111,18 @@ it("after a change here, a read that fails gives the last list, not none; the or
   s.reads[2]!.reject(new Error("the database did not answer within 15 s"));
   expect(await after, "the last list, kept").toEqual(["https://configured.example", "https://idporten.no"]);
 });
+
+it("a page that must wait for the read waits at most waitMs, then has the last list (a silent database would hold it for DATABASE_TIMEOUT_SECONDS)", async () => {
+  let now = 0;
+  const s = store();
+  const targets = new FormTargets({ load: s.load, always: ["https://configured.example"], freshMs: 5000, staleMs: 60_000, waitMs: 50, now: () => now });
+  const started = performance.now();
+  expect(await targets.get(), "nothing read yet, the read unanswered: the configured one").toEqual(["https://configured.example"]);
+  expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+  s.reads[0]!.resolve(["https://idporten.no"]);
+  await tick();
+  now = 61_000; // older than staleMs: a page waits for the read — which does not answer
+  expect(await targets.get()).toEqual(["https://configured.example", "https://idporten.no"]);
+  targets.changed();
+  expect(await targets.get(), "after a change, the read unanswered").toEqual(["https://configured.example", "https://idporten.no"]);
+});

@@ -4,7 +4,7 @@
 import { createServer } from "node:net";
 import postgres from "postgres";
 import { expect, it } from "vitest";
-import { DatabaseSilentError } from "../../src/store/postgres/connect.ts";
+import { DatabaseSilentError, openPool } from "../../src/store/postgres/connect.ts";
 import { storeUnreachable } from "../../src/store/store-unreachable.ts";
 import { ADMIN_URL, probe } from "../store/postgres-server.ts";
 
@@ -36,6 +36,18 @@ it("postgres.js's own connection codes and the server's will-not-serve states ar
   // A socket code without a syscall is not a socket's failure.
   expect(storeUnreachable(Object.assign(new Error("ECONNRESET"), { code: "ECONNRESET" }))).toBeNull();
   for (const value of [undefined, null, "CONNECTION_CLOSED", 42, new Error("plain")]) expect(storeUnreachable(value)).toBeNull();
+});
+
+it("a pool with sslmode=require against a server that answers the SSLRequest and then drops the line (a restart mid-handshake, or a server without TLS): the connection was reset", async () => {
+  for (const answer of ["S", "N"]) {
+    const server = createServer((socket) => socket.once("data", () => socket.end(answer)));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const sql = openPool(`postgres://postgres@127.0.0.1:${(server.address() as { port: number }).port}/test?sslmode=require`, "authflow-test", 1, 5);
+    const error = await sql`SELECT 1`.catch((e: unknown) => e);
+    await sql.end({ timeout: 0 }).catch(() => undefined);
+    await new Promise((resolve) => server.close(resolve));
+    expect(storeUnreachable(error), `${answer}: ${(error as Error).message}`).toBe("the connection was reset");
+  }
 });
 
 it("fetch against a closed port (an outbound call to ID-porten or Altinn) is not the database", async () => {

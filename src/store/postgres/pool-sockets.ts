@@ -92,9 +92,10 @@ export class PoolSockets {
       const [answer] = (await next(plain, "data", deadline - Date.now(), timedOut)) as [Uint8Array];
       if (answer[0] !== 0x53 /* S */ && ssl === "prefer") return plain;
     }
-    // The certificate is checked against the host connected to (with verify-full and verify-ca), an
-    // IP address too; postgres.js gives only the server name, so an IP address was checked as
-    // "localhost" (tls.connect's default). SNI carries names only, as the TLS RFC says.
+    // The certificate is checked against the host connected to, an IP address too (verify-full, and
+    // verify-ca, which postgres.js treats alike — stricter than libpq's verify-ca); postgres.js gives
+    // only the server name, so an IP address was checked as "localhost" (tls.connect's default).
+    // SNI carries names only, as the TLS RFC says.
     const options: ConnectionOptions = { socket: plain, host, servername: host === undefined || isIP(host) ? undefined : host };
     if (sslnegotiation === "direct") options.ALPNProtocols = ["postgresql"];
     if (ssl === "require" || ssl === "allow" || ssl === "prefer") options.rejectUnauthorized = false;
