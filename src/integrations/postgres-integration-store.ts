@@ -2,8 +2,7 @@
 // instance; the audit trail in `integration_audit`. A change and its audit entry are one
 // transaction; compare-and-swap on `revision` refuses a stale edit from any instance.
 import postgres from "postgres";
-import { boundCalls, openPool } from "../store/postgres/connect.ts";
-import { migrate } from "../store/postgres/migrations.ts";
+import { boundCalls, openMigrated } from "../store/postgres/connect.ts";
 import { IntegrationConflict, type IntegrationRecord, type IntegrationSettings, type IntegrationStore } from "./integration-store.ts";
 import type { IntegrationAuditEntry } from "./integration-types.ts";
 
@@ -32,14 +31,8 @@ export class PostgresIntegrationStore implements IntegrationStore {
 
   /** `answerSeconds`: how long a call waits for the database (DATABASE_TIMEOUT_SECONDS; store/postgres/connect.ts). */
   static async open(databaseUrl: string, answerSeconds?: number): Promise<PostgresIntegrationStore> {
-    const sql = openPool(databaseUrl, "authflow-integrations", 2, answerSeconds);
-    try {
-      await migrate(sql); // the flow store has normally applied it already: then nothing to do
-    } catch (error) {
-      await sql.end({ timeout: 1 }).catch(() => undefined);
-      throw error;
-    }
-    return new PostgresIntegrationStore(sql);
+    // The flow store has normally applied the migrations already: then there is nothing to do.
+    return new PostgresIntegrationStore(await openMigrated(databaseUrl, "authflow-integrations", 2, answerSeconds));
   }
 
   async list(): Promise<IntegrationRecord[]> {

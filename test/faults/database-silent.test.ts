@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PG_REQUIRED, probe } from "../store/postgres-server.ts";
 import { ENCRYPTION_KEY, relayedDatabase, type RelayedDatabase } from "../multi-instance/cluster.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
-import { authorizedFlow, eventually, heldAtSimulator, simulatorSaw } from "../support/fault-helpers.ts";
+import { authorizedFlow, eventually, expectNoUnexpectedErrors, heldAtSimulator, simulatorSaw } from "../support/fault-helpers.ts";
 
 const reach = await probe();
 const skip = !reach.ok && !PG_REQUIRED;
@@ -98,7 +98,7 @@ describe.skipIf(skip)(`PostgreSQL gone silent${skip && !reach.ok ? ` (skipped: $
     const stuck = Array.from({ length: 12 }, () => t.api("GET", "/api/flows?limit=5"));
     await new Promise((resolve) => setTimeout(resolve, 300));
     relay.speak({ onlyNew: true });
-    expect(t.lines.filter((l) => /^error on /.test(l)), "errors logged as unexpected (500)").toEqual([]);
+    expectNoUnexpectedErrors(t);
 
     // The calls stuck on those connections give up, the pool lets go of them all, and new ones serve:
     // within one more timeout, not when TCP gives up (≈ 15 minutes).
@@ -172,7 +172,7 @@ describe.skipIf(skip)(`PostgreSQL gone silent${skip && !reach.ok ? ` (skipped: $
     expect(after.reuses).toBe(saw.reuses);
     expect(after.invalidGrants).toBe(saw.invalidGrants);
     expect((await t.api("GET", `/api/flows/${id}`)).json.state).toBe("altinnAuthorized");
-    expect(t.lines.filter((l) => /^error on /.test(l)), "errors logged as unexpected (500)").toEqual([]);
+    expectNoUnexpectedErrors(t);
 
     await t.restart();
     const restarted = await t.api("POST", `/api/flows/${id}/token`, { user: "alice" });

@@ -2,10 +2,16 @@
 // HTTP, and what the simulator itself says it saw (its own log lines, its fault queue) — never the
 // service's own counting.
 import { appendFileSync, closeSync, openSync, writeSync } from "node:fs";
+import { expect } from "vitest";
 import type { Env } from "../../src/config.ts";
 import { PID, startTestService, type TestService } from "./test-service.ts";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** No request ended in the error handler's catch-all (a 500 "something went wrong"): its log lines start "error on ". */
+export function expectNoUnexpectedErrors(t: TestService): void {
+  expect(t.lines.filter((l) => /^error on /.test(l)), "errors logged as unexpected (500)").toEqual([]);
+}
 export const LEGAL_ENTITY = "999999999";
 
 /** Creates a flow, has `user` AUTHORIZE and log in (as `pid`), and waits until it is altinnAuthorized. */
