@@ -55,7 +55,7 @@ export interface Config {
   encryptionKey: string | undefined;
   /** PostgreSQL store shared by several instances (DATABASE_URL); lowdb under DATA_DIR when unset. */
   databaseUrl: string | undefined;
-  /** DATABASE_TIMEOUT_SECONDS: how long a store call waits for PostgreSQL's answer before its connections are let go. */
+  /** DATABASE_TIMEOUT_SECONDS: how long a store call waits for PostgreSQL's answer before its connections are let go; at start-up, how long one wait for a lock lasts before it is named and tried again. */
   databaseTimeoutSeconds: number;
   idporten: {
     issuer: string;

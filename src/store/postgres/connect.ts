@@ -2,7 +2,7 @@
 // failures), with the schema brought up to date first — the flow store has applied the migrations
 // already when it opened first; then there is nothing to do.
 import postgres from "postgres";
-import { migrate } from "./migrations.ts";
+import { migrate, type MigrationOutcome } from "./migrations.ts";
 import { PoolSockets, type TlsSettings } from "./pool-sockets.ts";
 
 /** How long a call may wait for the database's answer before the pool's connections are taken for dead. Default of DATABASE_TIMEOUT_SECONDS. */
@@ -70,16 +70,17 @@ export class DatabaseSilentError extends Error {
  * them all. A write given up this way may still have been applied; the engine then meets its own
  * write as a moved revision and reloads the flow, as after a race (flow-engine.ts).
  */
-export function answerWithin<T>(sql: postgres.Sql, work: Promise<T>): Promise<T> {
+export function answerWithin<T>(sql: postgres.Sql, work: Promise<T>, seconds?: number): Promise<T> {
   const pool = pools.get(sql);
   if (!pool) return work;
+  const bound = seconds ?? pool.answerSeconds;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const silent = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const error = new DatabaseSilentError(pool.answerSeconds);
+      const error = new DatabaseSilentError(bound);
       pool.sockets.letGo();
       reject(error);
-    }, pool.answerSeconds * 1000);
+    }, bound * 1000);
   });
   return Promise.race([work, silent]).finally(() => clearTimeout(timer));
 }
@@ -97,10 +98,20 @@ export function boundCalls<T extends object>(target: T, sql: postgres.Sql, names
   }
 }
 
+/**
+ * Applies the migrations this database lacks, on a pool made by openPool: every statement but a
+ * migration's own waits at most the pool's answer time (a database that does not answer fails
+ * start-up in words), and a wait for a lock is named in `log` each answer time and tried again.
+ */
+export function migrateAtStartUp(sql: postgres.Sql, log?: (line: string) => void): Promise<MigrationOutcome> {
+  const seconds = pools.get(sql)?.answerSeconds ?? DEFAULT_ANSWER_SECONDS;
+  return migrate(sql, undefined, { ...(log ? { log } : {}), lockWaitSeconds: seconds, bound: (work, bound) => answerWithin(sql, work, bound) });
+}
+
 export async function openMigrated(databaseUrl: string, applicationName: string, max = 1, answerSeconds = DEFAULT_ANSWER_SECONDS): Promise<postgres.Sql> {
   const sql = openPool(databaseUrl, applicationName, max, answerSeconds);
   try {
-    await migrate(sql);
+    await migrateAtStartUp(sql);
   } catch (error) {
     await sql.end({ timeout: 1 }).catch(() => undefined);
     throw error;

@@ -1,7 +1,15 @@
 // Versioned schema migrations, applied at start-up by every instance. They run in one transaction
 // under a transaction-scoped advisory lock, so when three instances start at once one applies
 // what is missing and the others wait, then find nothing to do; a failed migration rolls back
-// whole and the instance does not start. schema_migrations says which versions are in.
+// whole and the instance does not start. schema_migrations says which versions are in; when it
+// already holds every version this instance knows, no lock is taken at all.
+//
+// Start-up never waits without a word: a wait for the lock (another instance migrating, or a
+// session stuck holding it) and a migration's wait for a table's lock (a long transaction on it)
+// each last at most `lockWaitSeconds` (lock_timeout: an ALTER TABLE queued behind a long
+// transaction would otherwise queue every query of every instance behind itself), then the wait is
+// named in the log — who holds the lock, for how long — and tried again, for as long as it takes.
+// A database that does not answer at all fails start-up in words (`bound`, connect.ts).
 //
 // Rules for a new migration: append it with the next version, never edit one that has shipped;
 // keep it additive (an older instance still running beside a newer one during a rolling deploy
@@ -148,23 +156,103 @@ export interface MigrationOutcome {
   version: number;
 }
 
-export async function migrate(sql: postgres.Sql, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationOutcome> {
-  return sql.begin(async (tx) => {
-    await tx`SELECT pg_advisory_xact_lock(${LOCK_KEYS[0]}, ${LOCK_KEYS[1]})`;
-    await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version    integer PRIMARY KEY,
-      name       text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`;
-    const done = new Set((await tx`SELECT version FROM schema_migrations`).map((row) => row.version as number));
-    const applied: number[] = [];
-    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-      if (done.has(migration.version)) continue;
-      await tx.unsafe(migration.sql).simple();
-      await tx`INSERT INTO schema_migrations (version, name) VALUES (${migration.version}, ${migration.name})`;
-      applied.push(migration.version);
-      done.add(migration.version);
+export interface MigrateOptions {
+  /** Where a wait is said (default: the console's error stream). */
+  log?: (line: string) => void;
+  /** How long one wait for a lock lasts before it is said again and tried again (default 15). */
+  lockWaitSeconds?: number;
+  /**
+   * Bounds a statement's wait for the database's answer to `seconds` (connect.ts's answerWithin).
+   * Every statement but a migration's own, which may take long by right (an index on a large table).
+   */
+  bound?: <T>(work: Promise<T>, seconds: number) => Promise<T>;
+}
+
+/** PostgreSQL's lock_not_available: lock_timeout passed. */
+const LOCK_NOT_AVAILABLE = "55P03";
+
+export async function migrate(sql: postgres.Sql, migrations: readonly Migration[] = MIGRATIONS, options: MigrateOptions = {}): Promise<MigrationOutcome> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const wait = options.lockWaitSeconds ?? 15;
+  const bound = options.bound ?? (<T>(work: Promise<T>) => work);
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+
+  // Every restart and every module's pool after the first: nothing to do, and no lock to queue for.
+  const installed = await bound(installedVersions(sql), wait);
+  if (installed && ordered.every((m) => installed.has(m.version))) return { applied: [], version: Math.max(0, ...installed) };
+
+  const started = Date.now();
+  for (;;) {
+    let step = "the schema lock";
+    try {
+      return await sql.begin(async (tx) => {
+        await bound(tx.unsafe(`SET LOCAL lock_timeout = '${Math.round(wait * 1000)}ms'`), wait);
+        // Three instances starting at once wait here for a moment, in silence; a wait of a whole
+        // answer time is named below.
+        await bound(tx`SELECT pg_advisory_xact_lock(${LOCK_KEYS[0]}, ${LOCK_KEYS[1]})`, 2 * wait);
+        await bound(
+          tx`CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    integer PRIMARY KEY,
+            name       text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now()
+          )`,
+          2 * wait,
+        );
+        const done = new Set((await bound(tx`SELECT version FROM schema_migrations`, wait)).map((row) => row.version as number));
+        const applied: number[] = [];
+        for (const migration of ordered) {
+          if (done.has(migration.version)) continue;
+          step = `migration ${migration.version} (${migration.name})`;
+          await tx.unsafe(migration.sql).simple();
+          await bound(tx`INSERT INTO schema_migrations (version, name) VALUES (${migration.version}, ${migration.name})`, wait);
+          applied.push(migration.version);
+          done.add(migration.version);
+        }
+        return { applied, version: Math.max(0, ...done) };
+      });
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw error;
+      const holders = await describeHolders(sql, bound, wait, step === "the schema lock" ? "lock" : "transactions");
+      log(`store: ${step} waited ${wait} s for a lock (${Math.round((Date.now() - started) / 1000)} s since start-up began), held by ${holders}; trying again`);
     }
-    return { applied, version: Math.max(0, ...done) };
-  });
+  }
+}
+
+/** The versions in schema_migrations, or undefined before the first migration made it. */
+async function installedVersions(sql: postgres.Sql): Promise<Set<number> | undefined> {
+  const [table] = await sql`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`;
+  if (!table!.present) return undefined;
+  return new Set((await sql`SELECT version FROM schema_migrations`).map((row) => row.version as number));
+}
+
+/**
+ * Who start-up waits for, in words: the session holding the schema lock (`lock`), or the longest
+ * open transactions in this database (`transactions`: a migration's table lock is held by one of
+ * them). Each as PostgreSQL's pid, its application, its address, its state and how long it has been
+ * in its transaction — enough to find it in pg_stat_activity and, if it is stuck, end it.
+ */
+async function describeHolders(sql: postgres.Sql | postgres.TransactionSql, bound: NonNullable<MigrateOptions["bound"]>, wait: number, which: "lock" | "transactions"): Promise<string> {
+  try {
+    const rows =
+      which === "lock"
+        ? await bound(
+            sql`SELECT a.pid, a.application_name, host(a.client_addr) AS client, a.state, extract(epoch FROM now() - a.xact_start)::int AS seconds
+                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ${LOCK_KEYS[0]} AND l.objid = ${LOCK_KEYS[1]} AND l.objsubid = 2`,
+            wait,
+          )
+        : await bound(
+            sql`SELECT pid, application_name, host(client_addr) AS client, state, extract(epoch FROM now() - xact_start)::int AS seconds
+                FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+                ORDER BY xact_start LIMIT 3`,
+            wait,
+          );
+    if (rows.length === 0) return which === "lock" ? "a session that has let it go since" : "no transaction open now";
+    return rows
+      .map((r) => `PostgreSQL pid ${r.pid} (${r.application_name || "no application name"}${r.client ? ` at ${r.client}` : ""}, ${r.state ?? "state unknown"}, in its transaction for ${r.seconds} s)`)
+      .join(", ");
+  } catch (error) {
+    return `a session that could not be named (${(error as Error).message})`;
+  }
 }

@@ -28,8 +28,7 @@ import postgres from "postgres";
 import { StaleWriteError, type AuditEntry, type DamageReport, type DueFlow, type FlowChange, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "../flow-store.ts";
 import { FLOW_ID_PATTERN } from "../flow-id.ts";
 import { checkLimit, decodeCursor, encodeCursor } from "../list-query.ts";
-import { migrate } from "./migrations.ts";
-import { boundCalls, openPool } from "./connect.ts";
+import { answerWithin, boundCalls, migrateAtStartUp, openPool } from "./connect.ts";
 
 /** The NOTIFY channel; the payload is `<flow id>:<revision>:<instance id>`. */
 export const CHANNEL = "authflow_flows";
@@ -73,7 +72,7 @@ export class PostgresFlowStore implements FlowStore {
     const log = options.log ?? ((line: string) => console.error(line));
     const sql = openPool(databaseUrl, "authflow", options.max ?? 10, options.answerSeconds);
     try {
-      const { applied, version } = await migrate(sql);
+      const { applied, version } = await migrateAtStartUp(sql, log);
       log(`store: PostgreSQL ${where(databaseUrl)}, schema version ${version}${applied.length ? ` (applied now: ${applied.join(", ")})` : ""}`);
     } catch (error) {
       await sql.end({ timeout: 1 }).catch(() => undefined);
@@ -248,7 +247,8 @@ export class PostgresFlowStore implements FlowStore {
     const onlisten = () => void (listens++ > 0 && this.#log(`store: LISTEN ${CHANNEL} re-established after a dropped connection; changes made meanwhile by other instances were not heard`));
     this.#listening ??= this.#sql.listen(CHANNEL, (payload) => this.#deliver(payload), onlisten);
     try {
-      await this.#listening;
+      // Bounded like every call: a database that does not answer fails start-up in words, not never.
+      await answerWithin(this.#sql, this.#listening);
     } catch (error) {
       this.#listeners.delete(listener);
       this.#listening = undefined;
