@@ -4,6 +4,7 @@
 // setting up a real ID-porten client fixes the whole list in one go, not one restart per variable.
 
 import { parseTrustedProxies } from "./identity/trusted-proxies.ts";
+import { withLibpqTls } from "./store/postgres/url-tls.ts";
 
 export type Env = Record<string, string | undefined>;
 
@@ -222,9 +223,13 @@ export function readConfig(env: Env): Readonly<Config> {
 
   // Several instances share flows through PostgreSQL: each must open the others' sealed snapshots
   // and accept the same callers, so the key and the token cannot be generated per instance.
-  const databaseUrl = read.text("DATABASE_URL")?.trim();
+  let databaseUrl = read.text("DATABASE_URL")?.trim();
   if (databaseUrl !== undefined) {
     if (!/^postgres(ql)?:\/\//.test(databaseUrl)) read.report("DATABASE_URL", `must be a postgres:// or postgresql:// URL, got "${databaseUrl.replace(/\/\/[^@/]*@/, "//…@").slice(0, 80)}"`);
+    // TLS as libpq reads it: PGSSLMODE and PGSSLROOTCERT where the URL says nothing (url-tls.ts).
+    const tls = withLibpqTls(databaseUrl, { PGSSLMODE: env.PGSSLMODE, PGSSLROOTCERT: env.PGSSLROOTCERT });
+    databaseUrl = tls.url;
+    for (const { variable, problem } of tls.problems) read.report(variable, problem);
     if (encryptionKey === undefined) read.report("ENCRYPTION_KEY", "is required with DATABASE_URL (every instance must open the flows the others sealed)");
     if (!apiToken && !apiClients) read.report("API_TOKEN", "or API_CLIENTS is required with DATABASE_URL (every instance must accept the same callers)");
   }

@@ -8,14 +8,19 @@
 // plain socket beneath postgres.js's own TLS: the next write failed with EBADF and no listener, and
 // the process ended, in 3 runs of 4; and with an error given to destroy, a call made before the
 // close event waited for the next timeout — a burst of failures every second.)
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createServer, type AddressInfo } from "node:net";
 import { createSecureContext, TLSSocket } from "node:tls";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerWithin, openPool } from "../../src/store/postgres/connect.ts";
 import { PoolSockets } from "../../src/store/postgres/pool-sockets.ts";
 import { storeUnreachable } from "../../src/store/store-unreachable.ts";
 import { PG_REQUIRED } from "./postgres-server.ts";
+import { killAll, startProcess } from "../lifecycle/process-group.ts";
+import { ENCRYPTION_KEY, removeTempDirs, tempDir, waitForLine } from "../multi-instance/cluster.ts";
 import { startPgWireCount } from "../support/pg-wire-count.ts";
 import { postgresBinaries, startPrivatePostgres, type PrivatePostgres } from "../support/private-postgres.ts";
 
@@ -31,6 +36,7 @@ describe.skipIf(skip)(`PostgreSQL pools over TLS${"reason" in binaries ? ` (skip
   }, 60_000);
 
   afterAll(async () => {
+    removeTempDirs();
     await server?.stop();
   }, 30_000);
 
@@ -169,4 +175,64 @@ describe.skipIf(skip)(`PostgreSQL pools over TLS${"reason" in binaries ? ` (skip
       await relay.close();
     }
   }, 30_000);
+  it("a root certificate file (sslrootcert=<path>, how a managed database's own CA is trusted): verify-full checks chain and name, verify-ca the chain only (libpq's meaning), require with a file checks the chain (libpq's rule); a file that cannot be read is named — postgres.js sent the parameter to the server, which refused every connection", async () => {
+    const cert = server!.files.cert;
+    const other = otherCertificate();
+    const outcome = async (url: string) => {
+      const sql = openPool(url, "authflow-tls-test", 1, 5);
+      try {
+        const [row] = await answerWithin(sql, sql`SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`);
+        return row?.ssl === true ? "TLS" : "plain";
+      } catch (error) {
+        return String((error as { code?: string }).code ?? (error as Error).message);
+      } finally {
+        await sql.end({ timeout: 1 }).catch(() => undefined);
+      }
+    };
+    const at = (host: string, query: string) => server!.url(query).replace("@127.0.0.1:", `@${host}:`);
+    expect(await outcome(at("localhost", `sslmode=verify-full&sslrootcert=${cert}`))).toBe("TLS");
+    expect(await outcome(at("127.0.0.1", `sslmode=verify-full&sslrootcert=${cert}`))).toBe("ERR_TLS_CERT_ALTNAME_INVALID");
+    expect(await outcome(at("127.0.0.1", `sslmode=verify-ca&sslrootcert=${cert}`))).toBe("TLS");
+    expect(await outcome(at("127.0.0.1", `sslmode=verify-ca&sslrootcert=${other}`))).toBe("DEPTH_ZERO_SELF_SIGNED_CERT");
+    expect(await outcome(at("127.0.0.1", "sslmode=verify-ca"))).toBe("DEPTH_ZERO_SELF_SIGNED_CERT");
+    expect(await outcome(at("127.0.0.1", `sslmode=require&sslrootcert=${cert}`))).toBe("TLS");
+    expect(await outcome(at("127.0.0.1", `sslmode=require&sslrootcert=${other}`))).toBe("DEPTH_ZERO_SELF_SIGNED_CERT");
+    expect(() => openPool(at("localhost", "sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"), "authflow-tls-test", 1, 5)).toThrow(
+      "the root certificate file /nonexistent/ca.pem (sslrootcert) cannot be read (ENOENT)",
+    );
+  }, 30_000);
+
+  it("the service started with PGSSLMODE=verify-full and PGSSLROOTCERT (libpq's variables, DATABASE_URL without sslmode): every connection it makes is TLS — it had made them all in clear", async () => {
+    const target = new URL(server!.url());
+    const proc = startProcess("node", ["--import", "tsx", "src/main.node.ts"], {
+      HOST: "127.0.0.1",
+      PORT: "0",
+      DATA_DIR: tempDir("authflow-tls-service-"),
+      DATABASE_URL: `postgres://postgres@localhost:${target.port}/postgres`,
+      PGSSLMODE: "verify-full",
+      PGSSLROOTCERT: server!.files.cert,
+      ENCRYPTION_KEY,
+      API_TOKEN: "tls-test-api-token-0123456789abcdef0123",
+      INSPECT: "off",
+    });
+    const admin = postgres(server!.url(), { max: 1, onnotice: () => undefined });
+    try {
+      await waitForLine(proc, /authflow listening on /, "the service over TLS", 30_000);
+      const rows = await admin`SELECT a.application_name AS app, s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.application_name LIKE 'authflow%' ORDER BY 1`;
+      expect(rows.length, "the service's connections").toBeGreaterThanOrEqual(4);
+      expect(rows.filter((r) => !r.ssl).map((r) => r.app), "connections in clear").toEqual([]);
+    } finally {
+      killAll();
+      await admin.end({ timeout: 1 });
+      removeTempDirs();
+    }
+  }, 45_000);
 });
+
+/** A self-signed certificate of another CA than the test server's, made with openssl. */
+function otherCertificate(): string {
+  const dir = tempDir("authflow-other-ca-");
+  const done = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "ca.pem"), "-days", "1", "-subj", "/CN=localhost"], { encoding: "utf8" });
+  if (done.status !== 0) throw new Error(`openssl: ${done.stderr}`);
+  return join(dir, "ca.pem");
+}

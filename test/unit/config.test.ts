@@ -184,6 +184,24 @@ describe("configuration for VAT (issue 9)", () => {
     expect(fail({ DATABASE_TIMEOUT_SECONDS: "a while" })).toMatch(/^DATABASE_TIMEOUT_SECONDS must be a whole number/);
   });
 
+  it("DATABASE_URL's TLS as libpq reads it: PGSSLMODE and PGSSLROOTCERT where the URL says nothing (the URL wins); an unknown sslmode, a root certificate with a mode that checks nothing, client certificates — each refused in words", () => {
+    const base = { ENCRYPTION_KEY: "A".repeat(43) + "=", API_TOKEN: "t".repeat(32) };
+    const url = (env: Record<string, string>) => readConfig({ ...base, ...env }).databaseUrl;
+    expect(url({ DATABASE_URL: "postgres://app@db:5432/authflow" })).toBe("postgres://app@db:5432/authflow");
+    // A deployment that set PGSSLMODE as libpq's documentation says was connected with no TLS at all.
+    expect(url({ DATABASE_URL: "postgres://app@db:5432/authflow", PGSSLMODE: "verify-full" })).toBe("postgres://app@db:5432/authflow?sslmode=verify-full");
+    expect(url({ DATABASE_URL: "postgres://app@db:5432/authflow?sslmode=require", PGSSLMODE: "disable" })).toBe("postgres://app@db:5432/authflow?sslmode=require");
+    expect(url({ DATABASE_URL: "postgres://app@db1:5432,db2:5432/authflow?application_name=x", PGSSLMODE: "verify-full", PGSSLROOTCERT: "/etc/ssl/rds-ca.pem" })).toBe(
+      "postgres://app@db1:5432,db2:5432/authflow?application_name=x&sslmode=verify-full&sslrootcert=%2Fetc%2Fssl%2Frds-ca.pem",
+    );
+    expect(fail({ ...base, DATABASE_URL: "postgres://db/a?sslmode=requre" })).toBe('DATABASE_URL sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full, got "requre"');
+    expect(fail({ ...base, DATABASE_URL: "postgres://db/a", PGSSLMODE: "on" })).toMatch(/^PGSSLMODE sslmode must be one of /);
+    expect(fail({ ...base, DATABASE_URL: "postgres://db/a?sslmode=prefer&sslrootcert=/ca.pem" })).toMatch(/^DATABASE_URL sslrootcert is given, but the connection would not check the server's certificate \(sslmode prefer\): set sslmode=verify-full/);
+    expect(fail({ ...base, DATABASE_URL: "postgres://db/a", PGSSLROOTCERT: "/ca.pem" })).toMatch(/^PGSSLROOTCERT sslrootcert is given, but .*\(sslmode unset\)/);
+    expect(url({ DATABASE_URL: "postgres://db/a?sslmode=require&sslrootcert=/ca.pem" })).toBe("postgres://db/a?sslmode=require&sslrootcert=%2Fca.pem");
+    expect(fail({ ...base, DATABASE_URL: "postgres://db/a?sslmode=verify-full&sslcert=/c.pem&sslkey=/k.pem" })).toMatch(/^DATABASE_URL sslcert \(client certificates, revocation lists\) is not supported.*; DATABASE_URL sslkey /);
+  });
+
   it("simulator: refresh-token reuse grace (default none) and an optional control token of at least 16 characters", () => {
     expect(readConfig({}).simulator).toMatchObject({ refreshReuseGraceSeconds: 0, controlToken: undefined });
     expect(readConfig({ SIMULATOR_REFRESH_REUSE_GRACE_SECONDS: "5", SIMULATOR_CONTROL_TOKEN: "c".repeat(16) }).simulator).toMatchObject({

@@ -1,9 +1,11 @@
 // A small pool of its own for a module that keeps a table beside the flows (ended sessions, sign-in
 // failures), with the schema brought up to date first — the flow store has applied the migrations
 // already when it opened first; then there is nothing to do.
+import { readFileSync } from "node:fs";
 import postgres from "postgres";
 import { migrate, type MigrationOutcome } from "./migrations.ts";
 import { PoolSockets, type TlsSettings } from "./pool-sockets.ts";
+import { rootCertificateOf } from "./url-tls.ts";
 
 /** How long a call may wait for the database's answer before the pool's connections are taken for dead. Default of DATABASE_TIMEOUT_SECONDS. */
 export const DEFAULT_ANSWER_SECONDS = 15;
@@ -33,14 +35,33 @@ export function openPool(databaseUrl: string, applicationName: string, max: numb
     onnotice: () => undefined, // "relation already exists, skipping" and the like
     connection: { application_name: applicationName },
   };
+  // A root certificate file (sslrootcert=<path>, libpq's way to trust a managed database's own CA)
+  // is read here; postgres.js would send the parameter to the server, which refuses it (url-tls.ts).
+  const { url, path } = rootCertificateOf(databaseUrl);
+  const ca = path === undefined ? undefined : readRootCertificate(path);
   // The URL's TLS settings as postgres.js reads them (sslmode, sslrootcert=system, sslnegotiation),
   // asked of a pool that never connects; the sockets then do the TLS, and postgres.js sees them plain.
-  const { ssl, sslnegotiation } = postgres(databaseUrl, settings).options as unknown as TlsSettings;
-  const sockets = new PoolSockets({ ssl, sslnegotiation }, settings.connect_timeout);
+  const read = postgres(url, settings).options as unknown as TlsSettings;
+  // As libpq: with a root certificate file, sslmode=require checks the chain, as verify-ca does.
+  const ssl = ca !== undefined && read.ssl === "require" ? "verify-ca" : read.ssl;
+  if (ca !== undefined && ssl !== "verify-ca" && ssl !== "verify-full") throw new Error(`DATABASE_URL names sslrootcert ${path} but sslmode ${String(ssl || "disable")} checks no certificate: set sslmode=verify-full`);
+  const sockets = new PoolSockets({ ssl, sslnegotiation: read.sslnegotiation, ...(ca !== undefined ? { ca } : {}) }, settings.connect_timeout);
   // The LISTEN connection postgres.js opens for notifications copies the options: its socket is made here too.
-  const sql = postgres(databaseUrl, { ...settings, ssl: false, socket: sockets.make } as postgres.Options<Record<string, never>>);
+  const sql = postgres(url, { ...settings, ssl: false, socket: sockets.make } as postgres.Options<Record<string, never>>);
   pools.set(sql, { sockets, answerSeconds });
   return sql;
+}
+
+/** The PEM certificates of a root certificate file, or an error that names the file and what is wrong with it. */
+function readRootCertificate(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new Error(`the root certificate file ${path} (sslrootcert) cannot be read (${(error as { code?: string }).code ?? (error as Error).message})`);
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) throw new Error(`the root certificate file ${path} (sslrootcert) holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
+  return text;
 }
 
 /** Each pool's sockets, and how long its calls wait for an answer. */

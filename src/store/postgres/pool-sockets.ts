@@ -15,6 +15,8 @@ import { connect as connectTls, type ConnectionOptions } from "node:tls";
 export interface TlsSettings {
   ssl: unknown;
   sslnegotiation: unknown;
+  /** The root certificates to trust instead of the system's (sslrootcert=<file>, PEM). */
+  ca?: string;
 }
 
 /** What postgres.js hands its `socket` option: the parsed hosts, ports and Unix-socket path. */
@@ -92,14 +94,16 @@ export class PoolSockets {
       const [answer] = (await next(plain, "data", deadline - Date.now(), timedOut)) as [Uint8Array];
       if (answer[0] !== 0x53 /* S */ && ssl === "prefer") return plain;
     }
-    // The certificate is checked against the host connected to, an IP address too (verify-full, and
-    // verify-ca, which postgres.js treats alike — stricter than libpq's verify-ca); postgres.js gives
-    // only the server name, so an IP address was checked as "localhost" (tls.connect's default).
-    // SNI carries names only, as the TLS RFC says.
+    // verify-full checks the certificate's chain and that it names the host connected to, an IP
+    // address too (postgres.js gives only the server name, so an IP address was checked as
+    // "localhost", tls.connect's default); verify-ca checks the chain only, as libpq's does
+    // (postgres.js checked the name too). SNI carries names only, as the TLS RFC says.
     const options: ConnectionOptions = { socket: plain, host, servername: host === undefined || isIP(host) ? undefined : host };
     if (sslnegotiation === "direct") options.ALPNProtocols = ["postgresql"];
     if (ssl === "require" || ssl === "allow" || ssl === "prefer") options.rejectUnauthorized = false;
     else if (typeof ssl === "object" && ssl !== null) Object.assign(options, ssl);
+    if (ssl === "verify-ca") options.checkServerIdentity = () => undefined;
+    if (this.#tls.ca !== undefined) options.ca = this.#tls.ca;
     // What postgres.js writes before the handshake is done waits in the TLS socket.
     const secure = connectTls(options);
     Object.assign(secure, { host, port });
