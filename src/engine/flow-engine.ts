@@ -583,6 +583,7 @@ export class FlowEngine {
     const entry: AuditEntry = { flowId: live.id, at: this.#iso(), from: live.lastState, to, event: auditEventName(event.type), user };
     // Who asked: the API client or the signed-in page (events from a caller carry it; timers do not).
     if (typeof event.client === "string") entry.client = event.client;
+    if (live.def.routine?.(event, entry.from, to)) entry.routine = true;
     const detail = live.def.auditDetail?.(snapshot, event);
     live.pendingAudit.push(detail ? { ...entry, ...detail } : entry);
     live.lastState = to;

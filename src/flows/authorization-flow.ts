@@ -189,6 +189,10 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
       if (grantState(snapshot) === "expired") return 0;
       return ctx.authorization && warningMs > 0 ? ctx.authorization.expiresAt - warningMs : null;
     },
+    // Upkeep that changed no state a person sees: a keep-alive renewal, the renewal or Altinn
+    // exchange a token call needed, and their answers. A person's RENEW, a failure, a change of
+    // state stay entries of their own for good.
+    routine: (event, from, to) => from === to && (ROUTINE_EVENTS.has(event.type) || (event.upkeep === true && (event.type === "RENEW" || event.type === "EXCHANGE_ALTINN"))),
     auditDetail: (snapshot, event) => {
       // The login's audit entry names the person who logged in, masked (a new person for the same user shows here).
       if (event.type !== "xstate.done.actor.exchangeCode") return undefined;
@@ -197,6 +201,9 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
     },
   };
 }
+
+/** Events whose audit entries are routine when the state stays the same (see `routine` above). */
+const ROUTINE_EVENTS = new Set(["KEEP_ALIVE", "xstate.done.actor.refreshIdporten", "xstate.done.actor.exchangeAltinn"]);
 
 /** The flow's earliest timer: the login's deadline, the authorization's end, the keep-alive, a revocation's retry. */
 export function nextDeadline(snapshot: AnyMachineSnapshot): number | null {

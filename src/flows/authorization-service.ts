@@ -441,7 +441,8 @@ export class AuthorizationService {
           // Another instance may renew between this look and the write: the event is applied only
           // while the flow still needs it (a lost race reloads the flow and asks again), so a
           // renewal just made elsewhere is not followed by a second one.
-          await this.#o.engine.send(id, { type, user, ...by(client) }, { stillWanted: (s) => upkeepDue(s, this.#o.clock.now()) === type });
+          // `upkeep`: asked for by a token call, not by a person — its audit entry is routine (folded after a while).
+          await this.#o.engine.send(id, { type, user, ...by(client), upkeep: true }, { stillWanted: (s) => upkeepDue(s, this.#o.clock.now()) === type });
         } catch (error) {
           // A timer moved the flow between the check and the send: token() looks again.
           if (error instanceof AuthflowError && error.code === "event_not_accepted") return;

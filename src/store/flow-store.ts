@@ -81,6 +81,16 @@ export interface AuditEntry {
   client?: string | null;
   /** The person who logged in, masked (first six digits of the pid), on the login's entry. */
   person?: string | null;
+  /** Upkeep nobody needs one by one (a renewal that changed nothing a person sees): folded after a while (audit-fold.ts). */
+  routine?: boolean;
+  /** On the entry that stands for folded routine entries: how many, the first's and the last's time. */
+  folded?: FoldedEntries;
+}
+
+export interface FoldedEntries {
+  entries: number;
+  first: string;
+  last: string;
 }
 
 export class StaleWriteError extends Error {

@@ -32,12 +32,13 @@
 // is next read, and reads as absent (the engine then answers from damaged()). DATA_DIR and its
 // folders are 0700, every file 0600.
 import { chmodSync, closeSync, fchmodSync, fstatSync, openSync, readFileSync } from "node:fs";
-import { readdir, readFile, unlink } from "node:fs/promises";
+import { readdir, readFile, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DamageLedger, DAMAGED_DIR, FLOW_ID_PATTERN, flowIdOfFileName, inspectFlowDocument } from "./damage.ts";
 import { DurableJsonFile } from "./durable-json-file.ts";
 import { StaleWriteError, type AuditEntry, type DamageReport, type DueFlow, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "./flow-store.ts";
-import { appendDurably, ensurePrivateDir, isTempFileName, PRIVATE_FILE_MODE, releaseFolders } from "./private-files.ts";
+import { foldTrail } from "./audit-fold.ts";
+import { appendDurably, ensurePrivateDir, isTempFileName, PRIVATE_FILE_MODE, releaseFolders, writeFileAtomically } from "./private-files.ts";
 import { RowIndex } from "./row-index.ts";
 
 const FLOWS_DIR = "flows";
@@ -51,6 +52,8 @@ const AUDIT_DIR = "audit";
 const OPEN_CHUNK = 256;
 /** A document's audit lines (JSON Lines text) are appended to the audit file once longer than this. */
 const UNFILED_BYTES = 4096;
+/** An audit file about to pass this size is rewritten with its older routine entries folded (audit-fold.ts). */
+const FOLD_BYTES = 48 * 1024;
 
 export interface LowdbStoreOptions {
   /** Where the damage lines go (one per file set aside). Default: stderr. */
@@ -61,6 +64,18 @@ type Found = { name: string; id: string | null; text?: string; unreadable?: stri
 type Read = { record: FlowRecord } | { reason: string } | { missing: true };
 /** A flow document on disk: the record, and its newest audit lines while they are not yet in its audit file. */
 type StoredDocument = FlowRecord & { unfiledAudit?: string };
+
+/** An audit file's entries; a torn line after a crash is skipped, not fatal. */
+function parseLines(text: string): AuditEntry[] {
+  return text.split("\n").flatMap((line) => {
+    if (!line) return [];
+    try {
+      return [JSON.parse(line) as AuditEntry];
+    } catch {
+      return [];
+    }
+  });
+}
 
 const jsonLines = (entries: AuditEntry[]) => entries.map((entry) => JSON.stringify(entry) + "\n").join("");
 
@@ -76,6 +91,10 @@ export class LowdbFlowStore implements FlowStore {
   #index = new RowIndex();
   /** Writes, quarantines and set-asides of one flow run one after another, so a revision check sees the last write's outcome. */
   #chains = new Map<string, Promise<unknown>>();
+  /** Per flow: its audit file's appends and folds, one at a time. */
+  #auditChains = new Map<string, Promise<unknown>>();
+  /** Per flow whose audit file had nothing to fold: the size at which to look again. */
+  #foldAt = new Map<string, number>();
 
   private constructor(dataDir: string, damage: DamageLedger, log: (line: string) => void) {
     this.#flowsDir = join(dataDir, FLOWS_DIR);
@@ -169,14 +188,14 @@ export class LowdbFlowStore implements FlowStore {
     return new DurableJsonFile<StoredDocument>(join(this.#flowsDir, `${id}.json`));
   }
 
-  #serially<T>(id: string, task: () => Promise<T>): Promise<T> {
-    const result = (this.#chains.get(id) ?? Promise.resolve()).then(task, task);
+  #serially<T>(id: string, task: () => Promise<T>, chains = this.#chains): Promise<T> {
+    const result = (chains.get(id) ?? Promise.resolve()).then(task, task);
     const tail = result.then(
       () => undefined,
       () => undefined,
     );
-    this.#chains.set(id, tail);
-    void tail.then(() => this.#chains.get(id) === tail && this.#chains.delete(id));
+    chains.set(id, tail);
+    void tail.then(() => chains.get(id) === tail && chains.delete(id));
     return result;
   }
 
@@ -293,11 +312,38 @@ export class LowdbFlowStore implements FlowStore {
     }
   }
 
-  /** Appends the flow's unfiled lines, then `text`, to its audit file; the unfiled ones count as filed once this lands. */
-  async #fileAudit(flowId: string, text: string): Promise<void> {
-    const unfiled = this.#unfiled.get(flowId);
-    await appendDurably(join(this.#auditDir, `${flowId}.jsonl`), (unfiled ?? "") + text);
-    if (unfiled !== undefined && this.#unfiled.get(flowId) === unfiled) this.#unfiled.delete(flowId);
+  /**
+   * Appends the flow's unfiled lines, then `text`, to its audit file; the unfiled ones count as filed
+   * once this lands. A file grown past its fold size is first rewritten with its older routine
+   * entries folded (audit-fold.ts), the new lines after them as they are — so a crash check still
+   * finds a document's filed lines whole at the end (#auditFileHolds). One at a time per file (its
+   * own chain: a save may file another flow's entries), so no append lands between a fold's read and
+   * its rename.
+   */
+  #fileAudit(flowId: string, text: string): Promise<void> {
+    return this.#serially(flowId, async () => {
+      const unfiled = this.#unfiled.get(flowId);
+      const path = join(this.#auditDir, `${flowId}.jsonl`);
+      const lines = (unfiled ?? "") + text;
+      if (!(await this.#foldedWith(flowId, path, lines))) await appendDurably(path, lines);
+      if (unfiled !== undefined && this.#unfiled.get(flowId) === unfiled) this.#unfiled.delete(flowId);
+    }, this.#auditChains);
+  }
+
+  /** When the audit file would pass its fold size and has routine entries to fold: rewrites it folded, then `lines`, and says so. */
+  async #foldedWith(flowId: string, path: string, lines: string): Promise<boolean> {
+    const size = await stat(path).then((s) => s.size, () => 0);
+    const foldAt = this.#foldAt.get(flowId) ?? FOLD_BYTES;
+    if (size + lines.length <= foldAt) return false;
+    const folded = foldTrail(parseLines(await readFile(path, "utf8")));
+    if (folded === null) {
+      // Nothing routine to fold (a flow people did much with): look again only once it has doubled.
+      this.#foldAt.set(flowId, 2 * (size + lines.length));
+      return false;
+    }
+    this.#foldAt.delete(flowId);
+    await writeFileAtomically(path, jsonLines(folded) + lines);
+    return true;
   }
 
   async readAudit(flowId: string, limit: number): Promise<AuditEntry[]> {
@@ -311,19 +357,12 @@ export class LowdbFlowStore implements FlowStore {
     }
     // Filed while the file was being read: the text holds them already.
     if (unfiled && !text.endsWith(unfiled)) text += (text === "" || text.endsWith("\n") ? "" : "\n") + unfiled;
-    const entries = text.split("\n").flatMap((line) => {
-      if (!line) return [];
-      try {
-        return [JSON.parse(line) as AuditEntry];
-      } catch {
-        return []; // a torn line after a crash is skipped, not fatal
-      }
-    });
-    return entries.slice(-limit);
+    return parseLines(text).slice(-limit);
   }
 
   async close(): Promise<void> {
     await Promise.all(this.#chains.values()); // writes under way land before the store lets go
+    await Promise.all(this.#auditChains.values());
     this.#index = new RowIndex();
     this.#unfiled.clear();
     for (const dir of [this.#flowsDir, this.#auditDir]) await releaseFolders(dir);

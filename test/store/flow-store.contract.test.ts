@@ -383,6 +383,47 @@ for (const backend of backends) {
         expect(await store.readAudit("flow-unknown", 100)).toEqual([]);
       });
 
+      it("a year of routine upkeep stays bounded: older routine entries are folded into one that counts them, every other entry stays, in order, and the newest routine ones stay whole", async () => {
+        // 700 writes of one flow, as renewals make them (KEEP_ALIVE, done: refreshIdporten, done:
+        // exchangeAltinn: the same state, routine), with a person's event every 50th.
+        const id = "5f0c2a9e-7d1b-4c3e-9a8f-0b1c2d3e4f5a";
+        const at = (n: number) => iso(BASE + n * 160_000);
+        const upkeep = ["KEEP_ALIVE", "done: refreshIdporten", "done: exchangeAltinn"];
+        const made: AuditEntry[] = [];
+        let current = record(id);
+        await store.save(current, null, []);
+        for (let n = 1; n <= 700; n++) {
+          const person = n % 50 === 0;
+          const audit: AuditEntry = person
+            ? { flowId: id, at: at(n), from: "altinnAuthorized", to: "altinnAuthorized", event: "RENEW", user: "alice", client: "page" }
+            : { flowId: id, at: at(n), from: "altinnAuthorized", to: "altinnAuthorized", event: upkeep[n % 3]!, user: null, routine: true };
+          made.push(audit);
+          const written = next(current);
+          await store.save(written, current.revision, [audit]);
+          current = written;
+        }
+        const trail = await store.readAudit(id, 100_000);
+        const folded = trail.filter((e) => e.folded !== undefined);
+        const whole = trail.filter((e) => e.folded === undefined);
+        // Bounded: far fewer entries than were made…
+        expect(trail.length).toBeLessThan(made.length / 2);
+        // …every entry that is not routine is there, once, in order…
+        const people = made.filter((e) => e.routine !== true);
+        expect(whole.filter((e) => e.routine !== true)).toEqual(people);
+        // …the newest routine ones are whole…
+        const routine = made.filter((e) => e.routine === true);
+        expect(whole.filter((e) => e.routine === true).slice(-21)).toEqual(routine.slice(-21));
+        // …and the others are counted, each once, in one entry that says between which times.
+        expect(folded).toHaveLength(1);
+        expect(folded[0]).toMatchObject({ flowId: id, event: "folded: routine upkeep", user: null, routine: true, from: "altinnAuthorized", to: "altinnAuthorized" });
+        const oneByOne = whole.filter((e) => e.routine === true);
+        expect(folded[0]!.folded!.entries + oneByOne.length).toBe(routine.length);
+        expect(folded[0]!.folded!.first).toBe(routine[0]!.at);
+        expect(folded[0]!.folded!.last).toBe(routine[folded[0]!.folded!.entries - 1]!.at);
+        // The trail stays in time order.
+        expect(trail.map((e) => e.at)).toEqual([...trail.map((e) => e.at)].sort());
+      }, 60_000);
+
       it("entries stay with their order under concurrent appends to one flow", async () => {
         await Promise.all(Array.from({ length: 20 }, (_, n) => store.appendAudit([entry("flow-a", n)])));
         expect((await store.readAudit("flow-a", 100)).map((e) => e.to).sort()).toEqual(Array.from({ length: 20 }, (_, n) => `s${n}`).sort());

@@ -105,6 +105,18 @@ export const AuditEntrySchema = z
     user: nullable(z.string(), "The acting user, when the event named one."),
     client: nullable(z.string(), 'Who sent the event: an API client\'s name, or "page".').optional(),
     person: nullable(z.string(), "On the login's entry: the person who logged in, masked to the first six digits.").optional(),
+    routine: z
+      .boolean()
+      .optional()
+      .openapi({ description: "true: routine upkeep that changed no state a person sees (a keep-alive renewal, the renewal a token call needed, their answers). Older routine entries are folded into one." }),
+    folded: z
+      .object({
+        entries: z.number().int().openapi({ description: "How many routine entries this one stands for." }),
+        first: Instant.openapi({ description: "When the first of them happened." }),
+        last: Instant.openapi({ description: "When the last of them happened." }),
+      })
+      .optional()
+      .openapi({ description: 'On the entry that stands for folded routine entries (event "folded: routine upkeep"): how many, and between which times.' }),
   })
   .openapi("AuditEntry", { description: "One transition of a flow." });
 

@@ -28,7 +28,13 @@ import postgres from "postgres";
 import { StaleWriteError, type AuditEntry, type DamageReport, type DueFlow, type FlowChange, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "../flow-store.ts";
 import { FLOW_ID_PATTERN } from "../flow-id.ts";
 import { checkLimit, decodeCursor, encodeCursor } from "../list-query.ts";
+import { planFold } from "../audit-fold.ts";
 import { answerWithin, boundCalls, migrateAtStartUp, openPool } from "./connect.ts";
+
+/** A flow's older routine audit entries are folded every this many revisions (audit-fold.ts). */
+const FOLD_EVERY = 64;
+/** pg_advisory_xact_lock's first key for a flow's fold: "audt" in ASCII (the second is the flow id's hash). */
+const FOLD_LOCK_KEY = 0x61756474;
 
 /** The NOTIFY channel; the payload is `<flow id>:<revision>:<instance id>`. */
 export const CHANNEL = "authflow_flows";
@@ -167,7 +173,14 @@ export class PostgresFlowStore implements FlowStore {
               RETURNING id),
             audited AS (${auditInsert(sql, entries)})
             SELECT id FROM written`;
-    if (written.length === 1) return this.#notify(payload);
+    if (written.length === 1) {
+      // Every FOLD_EVERY revisions of a flow that does routine upkeep, its older routine entries are
+      // folded (audit-fold.ts). The write stands whatever the fold does: a failed one is tried at the next.
+      if (record.revision % FOLD_EVERY === 0 && audit.some((entry) => entry.routine === true)) {
+        await this.#foldAudit(record.id).catch((error) => this.#log(`store: the audit trail of flow ${record.id} could not be folded (${(error as Error).message}); tried again later`));
+      }
+      return this.#notify(payload);
+    }
     // The revision that won, for the message only: it may have moved again since.
     const [current] = await sql`SELECT revision FROM flows WHERE id = ${record.id}`;
     throw new StaleWriteError(record.id, expectedRevision, current ? Number(current.revision) : null);
@@ -286,15 +299,26 @@ export class PostgresFlowStore implements FlowStore {
     const rows = await this.#sql`
       SELECT * FROM (SELECT * FROM flow_audit WHERE flow_id = ${flowId} ORDER BY seq DESC LIMIT ${limit}) newest
       ORDER BY seq`;
-    return rows.map((row) => ({
-      flowId: row.flow_id as string,
-      at: (row.at as Date).toISOString(),
-      from: row.from_state as string | null,
-      to: row.to_state as string,
-      event: row.event as string,
-      user: row.actor as string | null,
-      ...((row.detail as Record<string, unknown> | null) ?? {}),
-    }));
+    return rows.map(entryOf);
+  }
+
+  /**
+   * Folds the flow's older routine audit entries into one (audit-fold.ts): the newest of them
+   * becomes the entry that stands for them all, the others go. One fold of a flow at a time across
+   * instances (a transaction-scoped advisory lock on the flow's id).
+   */
+  async #foldAudit(flowId: string): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${FOLD_LOCK_KEY}, hashtext(${flowId}))`;
+      const rows = await tx`SELECT * FROM flow_audit WHERE flow_id = ${flowId} AND detail @> '{"routine": true}'::jsonb ORDER BY seq`;
+      const plan = planFold(rows.map(entryOf));
+      if (plan === null) return;
+      const folded = rows.slice(0, plan.fold).map((row) => String(row.seq));
+      const standing = folded.pop()!;
+      const [summary] = auditRows([plan.summary]);
+      await tx`DELETE FROM flow_audit WHERE flow_id = ${flowId} AND seq IN (SELECT value::bigint FROM jsonb_array_elements_text(${tx.json(folded)}))`;
+      await tx`UPDATE flow_audit SET event = ${summary!.event}, actor = NULL, detail = ${tx.json(summary!.detail as never)} WHERE seq = ${standing}`;
+    });
   }
 
   async damaged(id: string): Promise<DamageReport | undefined> {
@@ -398,6 +422,19 @@ function columnsOf(record: FlowRecord) {
     attentionFrom: record.attentionFrom ?? null,
     leaseOwner: record.lease?.owner ?? null,
     leaseUntil: record.lease?.until ?? null,
+  };
+}
+
+/** A flow_audit row as the audit entry it was made from. */
+function entryOf(row: Row): AuditEntry {
+  return {
+    flowId: row.flow_id as string,
+    at: (row.at as Date).toISOString(),
+    from: row.from_state as string | null,
+    to: row.to_state as string,
+    event: row.event as string,
+    user: row.actor as string | null,
+    ...((row.detail as Record<string, unknown> | null) ?? {}),
   };
 }
 
