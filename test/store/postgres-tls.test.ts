@@ -194,12 +194,45 @@ describe.skipIf(skip)(`PostgreSQL pools over TLS${"reason" in binaries ? ` (skip
     expect(await outcome(at("127.0.0.1", `sslmode=verify-full&sslrootcert=${cert}`))).toBe("ERR_TLS_CERT_ALTNAME_INVALID");
     expect(await outcome(at("127.0.0.1", `sslmode=verify-ca&sslrootcert=${cert}`))).toBe("TLS");
     expect(await outcome(at("127.0.0.1", `sslmode=verify-ca&sslrootcert=${other}`))).toBe("DEPTH_ZERO_SELF_SIGNED_CERT");
-    expect(await outcome(at("127.0.0.1", "sslmode=verify-ca"))).toBe("DEPTH_ZERO_SELF_SIGNED_CERT");
+    // verify-ca against the system's CAs would take any certificate a public CA issued for any name (found in review): refused before connecting.
+    expect(() => openPool(at("127.0.0.1", "sslmode=verify-ca"), "authflow-tls-test", 1, 5)).toThrow(/sslmode=verify-ca without sslrootcert=<file>/);
     expect(await outcome(at("127.0.0.1", `sslmode=require&sslrootcert=${cert}`))).toBe("TLS");
     expect(await outcome(at("127.0.0.1", `sslmode=require&sslrootcert=${other}`))).toBe("DEPTH_ZERO_SELF_SIGNED_CERT");
     expect(() => openPool(at("localhost", "sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"), "authflow-tls-test", 1, 5)).toThrow(
       "the root certificate file /nonexistent/ca.pem (sslrootcert) cannot be read (ENOENT)",
     );
+  }, 30_000);
+
+  it("sslrootcert=system trusts the system's CAs with the name checked (verify-full) — postgres.js sent the parameter to the server, which refused every connection; verify-ca against the system's CAs is refused, not a chain check without the name", async () => {
+    // The system's CAs, as a process sees them: the test server's certificate added with NODE_EXTRA_CA_CERTS, in a process of its own.
+    const script = `
+      import { openPool, answerWithin } from ${JSON.stringify(new URL("../../src/store/postgres/connect.ts", import.meta.url).pathname)};
+      const outcome = async (url) => {
+        let sql;
+        try {
+          sql = openPool(url, "authflow-tls-test", 1, 5);
+          const [row] = await answerWithin(sql, sql\`SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()\`);
+          return row?.ssl === true ? "TLS" : "plain";
+        } catch (error) {
+          return String(error.code ?? error.message);
+        } finally {
+          await sql?.end({ timeout: 1 }).catch(() => undefined);
+        }
+      };
+      const [localhost, ip] = process.argv.slice(-2);
+      console.log(JSON.stringify([await outcome(localhost + "?sslrootcert=system"), await outcome(ip + "?sslrootcert=system"), await outcome(localhost + "?sslmode=verify-ca")]));
+    `;
+    const base = server!.url();
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, base.replace("@127.0.0.1:", "@localhost:"), base], {
+      encoding: "utf8",
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: server!.files.cert },
+      timeout: 20_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const [named, ip, verifyCa] = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as string[];
+    expect(named).toBe("TLS");
+    expect(ip).toBe("ERR_TLS_CERT_ALTNAME_INVALID");
+    expect(verifyCa).toMatch(/sslmode=verify-ca without sslrootcert=<file>/);
   }, 30_000);
 
   it("the service started with PGSSLMODE=verify-full and PGSSLROOTCERT (libpq's variables, DATABASE_URL without sslmode): every connection it makes is TLS — it had made them all in clear", async () => {

@@ -198,8 +198,17 @@ describe("configuration for VAT (issue 9)", () => {
     expect(fail({ ...base, DATABASE_URL: "postgres://db/a", PGSSLMODE: "on" })).toMatch(/^PGSSLMODE sslmode must be one of /);
     expect(fail({ ...base, DATABASE_URL: "postgres://db/a?sslmode=prefer&sslrootcert=/ca.pem" })).toMatch(/^DATABASE_URL sslrootcert is given, but the connection would not check the server's certificate \(sslmode prefer\): set sslmode=verify-full/);
     expect(fail({ ...base, DATABASE_URL: "postgres://db/a", PGSSLROOTCERT: "/ca.pem" })).toMatch(/^PGSSLROOTCERT sslrootcert is given, but .*\(sslmode unset\)/);
-    expect(url({ DATABASE_URL: "postgres://db/a?sslmode=require&sslrootcert=/ca.pem" })).toBe("postgres://db/a?sslmode=require&sslrootcert=%2Fca.pem");
+    expect(url({ DATABASE_URL: "postgres://db/a?sslmode=require&sslrootcert=/ca.pem" })).toBe("postgres://db/a?sslmode=require&sslrootcert=/ca.pem");
     expect(fail({ ...base, DATABASE_URL: "postgres://db/a?sslmode=verify-full&sslcert=/c.pem&sslkey=/k.pem" })).toMatch(/^DATABASE_URL sslcert \(client certificates, revocation lists\) is not supported.*; DATABASE_URL sslkey /);
+    // verify-ca against the system's CAs would take any certificate a public CA issued for any name (found in review).
+    expect(fail({ ...base, DATABASE_URL: "postgres://db/a?sslmode=verify-ca" })).toMatch(/^DATABASE_URL sslmode=verify-ca needs sslrootcert=<file>/);
+    expect(fail({ ...base, DATABASE_URL: "postgres://db/a", PGSSLMODE: "verify-ca" })).toMatch(/^PGSSLMODE sslmode=verify-ca needs sslrootcert=<file>/);
+    expect(fail({ ...base, DATABASE_URL: "postgres://db/a?sslmode=verify-ca&sslrootcert=system" })).toMatch(/^DATABASE_URL sslrootcert=system needs sslmode=verify-full/);
+    expect(fail({ ...base, DATABASE_URL: "postgres://db/a?sslmode=require", PGSSLROOTCERT: "system" })).toMatch(/^PGSSLROOTCERT sslrootcert=system needs sslmode=verify-full/);
+    expect(url({ DATABASE_URL: "postgres://db/a?sslrootcert=system" })).toBe("postgres://db/a?sslrootcert=system");
+    // postgres.js's own ssl= counts as the mode; a + in a file's path is a +, as libpq reads it.
+    expect(url({ DATABASE_URL: "postgres://db/a?ssl=verify-ca&sslrootcert=/etc/ca+1.pem" })).toBe("postgres://db/a?ssl=verify-ca&sslrootcert=/etc/ca+1.pem");
+    expect(fail({ ...base, DATABASE_URL: "postgres://db/a?ssl=yes" })).toMatch(/^DATABASE_URL ssl must be one of .*true, false, got "yes"/);
   });
 
   it("simulator: refresh-token reuse grace (default none) and an optional control token of at least 16 characters", () => {

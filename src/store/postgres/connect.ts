@@ -37,19 +37,35 @@ export function openPool(databaseUrl: string, applicationName: string, max: numb
   };
   // A root certificate file (sslrootcert=<path>, libpq's way to trust a managed database's own CA)
   // is read here; postgres.js would send the parameter to the server, which refuses it (url-tls.ts).
-  const { url, path } = rootCertificateOf(databaseUrl);
+  const { url, path, system } = rootCertificateOf(databaseUrl);
   const ca = path === undefined ? undefined : readRootCertificate(path);
-  // The URL's TLS settings as postgres.js reads them (sslmode, sslrootcert=system, sslnegotiation),
-  // asked of a pool that never connects; the sockets then do the TLS, and postgres.js sees them plain.
+  // The URL's TLS settings as postgres.js reads them (sslmode or ssl, sslnegotiation), asked of a
+  // pool that never connects; the sockets then do the TLS, and postgres.js sees them plain.
   const read = postgres(url, settings).options as unknown as TlsSettings;
-  // As libpq: with a root certificate file, sslmode=require checks the chain, as verify-ca does.
-  const ssl = ca !== undefined && read.ssl === "require" ? "verify-ca" : read.ssl;
-  if (ca !== undefined && ssl !== "verify-ca" && ssl !== "verify-full") throw new Error(`DATABASE_URL names sslrootcert ${path} but sslmode ${String(ssl || "disable")} checks no certificate: set sslmode=verify-full`);
+  const ssl = tlsMode(read.ssl, ca !== undefined, system === true, path);
   const sockets = new PoolSockets({ ssl, sslnegotiation: read.sslnegotiation, ...(ca !== undefined ? { ca } : {}) }, settings.connect_timeout);
   // The LISTEN connection postgres.js opens for notifications copies the options: its socket is made here too.
   const sql = postgres(url, { ...settings, ssl: false, socket: sockets.make } as postgres.Options<Record<string, never>>);
   pools.set(sql, { sockets, answerSeconds });
   return sql;
+}
+
+/**
+ * The TLS mode the sockets use, as libpq would: with a root certificate file, `require` checks the
+ * chain (verify-ca); `sslrootcert=system` is verify-full. What would check less than it seems to is
+ * refused (config.ts refuses it first, in words for the variable): verify-ca without a file of its
+ * own (the chain against the system's CAs without the name: any certificate a public CA issued for
+ * any name would pass), a root certificate with a mode that checks nothing.
+ */
+function tlsMode(ssl: unknown, file: boolean, system: boolean, path: string | undefined): unknown {
+  if (system) {
+    if (ssl && ssl !== "verify-full") throw new Error(`DATABASE_URL names sslrootcert=system with sslmode ${String(ssl)}: the system's CAs need sslmode=verify-full`);
+    return "verify-full";
+  }
+  if (file && ssl === "require") return "verify-ca";
+  if (file && ssl !== "verify-ca" && ssl !== "verify-full") throw new Error(`DATABASE_URL names sslrootcert ${path} but sslmode ${String(ssl || "disable")} checks no certificate: set sslmode=verify-full`);
+  if (!file && ssl === "verify-ca") throw new Error("DATABASE_URL says sslmode=verify-ca without sslrootcert=<file>: the chain would be checked against the system's CAs without the name; use sslmode=verify-full, or name the CA's file");
+  return ssl;
 }
 
 /** The PEM certificates of a root certificate file, or an error that names the file and what is wrong with it. */

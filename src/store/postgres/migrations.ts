@@ -168,13 +168,21 @@ export interface MigrateOptions {
   bound?: <T>(work: Promise<T>, seconds: number) => Promise<T>;
 }
 
-/** PostgreSQL's lock_not_available: lock_timeout passed. */
+/** PostgreSQL's lock_not_available: lock_timeout passed (or a NOWAIT found the lock taken). */
 const LOCK_NOT_AVAILABLE = "55P03";
 
 export async function migrate(sql: postgres.Sql, migrations: readonly Migration[] = MIGRATIONS, options: MigrateOptions = {}): Promise<MigrationOutcome> {
   const log = options.log ?? ((line: string) => console.error(line));
   const wait = options.lockWaitSeconds ?? 15;
-  const bound = options.bound ?? (<T>(work: Promise<T>) => work);
+  const given = options.bound ?? (<T>(work: Promise<T>) => work);
+  // A bound that gave up is why the transaction failed, whatever postgres.js reports first (its
+  // connection closed beneath it): that is what start-up says (found in review).
+  let silent: unknown;
+  const bound = <T>(work: Promise<T>, seconds: number): Promise<T> =>
+    given(work, seconds).catch((error: unknown) => {
+      if ((error as { code?: unknown } | null)?.code === "DATABASE_SILENT") silent ??= error;
+      throw error;
+    });
   const ordered = [...migrations].sort((a, b) => a.version - b.version);
 
   // Every restart and every module's pool after the first: nothing to do, and no lock to queue for.
@@ -184,12 +192,14 @@ export async function migrate(sql: postgres.Sql, migrations: readonly Migration[
   const started = Date.now();
   for (;;) {
     let step = "the schema lock";
+    const attempt = Date.now();
     try {
       return await sql.begin(async (tx) => {
         await bound(tx.unsafe(`SET LOCAL lock_timeout = '${Math.round(wait * 1000)}ms'`), wait);
         // Three instances starting at once wait here for a moment, in silence; a wait of a whole
         // answer time is named below.
         await bound(tx`SELECT pg_advisory_xact_lock(${LOCK_KEYS[0]}, ${LOCK_KEYS[1]})`, 2 * wait);
+        step = "the table schema_migrations";
         await bound(
           tx`CREATE TABLE IF NOT EXISTS schema_migrations (
             version    integer PRIMARY KEY,
@@ -198,7 +208,7 @@ export async function migrate(sql: postgres.Sql, migrations: readonly Migration[
           )`,
           2 * wait,
         );
-        const done = new Set((await bound(tx`SELECT version FROM schema_migrations`, wait)).map((row) => row.version as number));
+        const done = new Set((await bound(tx`SELECT version FROM schema_migrations`, 2 * wait)).map((row) => row.version as number));
         const applied: number[] = [];
         for (const migration of ordered) {
           if (done.has(migration.version)) continue;
@@ -211,9 +221,13 @@ export async function migrate(sql: postgres.Sql, migrations: readonly Migration[
         return { applied, version: Math.max(0, ...done) };
       });
     } catch (error) {
-      if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw error;
-      const holders = await describeHolders(sql, bound, wait, step === "the schema lock" ? "lock" : "transactions");
-      log(`store: ${step} waited ${wait} s for a lock (${Math.round((Date.now() - started) / 1000)} s since start-up began), held by ${holders}; trying again`);
+      if (silent !== undefined) throw silent;
+      const waited = Date.now() - attempt;
+      // Only a wait that lasted the lock timeout is tried again: a NOWAIT in a migration fails the
+      // same way at once, and would go round for ever (found in review).
+      if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE || waited < wait * 900) throw error;
+      const holders = await describeHolders(sql, bound, wait, step === "the schema lock" ? "lock" : "tables");
+      log(`store: ${step} waited ${Math.round(waited / 1000)} s for a lock (${Math.round((Date.now() - started) / 1000)} s since start-up began), held by ${holders}; trying again`);
     }
   }
 }
@@ -226,12 +240,14 @@ async function installedVersions(sql: postgres.Sql): Promise<Set<number> | undef
 }
 
 /**
- * Who start-up waits for, in words: the session holding the schema lock (`lock`), or the longest
- * open transactions in this database (`transactions`: a migration's table lock is held by one of
- * them). Each as PostgreSQL's pid, its application, its address, its state and how long it has been
- * in its transaction — enough to find it in pg_stat_activity and, if it is stuck, end it.
+ * Who start-up waits for, in words: the session holding the schema lock (`lock`), or the sessions
+ * holding locks on this schema's tables (`tables`: a migration's table lock waits for one of them;
+ * not merely the oldest transactions, which named the instances queued for the schema lock — found
+ * in review), oldest transaction first. Each as PostgreSQL's pid, its application, its address, its
+ * state and how long it has been in its transaction — enough to find it in pg_stat_activity and, if
+ * it is stuck, end it.
  */
-async function describeHolders(sql: postgres.Sql | postgres.TransactionSql, bound: NonNullable<MigrateOptions["bound"]>, wait: number, which: "lock" | "transactions"): Promise<string> {
+async function describeHolders(sql: postgres.Sql | postgres.TransactionSql, bound: NonNullable<MigrateOptions["bound"]>, wait: number, which: "lock" | "tables"): Promise<string> {
   try {
     const rows =
       which === "lock"
@@ -242,13 +258,16 @@ async function describeHolders(sql: postgres.Sql | postgres.TransactionSql, boun
             wait,
           )
         : await bound(
-            sql`SELECT pid, application_name, host(client_addr) AS client, state, extract(epoch FROM now() - xact_start)::int AS seconds
-                FROM pg_stat_activity
-                WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
-                ORDER BY xact_start LIMIT 3`,
+            sql`SELECT a.pid, a.application_name, host(a.client_addr) AS client, a.state, extract(epoch FROM now() - a.xact_start)::int AS seconds
+                FROM pg_stat_activity a
+                WHERE a.pid <> pg_backend_pid() AND a.pid IN (
+                  SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                  WHERE l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()))
+                ORDER BY a.xact_start LIMIT 3`,
             wait,
           );
-    if (rows.length === 0) return which === "lock" ? "a session that has let it go since" : "no transaction open now";
+    if (rows.length === 0) return which === "lock" ? "a session that has let it go since" : "a session that has let go of its locks since";
     return rows
       .map((r) => `PostgreSQL pid ${r.pid} (${r.application_name || "no application name"}${r.client ? ` at ${r.client}` : ""}, ${r.state ?? "state unknown"}, in its transaction for ${r.seconds} s)`)
       .join(", ");

@@ -96,14 +96,17 @@ export class PoolSockets {
     }
     // verify-full checks the certificate's chain and that it names the host connected to, an IP
     // address too (postgres.js gives only the server name, so an IP address was checked as
-    // "localhost", tls.connect's default); verify-ca checks the chain only, as libpq's does
-    // (postgres.js checked the name too). SNI carries names only, as the TLS RFC says.
+    // "localhost", tls.connect's default); verify-ca, with a root certificate file, checks the chain
+    // only, as libpq's does (postgres.js checked the name too). SNI carries names only, as the TLS RFC says.
     const options: ConnectionOptions = { socket: plain, host, servername: host === undefined || isIP(host) ? undefined : host };
     if (sslnegotiation === "direct") options.ALPNProtocols = ["postgresql"];
     if (ssl === "require" || ssl === "allow" || ssl === "prefer") options.rejectUnauthorized = false;
     else if (typeof ssl === "object" && ssl !== null) Object.assign(options, ssl);
-    if (ssl === "verify-ca") options.checkServerIdentity = () => undefined;
-    if (this.#tls.ca !== undefined) options.ca = this.#tls.ca;
+    if (this.#tls.ca !== undefined) {
+      options.ca = this.#tls.ca;
+      // Only against a CA file of the user's own: against the system's, a chain without the name proves nothing.
+      if (ssl === "verify-ca") options.checkServerIdentity = () => undefined;
+    }
     // What postgres.js writes before the handshake is done waits in the TLS socket.
     const secure = connectTls(options);
     Object.assign(secure, { host, port });

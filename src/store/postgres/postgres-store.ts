@@ -54,13 +54,23 @@ const BOUNDED = ["ping", "revisionOf", "get", "list", "count", "save", "claimDue
 
 type Row = Record<string, unknown>;
 
+/** The store's one LISTEN with postgres.js (see subscribe). */
+interface Listening {
+  /** Resolves once it listens, the first time. */
+  ready: Promise<void>;
+  /** Rejects with the first try's error (told to the subscribers waiting then; never settles after). */
+  failure: Promise<never>;
+  /** postgres.js's handle, to UNLISTEN; undefined when the first try failed. */
+  registered: Promise<{ unlisten(): Promise<void> } | undefined>;
+}
+
 export class PostgresFlowStore implements FlowStore {
   readonly instanceId: string;
   #sql: postgres.Sql;
   #log: (line: string) => void;
   #reports: DamageReport[] = [];
   #listeners = new Set<(change: FlowChange) => void>();
-  #listening: Promise<postgres.ListenMeta> | undefined;
+  #listen: Listening | undefined;
   /** The notification statement out now (resolved when none is), and the batch gathering behind it. */
   #notifying: Promise<void> = Promise.resolve();
   #nextNotification: { payloads: string[]; sent: Promise<void> } | undefined;
@@ -254,25 +264,54 @@ export class PostgresFlowStore implements FlowStore {
    */
   async subscribe(listener: (change: FlowChange) => void): Promise<() => Promise<void>> {
     this.#listeners.add(listener);
-    let listens = 0;
-    // postgres.js calls onlisten on every (re)connection of the listening connection: from the
-    // second on, notifications sent while it was down are lost, and that is worth a line.
-    const onlisten = () => void (listens++ > 0 && this.#log(`store: LISTEN ${CHANNEL} re-established after a dropped connection; changes made meanwhile by other instances were not heard`));
-    this.#listening ??= this.#sql.listen(CHANNEL, (payload) => this.#deliver(payload), onlisten);
+    // One LISTEN with postgres.js per store, whatever happens to it: #deliver hands each change to
+    // every listener. postgres.js keeps a LISTEN it was asked for and sets it up again after its
+    // connection drops — also one whose first set-up was given up here, so asking again would
+    // have delivered every change twice, for good (found in review).
+    this.#listen ??= this.#startListening();
     try {
       // Bounded like every call: a database that does not answer fails start-up in words, not never.
-      await answerWithin(this.#sql, this.#listening);
+      // Its first failure says why (a refused connection), unless it has listened since (race: first settled in order).
+      await answerWithin(this.#sql, Promise.race([this.#listen.ready, this.#listen.failure]));
     } catch (error) {
       this.#listeners.delete(listener);
-      this.#listening = undefined;
+      // That failure is told once: whoever subscribes next waits for postgres.js's own next try.
+      if (this.#listen) this.#listen.failure = new Promise<never>(() => undefined);
       throw error;
     }
     return async () => {
-      if (!this.#listeners.delete(listener) || this.#listeners.size > 0 || !this.#listening) return;
-      const listening = this.#listening;
-      this.#listening = undefined;
-      await (await listening).unlisten();
+      if (!this.#listeners.delete(listener) || this.#listeners.size > 0 || !this.#listen) return;
+      const listen = this.#listen;
+      const registered = await listen.registered;
+      // A LISTEN whose first set-up failed cannot be taken back (postgres.js re-made it on its own): kept for the next subscriber.
+      if (!registered) return;
+      if (this.#listen === listen) this.#listen = undefined;
+      await registered.unlisten();
     };
+  }
+
+  /**
+   * Asks postgres.js to LISTEN: `ready` once it listens (the first time), `failure` with the first
+   * try's error, `registered` its handle (undefined when the first try failed).
+   */
+  #startListening(): Listening {
+    let listens = 0;
+    let listening!: () => void;
+    let failed!: (error: unknown) => void;
+    const ready = new Promise<void>((resolve) => (listening = resolve));
+    const failure = new Promise<never>((_, reject) => (failed = reject));
+    failure.catch(() => undefined);
+    // postgres.js calls onlisten on every (re)connection of the listening connection: from the
+    // second on, notifications sent while it was down are lost, and that is worth a line.
+    const onlisten = () => {
+      listening();
+      if (listens++ > 0) this.#log(`store: LISTEN ${CHANNEL} re-established after a dropped connection; changes made meanwhile by other instances were not heard`);
+    };
+    const registered = this.#sql.listen(CHANNEL, (payload) => this.#deliver(payload), onlisten).then(
+      (result) => result,
+      (error: unknown) => (failed(error), undefined),
+    );
+    return { ready, failure, registered };
   }
 
   #deliver(payload: string): void {
@@ -360,7 +399,7 @@ export class PostgresFlowStore implements FlowStore {
     await Promise.race([this.#notifying, new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
     clearTimeout(timer);
     this.#listeners.clear();
-    this.#listening = undefined;
+    this.#listen = undefined;
     await this.#sql.end({ timeout: 5 });
   }
 }
