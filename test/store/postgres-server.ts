@@ -7,6 +7,7 @@
 // says why. AUTHFLOW_PG_ADMIN_URL overrides where the server is (default: trust auth on
 // 127.0.0.1:5432 as postgres).
 import postgres from "postgres";
+import { afterEach } from "vitest";
 
 export const ADMIN_URL = process.env.AUTHFLOW_PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -57,4 +58,23 @@ export async function createTestDatabase(prefix = "authflow_test"): Promise<Test
       }
     },
   };
+}
+
+/**
+ * For a test file: `database()` makes a database for the running test, dropped after it, and
+ * `cleanups` takes what else it opened (closed after it, newest first, before the drop). Fails with
+ * the reason when the server is out of reach (the tests are skipped before that unless required).
+ */
+export function databasesPerTest(reach: Reachability) {
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+  });
+  async function database(): Promise<TestDatabase> {
+    if (!reach.ok) throw new Error(`${reach.reason}. The PostgreSQL tests are required here (CI or AUTHFLOW_PG_TESTS=required).`);
+    const db = await createTestDatabase();
+    cleanups.push(() => db.drop());
+    return db;
+  }
+  return { cleanups, database };
 }

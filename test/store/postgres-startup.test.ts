@@ -6,13 +6,13 @@
 // tried again; a migration's lock wait never queues the other instances' queries behind it for more
 // than one answer time; and a database that does not answer fails start-up in words.
 import postgres from "postgres";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { migrate, MIGRATIONS } from "../../src/store/postgres/migrations.ts";
 import { PostgresFlowStore } from "../../src/store/postgres/postgres-store.ts";
 import { killAll, startProcess } from "../lifecycle/process-group.ts";
 import { ENCRYPTION_KEY, removeTempDirs, tempDir } from "../multi-instance/cluster.ts";
 import { startPgWireCount } from "../support/pg-wire-count.ts";
-import { ADMIN_URL, createTestDatabase, PG_REQUIRED, probe, type TestDatabase } from "./postgres-server.ts";
+import { ADMIN_URL, databasesPerTest, PG_REQUIRED, probe } from "./postgres-server.ts";
 
 const reach = await probe();
 const skip = !reach.ok && !PG_REQUIRED;
@@ -20,17 +20,7 @@ const skip = !reach.ok && !PG_REQUIRED;
 /** The schema lock's keys (migrations.ts): "auth", "flow" in ASCII. */
 const LOCK = [0x61757468, 0x666c6f77] as const;
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
-});
-
-async function database(): Promise<TestDatabase> {
-  if (!reach.ok) throw new Error(`${reach.reason}. The PostgreSQL tests are required here (CI or AUTHFLOW_PG_TESTS=required).`);
-  const db = await createTestDatabase();
-  cleanups.push(() => db.drop());
-  return db;
-}
+const { cleanups, database } = databasesPerTest(reach);
 
 /** A session of its own, named `name` in pg_stat_activity, holding a transaction open. */
 async function sessionInTransaction(url: string, name: string) {

@@ -3,27 +3,17 @@
 // refusal when the server cannot be reached, and the same store under Deno.
 import { spawn } from "node:child_process";
 import postgres from "postgres";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type FlowChange } from "../../src/store/flow-store.ts";
 import { migrate, MIGRATIONS } from "../../src/store/postgres/migrations.ts";
 import { PostgresFlowStore } from "../../src/store/postgres/postgres-store.ts";
-import { createTestDatabase, PG_REQUIRED, probe, type TestDatabase } from "./postgres-server.ts";
+import { databasesPerTest, PG_REQUIRED, probe } from "./postgres-server.ts";
 
 const reach = await probe();
 const skip = !reach.ok && !PG_REQUIRED;
 if (skip && !reach.ok) console.warn(`postgres-store tests skipped: ${reach.reason}; set AUTHFLOW_PG_TESTS=required to fail instead`);
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-
-async function database(): Promise<TestDatabase> {
-  if (!reach.ok) throw new Error(`${reach.reason}. The PostgreSQL store tests are required here (CI or AUTHFLOW_PG_TESTS=required).`);
-  const db = await createTestDatabase();
-  cleanups.push(() => db.drop());
-  return db;
-}
+const { cleanups, database } = databasesPerTest(reach);
 
 describe.skipIf(skip)(`PostgreSQL store${skip && !reach.ok ? ` (skipped: ${reach.reason})` : ""}`, () => {
   it("three instances opening a fresh database at once all start, and each migration is applied once", async () => {
