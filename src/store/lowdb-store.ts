@@ -170,12 +170,17 @@ export class LowdbFlowStore implements FlowStore {
     }
   }
 
-  /** Audit files written by an older version are 0644; they hold who did what, so they become 0600. */
+  /**
+   * Audit files written by an older version are 0644; they hold who did what, so they become 0600.
+   * A temp file is a fold cut short (a crash between writing the folded trail and its rename): the
+   * file it was to replace is still whole beside it, so it goes.
+   */
   async #makeAuditPrivate(names: string[]): Promise<void> {
     for (let i = 0; i < names.length; i += OPEN_CHUNK) {
       for (const name of names.slice(i, i + OPEN_CHUNK)) {
         try {
-          chmodSync(join(this.#auditDir, name), PRIVATE_FILE_MODE);
+          if (isTempFileName(name)) await unlink(join(this.#auditDir, name));
+          else chmodSync(join(this.#auditDir, name), PRIVATE_FILE_MODE);
         } catch {
           // gone meanwhile, or not ours to change: it is read as it is
         }
@@ -288,6 +293,7 @@ export class LowdbFlowStore implements FlowStore {
     if (!FLOW_ID_PATTERN.test(id)) return Promise.reject(new Error(`invalid flow id ${JSON.stringify(id)}`));
     return this.#serially(id, async () => {
       this.#index.delete(id);
+      this.#foldAt.delete(id);
       // Its unfiled audit lines go to its audit file, which stays where readAudit finds it.
       if (this.#unfiled.has(id)) await this.#fileAudit(id, "").catch((error) => this.#log(`store: audit lines of flow ${id} stay in its document, set aside: ${(error as Error).message}`));
       this.#unfiled.delete(id);
@@ -330,19 +336,26 @@ export class LowdbFlowStore implements FlowStore {
     }, this.#auditChains);
   }
 
-  /** When the audit file would pass its fold size and has routine entries to fold: rewrites it folded, then `lines`, and says so. */
+  /**
+   * When the audit file would pass its fold size and has routine entries to fold: rewrites it
+   * folded, then `lines`, and says so. The next fold size is twice what is left (at least
+   * FOLD_BYTES): a trail that folding leaves big — what people did to a flow, or entries written
+   * before routine upkeep was marked — is read and rewritten again only once it has doubled, not at
+   * every filing.
+   */
   async #foldedWith(flowId: string, path: string, lines: string): Promise<boolean> {
     const size = await stat(path).then((s) => s.size, () => 0);
-    const foldAt = this.#foldAt.get(flowId) ?? FOLD_BYTES;
-    if (size + lines.length <= foldAt) return false;
+    if (size === 0) return false; // no file yet (or an empty one): nothing filed to fold; the append makes it
+    const adding = utf8Length(lines);
+    if (size + adding <= (this.#foldAt.get(flowId) ?? FOLD_BYTES)) return false;
     const folded = foldTrail(parseLines(await readFile(path, "utf8")));
     if (folded === null) {
-      // Nothing routine to fold (a flow people did much with): look again only once it has doubled.
-      this.#foldAt.set(flowId, 2 * (size + lines.length));
+      this.#foldAt.set(flowId, 2 * (size + adding));
       return false;
     }
-    this.#foldAt.delete(flowId);
-    await writeFileAtomically(path, jsonLines(folded) + lines);
+    const text = jsonLines(folded) + lines;
+    await writeFileAtomically(path, text);
+    this.#foldAt.set(flowId, Math.max(FOLD_BYTES, 2 * utf8Length(text)));
     return true;
   }
 
@@ -393,4 +406,11 @@ function readPrivately(path: string): string {
   } finally {
     closeSync(fd);
   }
+}
+
+const utf8 = new TextEncoder();
+
+/** Bytes `text` takes in a file (a string's length counts UTF-16 units: an ø is one, two on disk). */
+function utf8Length(text: string): number {
+  return utf8.encode(text).length;
 }

@@ -288,3 +288,57 @@ describe("audit lines ride in the flow's document until they pass 4 KB", () => {
     await store.close();
   });
 });
+
+describe("the audit trail's fold (lowdb)", () => {
+  const person = (flowId: string, n: number, pad = 0): AuditEntry => ({ flowId, at: AT, from: "altinnAuthorized", to: "altinnAuthorized", event: `RENEW${"x".repeat(pad)}#${n}`, user: "ada" });
+  const upkeep = (flowId: string, n: number): AuditEntry => ({ flowId, at: AT, from: "altinnAuthorized", to: "altinnAuthorized", event: `KEEP_ALIVE#${n}`, user: null, routine: true });
+  const auditPath = (id: string) => join(dir, "audit", `${id}.jsonl`);
+  const inode = async (id: string) => (await import("node:fs/promises")).stat(auditPath(id)).then((s) => s.ino);
+
+  it("a trail that folding leaves big (what people did) is rewritten again only once it has doubled, not at every filing", async () => {
+    let store = await LowdbFlowStore.open(dir);
+    await store.save(record("flow-a"), null);
+    // Routine upkeep and 120 KB of what people did, filed; then the service restarts (the fold sizes
+    // it learnt are gone) and upkeep goes on.
+    await store.appendAudit([...Array.from({ length: 40 }, (_, i) => upkeep("flow-a", i)), ...Array.from({ length: 600 }, (_, i) => person("flow-a", i, 150))]);
+    await store.close();
+    store = await LowdbFlowStore.open(dir);
+    // Each filing (a save files its lines once they pass 4 KB: a few renewals' worth) brings more
+    // routine entries: the first folds the file; without the doubling rule each one after it read,
+    // parsed, rewrote and fsynced the whole file again.
+    let rewrites = 0;
+    for (let i = 40; i < 100; i += 5) {
+      const before = await inode("flow-a");
+      await store.appendAudit(Array.from({ length: 5 }, (_, k) => upkeep("flow-a", i + k)));
+      if ((await inode("flow-a")) !== before) rewrites++;
+    }
+    expect(rewrites).toBe(1);
+    const trail = await store.readAudit("flow-a", 1000);
+    expect(trail.filter((e) => e.folded)).toHaveLength(1);
+    expect(trail.filter((e) => e.routine !== true)).toHaveLength(600);
+    expect(trail.filter((e) => e.routine === true && !e.folded).length + trail.find((e) => e.folded)!.folded!.entries).toBe(100);
+    await store.close();
+  });
+
+  it("lines past the fold size with no audit file yet are filed (the file is made), not refused", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    await store.save(record("flow-b"), null);
+    const many = Array.from({ length: 400 }, (_, i) => upkeep("flow-b", i)); // ≈ 60 KB at once
+    await store.appendAudit(many);
+    expect(await store.readAudit("flow-b", 1000)).toEqual(many);
+    await store.close();
+  });
+
+  it("a fold cut short (its temp file left in audit/) is cleaned up at open; the trail it was replacing is read as it was", async () => {
+    let store = await LowdbFlowStore.open(dir);
+    await store.save(record("flow-c"), null);
+    const trail = [person("flow-c", 1), upkeep("flow-c", 2)];
+    await store.appendAudit(trail);
+    await store.close();
+    await writeFile(join(dir, "audit", ".flow-c.jsonl.0267e0be.tmp"), "half a folded trail");
+    store = await LowdbFlowStore.open(dir);
+    expect(await readdir(join(dir, "audit"))).toEqual(["flow-c.jsonl"]);
+    expect(await store.readAudit("flow-c", 10)).toEqual(trail);
+    await store.close();
+  });
+});
