@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
-import { type FlowChange } from "../../src/store/flow-store.ts";
+import { type AuditEntry, type FlowChange } from "../../src/store/flow-store.ts";
 import { migrate, MIGRATIONS } from "../../src/store/postgres/migrations.ts";
 import { PostgresFlowStore } from "../../src/store/postgres/postgres-store.ts";
 import { databasesPerTest, PG_REQUIRED, probe } from "./postgres-server.ts";
@@ -154,4 +154,93 @@ describe.skipIf(skip)(`PostgreSQL store${skip && !reach.ok ? ` (skipped: ${reach
     while (heard.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     expect(heard).toEqual([{ id: "flow-deno", revision: 1 }]);
   }, 60_000);
+
+  describe("the audit trail's fold", () => {
+    const at = (n: number) => new Date(Date.UTC(2026, 0, 1) + n * 1000).toISOString();
+    const flow = (id: string, revision: number) => ({ id, machine: "authorization", version: 1, revision, createdAt: at(0), updatedAt: at(revision), summary: {}, sealedSnapshot: "s", nextDeadlineAt: null, attentionFrom: null, lease: null });
+    const upkeep = (flowId: string, n: number): AuditEntry => ({ flowId, at: at(n), from: "altinnAuthorized", to: "altinnAuthorized", event: "KEEP_ALIVE", user: null, routine: true });
+    const person = (flowId: string, n: number): AuditEntry => ({ flowId, at: at(n), from: "altinnAuthorized", to: "altinnAuthorized", event: "RENEW", user: "ada" });
+
+    it("two instances folding one flow at once, while its entries keep coming, agree: every entry counted once, one entry standing for the folded", async () => {
+      const db = await database();
+      const [a, b] = [await PostgresFlowStore.open(db.url, { log: () => undefined }), await PostgresFlowStore.open(db.url, { log: () => undefined })];
+      cleanups.push(() => a.close(), () => b.close());
+      const id = "flow-folded";
+      await a.save(flow(id, 1), null);
+      let n = 0;
+      const made: AuditEntry[] = [];
+      const add = async (store: PostgresFlowStore, count: number) => {
+        const entries = Array.from({ length: count }, () => (++n % 10 === 0 ? person(id, n) : upkeep(id, n)));
+        made.push(...entries);
+        await store.appendAudit(entries);
+      };
+      await add(a, 200);
+      // Folds from both instances, several at a time, interleaved with new entries from both.
+      for (let round = 0; round < 24; round++) {
+        const adding = (async () => (await add(a, 7), await add(b, 5)))(); // one after the other: the trail's order is known
+        await Promise.all([a.foldAudit(id), b.foldAudit(id), adding, a.foldAudit(id), b.foldAudit(id)]);
+      }
+      await a.foldAudit(id);
+      const trail = await a.readAudit(id, 10_000);
+      const folded = trail.filter((e) => e.folded !== undefined);
+      expect(folded).toHaveLength(1);
+      const routine = made.filter((e) => e.routine === true);
+      expect(folded[0]!.folded!.entries + trail.filter((e) => e.routine === true && e.folded === undefined).length).toBe(routine.length);
+      expect(trail.filter((e) => e.routine !== true)).toEqual(made.filter((e) => e.routine !== true));
+      expect(folded[0]!.folded!.first).toBe(routine[0]!.at);
+    });
+
+    it("a save never waits for its fold: one held up by a lock on the flow's audit rows, the save (revision 64) answers at once and the fold lands once the lock goes", async () => {
+      const db = await database();
+      const lines: string[] = [];
+      const store = await PostgresFlowStore.open(db.url, { log: (line) => lines.push(line) });
+      cleanups.push(() => store.close());
+      const id = "flow-held-fold";
+      await store.save(flow(id, 1), null);
+      for (let r = 2; r <= 63; r++) await store.save(flow(id, r), r - 1, [upkeep(id, r)]);
+      const locker = postgres(db.url, { max: 1, onnotice: () => undefined });
+      cleanups.push(() => locker.end({ timeout: 1 }));
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+      const holding = locker.begin(async (tx) => {
+        await tx`SELECT seq FROM flow_audit WHERE flow_id = ${id} FOR UPDATE`;
+        locked();
+        await held;
+      });
+      await lockTaken;
+      const started = performance.now();
+      const saved = await Promise.race([store.save(flow(id, 64), 63, [upkeep(id, 64)]).then(() => "saved"), new Promise((resolve) => setTimeout(() => resolve("waiting"), 2000))]);
+      const tookMs = performance.now() - started;
+      const foldedWhileHeld = (await store.readAudit(id, 1000)).some((e) => e.folded);
+      release();
+      await holding;
+      expect(saved).toBe("saved");
+      expect(tookMs).toBeLessThan(1500);
+      expect(foldedWhileHeld).toBe(false);
+      const end = Date.now() + 5000;
+      while (!(await store.readAudit(id, 1000)).some((e) => e.folded) && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+      const trail = await store.readAudit(id, 1000);
+      expect(trail.find((e) => e.folded)!.folded!.entries + trail.filter((e) => e.routine && !e.folded).length).toBe(63);
+      expect(lines.filter((l) => /could not be folded/.test(l))).toEqual([]);
+    });
+
+    it("the fold reads a flow's routine entries through their own index, not every entry of the flow", async () => {
+      const db = await database();
+      const store = await PostgresFlowStore.open(db.url, { log: () => undefined });
+      cleanups.push(() => store.close());
+      const sql = postgres(db.url, { max: 1, onnotice: () => undefined });
+      cleanups.push(() => sql.end({ timeout: 1 }));
+      // A flow with 50,000 entries that are not routine (people's, or written before the mark), beside 40 that are.
+      await sql`INSERT INTO flow_audit (flow_id, at, from_state, to_state, event, actor, detail)
+                SELECT 'flow-big', now(), 'altinnAuthorized', 'altinnAuthorized', 'KEEP_ALIVE', NULL, NULL FROM generate_series(1, 50000)`;
+      await store.appendAudit(Array.from({ length: 40 }, (_, i) => upkeep("flow-big", i)));
+      await sql`ANALYZE flow_audit`;
+      const [plan] = await sql`EXPLAIN (FORMAT JSON) SELECT * FROM flow_audit WHERE flow_id = ${"flow-big"} AND detail @> '{"routine": true}'::jsonb ORDER BY seq`;
+      expect(JSON.stringify(plan)).toContain('"Index Name":"flow_audit_routine"');
+      await store.foldAudit("flow-big");
+      expect((await sql`SELECT count(*)::int AS n FROM flow_audit WHERE flow_id = 'flow-big'`)[0]!.n).toBe(50_000 + 22);
+    });
+  });
 });

@@ -33,8 +33,6 @@ import { answerWithin, boundCalls, migrateAtStartUp, openPool } from "./connect.
 
 /** A flow's older routine audit entries are folded every this many revisions (audit-fold.ts). */
 const FOLD_EVERY = 64;
-/** pg_advisory_xact_lock's first key for a flow's fold: "audt" in ASCII (the second is the flow id's hash). */
-const FOLD_LOCK_KEY = 0x61756474;
 
 /** The NOTIFY channel; the payload is `<flow id>:<revision>:<instance id>`. */
 export const CHANNEL = "authflow_flows";
@@ -73,6 +71,9 @@ export class PostgresFlowStore implements FlowStore {
   #listen: Listening | undefined;
   /** The notification statement out now (resolved when none is), and the batch gathering behind it. */
   #notifying: Promise<void> = Promise.resolve();
+  /** Folds of audit trails under way here, by flow id (one at a time per flow). */
+  #folds = new Map<string, Promise<void>>();
+  #closing = false;
   #nextNotification: { payloads: string[]; sent: Promise<void> } | undefined;
 
   private constructor(sql: postgres.Sql, instanceId: string, log: (line: string) => void) {
@@ -184,12 +185,12 @@ export class PostgresFlowStore implements FlowStore {
             audited AS (${auditInsert(sql, entries)})
             SELECT id FROM written`;
     if (written.length === 1) {
+      const notified = this.#notify(payload);
       // Every FOLD_EVERY revisions of a flow that does routine upkeep, its older routine entries are
-      // folded (audit-fold.ts). The write stands whatever the fold does: a failed one is tried at the next.
-      if (record.revision % FOLD_EVERY === 0 && audit.some((entry) => entry.routine === true)) {
-        await this.#foldAudit(record.id).catch((error) => this.#log(`store: the audit trail of flow ${record.id} could not be folded (${(error as Error).message}); tried again later`));
-      }
-      return this.#notify(payload);
+      // folded (audit-fold.ts) — after the write and beside it, never in its way: the save neither
+      // waits for the fold nor hears of its failure (a failed fold is tried at the next one).
+      if (record.revision % FOLD_EVERY === 0 && audit.some((entry) => entry.routine === true)) this.#foldSoon(record.id);
+      return notified;
     }
     // The revision that won, for the message only: it may have moved again since.
     const [current] = await sql`SELECT revision FROM flows WHERE id = ${record.id}`;
@@ -341,23 +342,37 @@ export class PostgresFlowStore implements FlowStore {
     return rows.map(entryOf);
   }
 
+  /** A fold of the flow's audit trail, unless one is under way here; bounded like every call, its failure a line in the log. */
+  #foldSoon(flowId: string): void {
+    if (this.#folds.has(flowId) || this.#closing) return;
+    const run = answerWithin(this.#sql, this.foldAudit(flowId))
+      .catch((error) => this.#log(`store: the audit trail of flow ${flowId} could not be folded (${(error as Error).message}); tried again at its next fold`))
+      .finally(() => this.#folds.delete(flowId));
+    this.#folds.set(flowId, run);
+  }
+
   /**
    * Folds the flow's older routine audit entries into one (audit-fold.ts): the newest of them
-   * becomes the entry that stands for them all, the others go. One fold of a flow at a time across
-   * instances (a transaction-scoped advisory lock on the flow's id).
+   * becomes the entry that stands for them all, the others go — in one statement, so both happen or
+   * neither. No transaction and no lock: a fold is a read, then that one statement, and two folds
+   * of one flow (two instances) agree however they interleave. A fold is named by its standing
+   * entry, and the entry it writes there counts every entry at or before it, whatever earlier folds
+   * made of them — the same for whoever computes it; a fold whose read is stale deletes rows already
+   * gone and updates a standing row a later fold has deleted, or writes the same count a current
+   * read would. The routine entries are read through their own partial index (migration 5), so a
+   * flow's other entries, however many, are never scanned.
    */
-  async #foldAudit(flowId: string): Promise<void> {
-    await this.#sql.begin(async (tx) => {
-      await tx`SELECT pg_advisory_xact_lock(${FOLD_LOCK_KEY}, hashtext(${flowId}))`;
-      const rows = await tx`SELECT * FROM flow_audit WHERE flow_id = ${flowId} AND detail @> '{"routine": true}'::jsonb ORDER BY seq`;
-      const plan = planFold(rows.map(entryOf));
-      if (plan === null) return;
-      const folded = rows.slice(0, plan.fold).map((row) => String(row.seq));
-      const standing = folded.pop()!;
-      const [summary] = auditRows([plan.summary]);
-      await tx`DELETE FROM flow_audit WHERE flow_id = ${flowId} AND seq IN (SELECT value::bigint FROM jsonb_array_elements_text(${tx.json(folded)}))`;
-      await tx`UPDATE flow_audit SET event = ${summary!.event}, actor = NULL, detail = ${tx.json(summary!.detail as never)} WHERE seq = ${standing}`;
-    });
+  async foldAudit(flowId: string): Promise<void> {
+    const sql = this.#sql;
+    const rows = await sql`SELECT * FROM flow_audit WHERE flow_id = ${flowId} AND detail @> '{"routine": true}'::jsonb ORDER BY seq`;
+    const plan = planFold(rows.map(entryOf));
+    if (plan === null) return;
+    const folded = rows.slice(0, plan.fold).map((row) => String(row.seq));
+    const standing = folded.pop()!;
+    const [summary] = auditRows([plan.summary]);
+    await sql`
+      WITH gone AS (DELETE FROM flow_audit WHERE flow_id = ${flowId} AND seq IN (SELECT value::bigint FROM jsonb_array_elements_text(${sql.json(folded)})))
+      UPDATE flow_audit SET event = ${summary!.event}, actor = NULL, detail = ${sql.json(summary!.detail as never)} WHERE flow_id = ${flowId} AND seq = ${standing}`;
   }
 
   async damaged(id: string): Promise<DamageReport | undefined> {
@@ -395,8 +410,10 @@ export class PostgresFlowStore implements FlowStore {
   async close(): Promise<void> {
     // The notifications of committed writes already gathered go out first (for as long as the pool
     // would give a query anyway).
+    // Folds under way finish too (none starts now).
+    this.#closing = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([this.#notifying, new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+    await Promise.race([Promise.all([this.#notifying, ...this.#folds.values()]), new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
     clearTimeout(timer);
     this.#listeners.clear();
     this.#listen = undefined;
