@@ -15,6 +15,23 @@ if (skip && !reach.ok) console.warn(`postgres-store tests skipped: ${reach.reaso
 
 const { cleanups, database } = databasesPerTest(reach);
 
+/** Another session's transaction that has run `lock` (a SELECT … FOR UPDATE) and holds it until release(). */
+async function rowsLockedElsewhere(url: string, lock: (tx: postgres.TransactionSql) => Promise<unknown>) {
+  const locker = postgres(url, { max: 1, onnotice: () => undefined });
+  cleanups.push(() => locker.end({ timeout: 1 }));
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+  const holding = locker.begin(async (tx) => {
+    await lock(tx);
+    locked();
+    await held;
+  });
+  await lockTaken;
+  return { release, holding };
+}
+
 describe.skipIf(skip)(`PostgreSQL store${skip && !reach.ok ? ` (skipped: ${reach.reason})` : ""}`, () => {
   it("three instances opening a fresh database at once all start, and each migration is applied once", async () => {
     const db = await database();
@@ -59,18 +76,7 @@ describe.skipIf(skip)(`PostgreSQL store${skip && !reach.ok ? ` (skipped: ${reach
     for (const [i, id] of ["flow-held", "flow-b", "flow-c"].entries()) {
       await store.save({ id, machine: "m", version: 1, revision: 1, createdAt: at, updatedAt: at, summary: {}, sealedSnapshot: "s", nextDeadlineAt: i, attentionFrom: null, lease: null }, null);
     }
-    const locker = postgres(db.url, { max: 1, onnotice: () => undefined });
-    cleanups.push(() => locker.end({ timeout: 1 }));
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
-    const holding = locker.begin(async (tx) => {
-      await tx`SELECT id FROM flows WHERE id = 'flow-held' FOR UPDATE`;
-      locked();
-      await held;
-    });
-    await lockTaken;
+    const { release, holding } = await rowsLockedElsewhere(db.url, (tx) => tx`SELECT id FROM flows WHERE id = 'flow-held' FOR UPDATE`);
     const claimed = await Promise.race([store.claimDue(10, "me", 1000, 10, 0), new Promise<"blocked">((resolve) => setTimeout(() => resolve("blocked"), 2000))]);
     release();
     await holding;
@@ -198,18 +204,7 @@ describe.skipIf(skip)(`PostgreSQL store${skip && !reach.ok ? ` (skipped: ${reach
       const id = "flow-held-fold";
       await store.save(flow(id, 1), null);
       for (let r = 2; r <= 63; r++) await store.save(flow(id, r), r - 1, [upkeep(id, r)]);
-      const locker = postgres(db.url, { max: 1, onnotice: () => undefined });
-      cleanups.push(() => locker.end({ timeout: 1 }));
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let locked!: () => void;
-      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
-      const holding = locker.begin(async (tx) => {
-        await tx`SELECT seq FROM flow_audit WHERE flow_id = ${id} FOR UPDATE`;
-        locked();
-        await held;
-      });
-      await lockTaken;
+      const { release, holding } = await rowsLockedElsewhere(db.url, (tx) => tx`SELECT seq FROM flow_audit WHERE flow_id = ${id} FOR UPDATE`);
       const started = performance.now();
       const saved = await Promise.race([store.save(flow(id, 64), 63, [upkeep(id, 64)]).then(() => "saved"), new Promise((resolve) => setTimeout(() => resolve("waiting"), 2000))]);
       const tookMs = performance.now() - started;

@@ -33,6 +33,8 @@ import { answerWithin, boundCalls, migrateAtStartUp, openPool } from "./connect.
 
 /** A flow's older routine audit entries are folded every this many revisions (audit-fold.ts). */
 const FOLD_EVERY = 64;
+/** The first key of the advisory lock a fold's statement tries: "audt" in ASCII (the second is the flow id's hash). */
+const FOLD_LOCK_KEY = 0x61756474;
 
 /** The NOTIFY channel; the payload is `<flow id>:<revision>:<instance id>`. */
 export const CHANNEL = "authflow_flows";
@@ -354,7 +356,7 @@ export class PostgresFlowStore implements FlowStore {
   /**
    * Folds the flow's older routine audit entries into one (audit-fold.ts): the newest of them
    * becomes the entry that stands for them all, the others go — in one statement, so both happen or
-   * neither. No transaction and no lock: a fold is a read, then that one statement, and two folds
+   * neither. No transaction around them: a fold is a read, then that one statement, and two folds
    * of one flow (two instances) agree however they interleave. A fold is named by its standing
    * entry, and the entry it writes there counts every entry at or before it, whatever earlier folds
    * made of them — the same for whoever computes it; a fold whose read is stale deletes rows already
@@ -370,9 +372,13 @@ export class PostgresFlowStore implements FlowStore {
     const folded = rows.slice(0, plan.fold).map((row) => String(row.seq));
     const standing = folded.pop()!;
     const [summary] = auditRows([plan.summary]);
+    // Two such statements on one flow at once would lock its rows in different orders (a deadlock,
+    // seen in the test): the statement first tries the flow's fold lock, held until it ends, and
+    // does nothing when another fold has it — that fold does the work.
     await sql`
-      WITH gone AS (DELETE FROM flow_audit WHERE flow_id = ${flowId} AND seq IN (SELECT value::bigint FROM jsonb_array_elements_text(${sql.json(folded)})))
-      UPDATE flow_audit SET event = ${summary!.event}, actor = NULL, detail = ${sql.json(summary!.detail as never)} WHERE flow_id = ${flowId} AND seq = ${standing}`;
+      WITH turn AS (SELECT pg_try_advisory_xact_lock(${FOLD_LOCK_KEY}, hashtext(${flowId})) AS ours),
+      gone AS (DELETE FROM flow_audit WHERE (SELECT ours FROM turn) AND flow_id = ${flowId} AND seq IN (SELECT value::bigint FROM jsonb_array_elements_text(${sql.json(folded)})))
+      UPDATE flow_audit SET event = ${summary!.event}, actor = NULL, detail = ${sql.json(summary!.detail as never)} WHERE (SELECT ours FROM turn) AND flow_id = ${flowId} AND seq = ${standing}`;
   }
 
   async damaged(id: string): Promise<DamageReport | undefined> {
