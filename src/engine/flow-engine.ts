@@ -77,6 +77,8 @@ interface LiveFlow {
   /** Transitions seen but not yet written. */
   pendingAudit: AuditEntry[];
   lastState: string;
+  /** The root snapshot the last transition left (what the next one is compared with). */
+  lastSnapshot: AnyMachineSnapshot;
   /** Set while the newest change is held in memory because the store refused it; cleared when it lands. */
   heldError: unknown;
   /** Writes queued and not finished: lets the hot path skip waiting when there are none. */
@@ -529,6 +531,7 @@ export class FlowEngine {
     live.actor = actor;
     const first = actor.getSnapshot() as AnyMachineSnapshot;
     live.lastState = def.stateName(first);
+    live.lastSnapshot = first;
     // The public summary comes from the snapshot itself, never from what the file says beside it.
     if (snapshot) live.record = { ...stored, summary: def.summarize(first) };
     this.#flows.set(stored.id, live);
@@ -583,10 +586,11 @@ export class FlowEngine {
     const entry: AuditEntry = { flowId: live.id, at: this.#iso(), from: live.lastState, to, event: auditEventName(event.type), user };
     // Who asked: the API client or the signed-in page (events from a caller carry it; timers do not).
     if (typeof event.client === "string") entry.client = event.client;
-    if (live.def.routine?.(event, entry.from, to)) entry.routine = true;
+    if (live.def.routine?.(event, live.lastSnapshot, snapshot)) entry.routine = true;
     const detail = live.def.auditDetail?.(snapshot, event);
     live.pendingAudit.push(detail ? { ...entry, ...detail } : entry);
     live.lastState = to;
+    live.lastSnapshot = snapshot;
     this.#queueWrite(live);
   }
 

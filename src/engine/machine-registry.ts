@@ -24,10 +24,10 @@ export interface RegisteredMachine {
   /** Extra public fields for the audit entry of a transition (e.g. the masked person who logged in). */
   auditDetail?(snapshot: AnyMachineSnapshot, event: { type: string; [key: string]: unknown }): Record<string, string | null> | undefined;
   /**
-   * Whether the audit entry of `event` (from and to: public state names) is routine upkeep, which
-   * the stores fold after a while (store/audit-fold.ts). Left out: nothing is.
+   * Whether the audit entry of `event` (taking the flow from `before` to `after`) is routine upkeep,
+   * which the stores fold after a while (store/audit-fold.ts). Left out: nothing is.
    */
-  routine?(event: { type: string; [key: string]: unknown }, from: string | null, to: string): boolean;
+  routine?(event: { type: string; [key: string]: unknown }, before: AnyMachineSnapshot, after: AnyMachineSnapshot): boolean;
   /** Why `event` is not accepted in `snapshot`, as an error for the person who sent it. */
   refusal(snapshot: AnyMachineSnapshot, event: { type: string; [key: string]: unknown }): AuthflowError;
 }

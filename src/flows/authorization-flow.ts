@@ -189,10 +189,11 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
       if (grantState(snapshot) === "expired") return 0;
       return ctx.authorization && warningMs > 0 ? ctx.authorization.expiresAt - warningMs : null;
     },
-    // Upkeep that changed no state a person sees: a keep-alive renewal, the renewal or Altinn
-    // exchange a token call needed, and their answers. A person's RENEW, a failure, a change of
-    // state stay entries of their own for good.
-    routine: (event, from, to) => from === to && (ROUTINE_EVENTS.has(event.type) || (event.upkeep === true && (event.type === "RENEW" || event.type === "EXCHANGE_ALTINN"))),
+    // Upkeep that changed nothing a person sees: a keep-alive renewal, the renewal or Altinn
+    // exchange a token call needed, and their answers. A person's RENEW, a failure, and any of
+    // them that changed what a person sees stay entries of their own for good.
+    routine: (event, before, after) =>
+      (ROUTINE_EVENTS.has(event.type) || (event.upkeep === true && (event.type === "RENEW" || event.type === "EXCHANGE_ALTINN"))) && whatAPersonSees(before) === whatAPersonSees(after),
     auditDetail: (snapshot, event) => {
       // The login's audit entry names the person who logged in, masked (a new person for the same user shows here).
       if (event.type !== "xstate.done.actor.exchangeCode") return undefined;
@@ -202,8 +203,32 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
   };
 }
 
-/** Events whose audit entries are routine when the state stays the same (see `routine` above). */
+/** Events whose audit entries are routine when they change nothing a person sees (see `routine` above). */
 const ROUTINE_EVENTS = new Set(["KEEP_ALIVE", "xstate.done.actor.refreshIdporten", "xstate.done.actor.exchangeAltinn"]);
+
+/**
+ * What a person reading the flow sees of it, beyond what upkeep moves by its nature (token expiry
+ * times, the renewing substate): the state — the login's and, behind a pending login, the
+ * authorization's own — who it is bound to and who is logging in, whose authorization it is, what
+ * needs attention and the last error. Upkeep that moves any of these (the Altinn token that first
+ * completes an authorization, a renewal whose answer hands it to the person who just logged in, the
+ * renewal that ends a failure) is not routine.
+ */
+function whatAPersonSees(snapshot: AnyMachineSnapshot): string {
+  const ctx = snapshot.context as AuthorizationContext;
+  const idporten = ctx.authorization?.idporten;
+  return JSON.stringify([
+    publicState(snapshot),
+    grantState(snapshot),
+    ctx.boundUser,
+    ctx.attempt?.user ?? null,
+    idporten ? [idporten.pid, idporten.acr, idporten.grantedScope] : null,
+    ctx.authorization?.altinn ? true : false,
+    ctx.attention ? [ctx.attention.error, ctx.attention.since] : null,
+    ctx.lastError,
+    ctx.revocations.length,
+  ]);
+}
 
 /** The flow's earliest timer: the login's deadline, the authorization's end, the keep-alive, a revocation's retry. */
 export function nextDeadline(snapshot: AnyMachineSnapshot): number | null {

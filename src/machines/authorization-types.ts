@@ -158,8 +158,9 @@ export type AuthorizationEvent =
   | { type: "LOGIN_REFUSED"; at: number; loginId: string; error: FlowError }
   | { type: "CALLBACK"; at: number; state: string; callbackUrl: string; browserBinding?: string | null; code?: string; iss?: string; error?: string; error_description?: string }
   | { type: "EXCHANGE_CODE"; at: number; user: string }
-  | { type: "EXCHANGE_ALTINN"; at: number; user: string }
-  | { type: "RENEW"; at: number; user?: string }
+  // upkeep: sent by a token call that needed it, not by a person (the audit marks it routine).
+  | { type: "EXCHANGE_ALTINN"; at: number; user: string; upkeep?: boolean }
+  | { type: "RENEW"; at: number; user?: string; upkeep?: boolean }
   | { type: "REVOKE"; at: number; user: string }
   | { type: "LOGIN_TIMEOUT"; at: number }
   | { type: "AUTHORIZATION_EXPIRED"; at: number }

@@ -98,27 +98,30 @@ export const FlowListSchema = z
 export const AuditEntrySchema = z
   .object({
     flowId: z.string().openapi({ format: "uuid" }),
-    at: Instant.openapi({ description: "When the transition happened." }),
+    at: Instant.openapi({ description: "When the transition happened (on a folded entry: when the newest of the entries it stands for did)." }),
     from: nullable(z.string(), "The public state before (null for the flow's creation)."),
     to: z.string().openapi({ description: "The public state after." }),
-    event: z.string().openapi({ description: "The event that moved the flow (AUTHORIZE, xstate.done.actor.exchangeCode, …)." }),
+    event: z.string().openapi({ description: 'The event that moved the flow: one a caller sent (AUTHORIZE, RENEW, …), a timer\'s (KEEP_ALIVE, …), a call\'s answer ("done: exchangeCode", "error: refreshIdporten", …), or "folded: routine upkeep".' }),
     user: nullable(z.string(), "The acting user, when the event named one."),
     client: nullable(z.string(), 'Who sent the event: an API client\'s name, or "page".').optional(),
     person: nullable(z.string(), "On the login's entry: the person who logged in, masked to the first six digits.").optional(),
     routine: z
       .boolean()
       .optional()
-      .openapi({ description: "true: routine upkeep that changed no state a person sees (a keep-alive renewal, the renewal a token call needed, their answers). Older routine entries are folded into one." }),
+      .openapi({
+        description:
+          "true: routine upkeep that changed nothing a person sees — its state, the authorization's own state behind a pending login, who it is bound to, whose it is, what needs attention, the last error: a keep-alive, the renewal or Altinn exchange a token call needed, and their answers. The stores keep the newest 21 one by one and fold older ones into one entry.",
+      }),
     folded: z
       .object({
-        entries: z.number().int().openapi({ description: "How many routine entries this one stands for." }),
+        entries: z.number().int().min(2).openapi({ description: "How many routine entries this one stands for (two or more)." }),
         first: Instant.openapi({ description: "When the first of them happened." }),
         last: Instant.openapi({ description: "When the last of them happened." }),
       })
       .optional()
       .openapi({ description: 'On the entry that stands for folded routine entries (event "folded: routine upkeep"): how many, and between which times.' }),
   })
-  .openapi("AuditEntry", { description: "One transition of a flow." });
+  .openapi("AuditEntry", { description: "One transition of a flow, or one entry standing for folded routine ones (`folded`; its from, to and at are the newest folded entry's)." });
 
 export const AuditSchema = z
   .object({ transitions: z.array(AuditEntrySchema).openapi({ description: "The most recent transitions (at most 100), oldest first." }) })

@@ -1,0 +1,134 @@
+// Which audit entries the authorization flow marks routine (folded by the stores after a while:
+// store/audit-fold.ts), driving the real machine as the engine does (flow-engine.ts #observe: one
+// entry per root snapshot, routine = def.routine(event, the snapshot before, the snapshot after)).
+// Routine is upkeep that changes nothing a person sees. The first three cases are upkeep that did
+// change something — found by a review, where routine was decided on the public state's name alone
+// and a pending login hid the authorization's own state behind "awaitingCode".
+import { describe, expect, it } from "vitest";
+import { createActor, type AnyMachineSnapshot } from "xstate";
+import { authorizationFlowMachine } from "../../src/flows/authorization-flow.ts";
+import { grantState } from "../../src/machines/authorization-state.ts";
+import type { AuthorizationContext } from "../../src/machines/authorization-types.ts";
+import { CALLBACK_URL, flush, harness } from "./helpers.ts";
+
+const def = authorizationFlowMachine({ clock: { now: () => 0 } as never, idporten: {} as never, altinn: {} as never });
+
+interface Row {
+  event: string;
+  routine: boolean;
+  grant: string;
+  boundUser: string | null;
+  lastError: string | null;
+}
+
+function observed(h: ReturnType<typeof harness>) {
+  const rows: Row[] = [];
+  let before: AnyMachineSnapshot | undefined;
+  const actor = createActor(h.machine, {
+    input: { legalEntity: "999999999", integration: "default", createdAt: h.clock.now() },
+    inspect: (ev) => {
+      if (ev.type !== "@xstate.snapshot" || ev.actorRef.sessionId !== ev.rootId) return;
+      const after = ev.snapshot as AnyMachineSnapshot;
+      const event = ev.event as { type: string; [k: string]: unknown };
+      if (event.type !== "xstate.init") {
+        const ctx = after.context as AuthorizationContext;
+        rows.push({ event: event.type.replace(/^xstate\.(done|error)\.actor\./, "$1: "), routine: def.routine!(event, before!, after), grant: grantState(after), boundUser: ctx.boundUser, lastError: ctx.lastError?.error ?? null });
+      }
+      before = after;
+    },
+  });
+  actor.start();
+  return { actor, rows };
+}
+
+const callback = (actor: { getSnapshot(): AnyMachineSnapshot; send(e: unknown): void }) =>
+  actor.send({ type: "CALLBACK", at: Date.now(), state: (actor.getSnapshot().context as AuthorizationContext).attempt!.request.state, callbackUrl: CALLBACK_URL, code: "c", iss: "https://op" });
+const settle = async (turns = 8) => {
+  for (let i = 0; i < turns; i++) await flush();
+};
+
+describe("routine audit entries (the authorization flow)", () => {
+  it("a keep-alive and the renewal a token call needed are routine, each of their entries; the login and a person's RENEW are not", async () => {
+    const h = harness();
+    const { actor, rows } = observed(h);
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
+    callback(actor);
+    await settle();
+    const upkeepFrom = rows.length;
+    actor.send({ type: "KEEP_ALIVE", at: h.at() });
+    await settle();
+    actor.send({ type: "RENEW", user: "alice", at: h.at(), upkeep: true });
+    await settle();
+    const upkeep = rows.slice(upkeepFrom);
+    // (A keep-alive while the tokens are fresh renews nothing: its own entry is all there is.)
+    expect(upkeep.map((r) => r.event)).toEqual(["KEEP_ALIVE", "RENEW", "done: refreshIdporten", "done: exchangeAltinn"]);
+    expect(upkeep.every((r) => r.routine)).toBe(true);
+    // The login itself and a person's own RENEW are not.
+    expect(rows.slice(0, upkeepFrom).some((r) => r.routine)).toBe(false);
+    actor.send({ type: "RENEW", user: "alice", at: h.at() });
+    await settle();
+    expect(rows.at(-3)).toMatchObject({ event: "RENEW", routine: false });
+  });
+
+  it("while a colleague's login is pending, the Altinn token that first completes the authorization is not routine", async () => {
+    const h = harness(undefined, {
+      altinn: async (n) => {
+        if (n === 1) throw { error: "altinn_401", error_description: "Altinn does not know the person" };
+        return { token: "a", expiresAt: Date.now() + 7200_000 };
+      },
+    });
+    const { actor, rows } = observed(h);
+    actor.send(h.authorize("alice"));
+    callback(actor);
+    await settle(5);
+    actor.send(h.authorize("bob")); // the public state is now the login's: awaitingCode
+    actor.send({ type: "EXCHANGE_ALTINN", user: "alice", at: h.at(), upkeep: true }); // what a token call sends
+    await settle(5);
+    const completed = rows.find((r) => r.event === "done: exchangeAltinn" && r.grant === "altinnAuthorized")!;
+    expect(completed.routine).toBe(false);
+  });
+
+  it("a renewal's answer that hands the authorization to the person who just logged in is not routine", async () => {
+    let release!: () => void;
+    const h = harness(undefined, {
+      refresh: () => new Promise((resolve) => (release = () => resolve({}))),
+      altinn: async () => {
+        throw { error: "altinn_401", error_description: "unknown person" };
+      },
+    });
+    const { actor, rows } = observed(h);
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
+    callback(actor);
+    await settle(5);
+    actor.send({ type: "RENEW", user: "alice", at: h.at(), upkeep: true }); // a token call's renewal, in flight
+    actor.send(h.authorize("bob", {}, { keepAliveSeconds: 600 }));
+    callback(actor); // bob's login completes while it is out
+    await settle(5);
+    release();
+    await settle(5);
+    const handover = rows.find((r) => r.event === "done: refreshIdporten")!;
+    expect(handover.boundUser).toBe("bob");
+    expect(handover.routine).toBe(false);
+  });
+
+  it("the renewal that ends a failure needing a person is not routine, nor is the failure", async () => {
+    const h = harness(undefined, {
+      refresh: async (n) => {
+        if (n === 1) throw { error: "invalid_client", error_description: "secret expired" };
+        return {};
+      },
+    });
+    const { actor, rows } = observed(h);
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
+    callback(actor);
+    await settle(5);
+    actor.send({ type: "RENEW", user: "alice", at: h.at(), upkeep: true });
+    await settle(5);
+    actor.send({ type: "KEEP_ALIVE", at: h.at() }); // resumed after the secret was fixed
+    await settle();
+    expect(rows.find((r) => r.event === "error: refreshIdporten")!.routine).toBe(false);
+    const recovered = rows.filter((r) => r.event === "done: refreshIdporten").at(-1)!;
+    expect(recovered.lastError).toBeNull();
+    expect(recovered.routine).toBe(false);
+  });
+});
