@@ -76,8 +76,7 @@ interface LiveFlow {
   writes: Promise<void>;
   /** Transitions seen but not yet written. */
   pendingAudit: AuditEntry[];
-  lastState: string;
-  /** The root snapshot the last transition left (what the next one is compared with). */
+  /** The root snapshot the last transition left: its state is the next entry's `from`, and routine upkeep is told by comparing with it. */
   lastSnapshot: AnyMachineSnapshot;
   /** Set while the newest change is held in memory because the store refused it; cleared when it lands. */
   heldError: unknown;
@@ -216,7 +215,7 @@ export class FlowEngine {
     };
     const live = this.#start(placeholder, def, undefined, { ...input, createdAt: this.#opts.clock.now() });
     // The first write creates the document; if it fails the flow never existed.
-    live.pendingAudit.push({ flowId: id, at: now, from: null, to: live.lastState, event: "create", user: by.user ?? null, ...(by.client ? { client: by.client } : {}) });
+    live.pendingAudit.push({ flowId: id, at: now, from: null, to: live.def.stateName(live.lastSnapshot), event: "create", user: by.user ?? null, ...(by.client ? { client: by.client } : {}) });
     try {
       await this.#writeOnce(live, true);
     } catch (error) {
@@ -515,7 +514,6 @@ export class FlowEngine {
       lock: Promise.resolve(),
       writes: Promise.resolve(),
       pendingAudit: [],
-      lastState: "",
       heldError: undefined,
       writing: 0,
       usedAt: Date.now(),
@@ -530,7 +528,6 @@ export class FlowEngine {
     });
     live.actor = actor;
     const first = actor.getSnapshot() as AnyMachineSnapshot;
-    live.lastState = def.stateName(first);
     live.lastSnapshot = first;
     // The public summary comes from the snapshot itself, never from what the file says beside it.
     if (snapshot) live.record = { ...stored, summary: def.summarize(first) };
@@ -583,13 +580,12 @@ export class FlowEngine {
     live.usedAt = Date.now();
     const to = live.def.stateName(snapshot);
     const user = typeof event.user === "string" ? event.user : null;
-    const entry: AuditEntry = { flowId: live.id, at: this.#iso(), from: live.lastState, to, event: auditEventName(event.type), user };
+    const entry: AuditEntry = { flowId: live.id, at: this.#iso(), from: live.def.stateName(live.lastSnapshot), to, event: auditEventName(event.type), user };
     // Who asked: the API client or the signed-in page (events from a caller carry it; timers do not).
     if (typeof event.client === "string") entry.client = event.client;
     if (live.def.routine?.(event, live.lastSnapshot, snapshot)) entry.routine = true;
     const detail = live.def.auditDetail?.(snapshot, event);
     live.pendingAudit.push(detail ? { ...entry, ...detail } : entry);
-    live.lastState = to;
     live.lastSnapshot = snapshot;
     this.#queueWrite(live);
   }

@@ -414,9 +414,8 @@ export class PostgresFlowStore implements FlowStore {
 
   /** Ends the pool and the listening connection; queries under way get up to 5 s to finish. */
   async close(): Promise<void> {
-    // The notifications of committed writes already gathered go out first (for as long as the pool
-    // would give a query anyway).
-    // Folds under way finish too (none starts now).
+    // The notifications of committed writes already gathered go out first, and folds under way
+    // finish (none starts now) — for as long as the pool would give a query anyway.
     this.#closing = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([Promise.all([this.#notifying, ...this.#folds.values()]), new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
