@@ -1,6 +1,6 @@
 // The lowdb store against real files in a temp DATA_DIR: durable private writes, damage set aside at
 // start-up (one line each, the other flows serve), quarantine, and the audit trail's torn lines.
-import { appendFile, chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StaleWriteError, type AuditEntry, type FlowRecord } from "../../src/store/flow-store.ts";
@@ -293,7 +293,7 @@ describe("the audit trail's fold (lowdb)", () => {
   const person = (flowId: string, n: number, pad = 0): AuditEntry => ({ flowId, at: AT, from: "altinnAuthorized", to: "altinnAuthorized", event: `RENEW${"x".repeat(pad)}#${n}`, user: "ada" });
   const upkeep = (flowId: string, n: number): AuditEntry => ({ flowId, at: AT, from: "altinnAuthorized", to: "altinnAuthorized", event: `KEEP_ALIVE#${n}`, user: null, routine: true });
   const auditPath = (id: string) => join(dir, "audit", `${id}.jsonl`);
-  const inode = async (id: string) => (await import("node:fs/promises")).stat(auditPath(id)).then((s) => s.ino);
+  const inode = async (id: string) => (await stat(auditPath(id))).ino;
 
   it("a trail that folding leaves big (what people did) is rewritten again only once it has doubled, not at every filing", async () => {
     let store = await LowdbFlowStore.open(dir);
