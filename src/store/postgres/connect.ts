@@ -6,6 +6,7 @@ import postgres from "postgres";
 import { migrate, type MigrationOutcome } from "./migrations.ts";
 import { PoolSockets, type TlsSettings } from "./pool-sockets.ts";
 import { rootCertificateOf } from "./url-tls.ts";
+import { ensurePostgresClientGuarded } from "./client-guard.ts";
 
 /** How long a call may wait for the database's answer before the pool's connections are taken for dead. Default of DATABASE_TIMEOUT_SECONDS. */
 export const DEFAULT_ANSWER_SECONDS = 15;
@@ -27,6 +28,7 @@ export const DEFAULT_ANSWER_SECONDS = 15;
  *   `answerWithin`).
  */
 export function openPool(databaseUrl: string, applicationName: string, max: number, answerSeconds = DEFAULT_ANSWER_SECONDS): postgres.Sql {
+  ensurePostgresClientGuarded(); // else a connection closing under a transaction ends the process (client-guard.ts)
   const settings = {
     max,
     connect_timeout: 10,
