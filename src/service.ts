@@ -7,6 +7,7 @@ import { FlowEngine } from "./engine/flow-engine.ts";
 import { MachineRegistry } from "./engine/machine-registry.ts";
 import { authorizationFlowMachine } from "./flows/authorization-flow.ts";
 import { AuthorizationService } from "./flows/authorization-service.ts";
+import { callLease } from "./flows/call-lease.ts";
 import { createIdportenClient, loadClientKey } from "./idporten/idporten-client.ts";
 import { createAltinnClient } from "./altinn/altinn-client.ts";
 import { createApp, type Readiness } from "./server/app.ts";
@@ -184,7 +185,8 @@ async function wire(
   opened.push(() => signInAttempts.close());
   const inspector = config.inspectPort !== undefined ? await startStatelyInspector(config.inspectPort) : undefined;
   if (inspector) opened.push(() => inspector.stop());
-  engine = new FlowEngine({ store, box, clock, registry, log, instanceId, shared: config.databaseUrl !== undefined, ...(inspector ? { inspect: inspector.inspect } : {}) });
+  // A call's lease outlasts the call (flows/call-lease.ts): no other instance takes it over meanwhile.
+  engine = new FlowEngine({ store, box, clock, registry, log, instanceId, shared: config.databaseUrl !== undefined, ...callLease(config), ...(inspector ? { inspect: inspector.inspect } : {}) });
   opened.push(() => engine!.stop());
   // Flows are hydrated when needed; start-up only hydrates what is due (a flow caught mid-call resumes now).
   await engine.start();

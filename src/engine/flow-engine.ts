@@ -61,6 +61,14 @@ export interface FlowEngineOptions {
   idleMs?: number;
   /** How long an outbound call is leased to the instance that makes it (wall clock); default 30 s. */
   leaseMs?: number;
+  /**
+   * The longest an outbound call may take (its requests' timeouts and the reads before them); a
+   * call leaves only with at least this much of its lease left, so no other instance can take the
+   * lease over while it runs. Default two thirds of `leaseMs`.
+   */
+  callMs?: number;
+  /** How long an answer no call took is held before it is let go (HELD_ANSWER_MS; tests shorten it). */
+  heldAnswerMs?: number;
   /** How long a due flow claimed by a tick is kept from other instances (wall clock); default 5 s. */
   claimMs?: number;
 }
@@ -91,7 +99,17 @@ interface HeldAnswer {
   seq: number;
   ok: boolean;
   value: unknown;
+  /** When it arrived (wall clock): one no call of the flow took is let go after HELD_ANSWER_MS. */
+  at: number;
 }
+
+/**
+ * An answer is held until the write of its outcome lands, or the reloaded flow's call takes it —
+ * both within moments. One still here after this, with no write of its flow pending, belongs to a
+ * call the flow as it now is does not make (another instance's change came first): it is let go
+ * with a line in the log, else it would pin its flow in memory for good.
+ */
+const HELD_ANSWER_MS = 60_000;
 
 type Listener = (notice: TransitionNotice) => void;
 
@@ -162,9 +180,9 @@ export class FlowEngine {
     this.#ticking ??= (async () => {
       try {
         const horizon = this.#opts.horizonMs ?? 60_000;
-        // The claim only keeps other instances off while this one hydrates; it re-claims its own each
-        // tick, so a short claim lets the others take over soon after this instance dies.
-        const due = await this.#opts.store.claimDue(this.#opts.clock.now() + horizon, this.#me, Date.now() + (this.#opts.claimMs ?? 5_000), 500);
+        // Each tick keeps this instance's claims alive for claimMs (a short time: the others take its
+        // flows over soon after it dies); only flows of machines this process runs are claimed.
+        const due = await this.#opts.store.claimDue(this.#opts.clock.now() + horizon, this.#me, Date.now() + (this.#opts.claimMs ?? 5_000), 500, Date.now(), this.#opts.registry.runs());
         // The index names each due flow with its revision: one held here at that revision (most of
         // them, tick after tick) costs nothing more; only the others are read whole and hydrated.
         const absent: string[] = [];
@@ -380,9 +398,9 @@ export class FlowEngine {
     // snapshot was taken during the call must not count as having written this answer.
     try {
       const value = await call();
-      answer = { seq: ++this.#seq, ok: true, value };
+      answer = { seq: ++this.#seq, ok: true, value, at: Date.now() };
     } catch (error) {
-      answer = { seq: ++this.#seq, ok: false, value: error };
+      answer = { seq: ++this.#seq, ok: false, value: error, at: Date.now() };
     }
     // Kept until a write of its outcome lands: if that write loses a race, the reloaded flow gets it.
     let answers = this.#held.get(live.id);
@@ -446,10 +464,12 @@ export class FlowEngine {
       // acknowledged change must be seen at once here (a notification can come late, or while
       // this flow was being loaded). One cheap read of the stored revision.
       if (!this.#opts.shared || live.pendingAudit.length > 0 || live.heldError !== undefined) return live;
+      // Our own call in flight keeps its actor while our lease lasts (its answer's write will lose
+      // the race and be applied to the reloaded flow). Answers held for this flow do not keep it:
+      // they are kept by flow id and handed to the reloaded flow's call (runCall).
       const stored = await this.#opts.store.revisionOf(id);
-      if (stored === undefined || stored <= live.record.revision || this.#held.get(id)?.size || (live.def.busy?.(live.actor.getSnapshot() as AnyMachineSnapshot) && live.record.lease?.owner === this.#me)) {
-        return live;
-      }
+      const ownCall = live.def.busy?.(live.actor.getSnapshot() as AnyMachineSnapshot) && live.record.lease?.owner === this.#me && live.record.lease.until > Date.now();
+      if (stored !== undefined && (stored <= live.record.revision || ownCall)) return live;
       this.#retire(live);
       return this.#load(id);
     }
@@ -543,9 +563,20 @@ export class FlowEngine {
     live.actor.stop();
   }
 
-  /** Drops flows nobody needs in memory now: nothing in flight, nothing unwritten, nothing due soon. */
+  /** Drops flows nobody needs in memory now: nothing in flight, nothing unwritten, nothing due soon; and answers no call took. */
   #dropIdle() {
     const now = Date.now();
+    for (const [id, answers] of this.#held) {
+      const live = this.#flows.get(id);
+      if (live && (live.pendingAudit.length > 0 || live.heldError !== undefined || live.writing > 0)) continue; // its outcome is still being written
+      for (const [key, answer] of answers) {
+        if (now - answer.at < (this.#opts.heldAnswerMs ?? Math.max(HELD_ANSWER_MS, this.#opts.leaseMs ?? 0))) continue;
+        answers.delete(key);
+        // The key holds the call's input (a refresh token): only the call's name goes to the log.
+        this.#log(`flow ${id}: an answer to ${key.slice(0, key.indexOf(":"))} was not used — the flow moved on without it (another instance's change came first); let go`);
+      }
+      if (answers.size === 0) this.#held.delete(id);
+    }
     const soon = this.#opts.clock.now() + (this.#opts.horizonMs ?? 60_000);
     for (const live of [...this.#flows.values()]) {
       if (now - live.usedAt < (this.#opts.idleMs ?? 30_000)) continue;
@@ -561,10 +592,10 @@ export class FlowEngine {
   /** Another instance wrote this flow: a cached copy that is now stale and has nothing of its own in flight is dropped. */
   async #remoteChange(id: string, revision: number) {
     const live = this.#flows.get(id);
-    if (live && revision > live.record.revision && live.pendingAudit.length === 0 && live.heldError === undefined && !this.#held.get(id)?.size) {
+    if (live && revision > live.record.revision && live.pendingAudit.length === 0 && live.heldError === undefined) {
       const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
       // Our own call in flight keeps its actor: its answer's write will lose the race and be re-applied.
-      const ownCall = live.def.busy?.(snapshot) && live.record.lease?.owner === this.#me;
+      const ownCall = live.def.busy?.(snapshot) && live.record.lease?.owner === this.#me && live.record.lease.until > Date.now();
       if (!ownCall) this.#retire(live);
     }
     if (this.#listeners.size === 0) return;
@@ -686,8 +717,14 @@ export class FlowEngine {
     for (;;) {
       stillOurs();
       const lease = live.record.lease;
-      if (!lease || lease.owner === this.#me) return;
-      if (lease.until > Date.now()) {
+      if (!lease) return;
+      // Ours with room for the whole call: it leaves. With less (the write that took it was held,
+      // or this process stood still), another instance could take the lease over while the call
+      // runs and refresh with the same one-time token — so ours is taken again first, like an
+      // ended one, by a compare-and-swap write that fails if another instance moved the flow.
+      const callMs = this.#opts.callMs ?? ((this.#opts.leaseMs ?? 30_000) * 2) / 3;
+      if (lease.owner === this.#me && lease.until - Date.now() >= callMs) return;
+      if (lease.owner !== this.#me && lease.until > Date.now()) {
         await sleep(Math.min(lease.until - Date.now(), 250));
         // The other instance's answer has landed when the stored revision moved (a notification may come later, or never).
         const stored = await this.#opts.store.get(live.id).catch(() => undefined);
@@ -719,7 +756,8 @@ export class FlowEngine {
         throw error;
       }
       stillOurs();
-      this.#log(`flow ${live.id}: took over the call lease of ${lease.owner} (expired)`);
+      if (lease.owner !== this.#me) this.#log(`flow ${live.id}: took over the call lease of ${lease.owner} (expired)`);
+      else this.#log(`flow ${live.id}: took its call lease again (${Math.max(0, lease.until - Date.now())} ms were left, a call may take ${callMs} ms)`);
       return;
     }
   }

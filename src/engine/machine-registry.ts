@@ -52,6 +52,11 @@ export class MachineRegistry {
     return versions[0];
   }
 
+  /** "name@version" of every machine this process can run (the store claims only flows it can open). */
+  runs(): string[] {
+    return [...this.#machines.keys()];
+  }
+
   all(): RegisteredMachine[] {
     return [...this.#machines.values()];
   }

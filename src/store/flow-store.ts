@@ -133,15 +133,17 @@ export interface FlowStore {
   save(record: FlowRecord, expectedRevision: number | null, audit?: AuditEntry[]): Promise<void>;
   /**
    * The due-time index: the flows whose nextDeadlineAt <= `until` (id, revision, deadline — never
-   * the sealed snapshot, so a tick costs nothing for flows the engine already holds), each claimed for `owner` until
-   * `claimUntil` so that no other instance takes it meanwhile (PostgreSQL: FOR UPDATE SKIP LOCKED;
-   * lowdb: one process, so every due flow). A claim ends by itself at `claimUntil`, so the flows of
-   * an instance that died are taken by the others. At most `limit`, earliest deadline first.
-   * `claimUntil` and `now` are on one clock (the wall clock, ms), compared in the process, never
-   * with the database's now(): a claim has ended when `claimUntil <= now`. `now` defaults to
-   * Date.now(); tests pass it to let a claim end without waiting.
+   * the sealed snapshot, so a tick costs nothing for flows the engine already holds), each claimed for `owner`
+   * so that no other instance takes it (PostgreSQL: FOR UPDATE SKIP LOCKED; lowdb: one process, so
+   * every due flow). Each call keeps `owner` alive until `claimUntil`; its claims hold while it is,
+   * so the flows of an instance that died are taken by the others once its last `claimUntil` has
+   * passed. At most `limit`, earliest deadline first; with `machines` ("name@version"), only flows
+   * of those machines (those this instance can open). `claimUntil` and `now` are on one clock (the
+   * wall clock, ms), compared in the process, never with the database's now(): an owner is dead
+   * when its `claimUntil <= now`. `now` defaults to Date.now(); tests pass it to let a claim end
+   * without waiting.
    */
-  claimDue(until: number, owner: string, claimUntil: number, limit: number, now?: number): Promise<DueFlow[]>;
+  claimDue(until: number, owner: string, claimUntil: number, limit: number, now?: number, machines?: readonly string[]): Promise<DueFlow[]>;
   /** Changes made by other processes sharing this store; lowdb has none (returns a no-op). */
   subscribe(listener: (change: FlowChange) => void): Promise<() => Promise<void>>;
   appendAudit(entries: AuditEntry[]): Promise<void>;

@@ -260,10 +260,11 @@ export class LowdbFlowStore implements FlowStore {
   /**
    * Every flow due by `until`, earliest first, from the index alone (no document is read). One
    * process per DATA_DIR, so there is no other instance to claim against: `owner`, `claimUntil` and
-   * `now` are not kept.
+   * `now` are not kept. With `machines`, only flows of those machines (name@version).
    */
-  async claimDue(until: number, _owner: string, _claimUntil: number, limit: number): Promise<DueFlow[]> {
-    return this.#index.due(until, limit).map((row) => ({ id: row.id, revision: row.revision, nextDeadlineAt: row.nextDeadlineAt! }));
+  async claimDue(until: number, _owner: string, _claimUntil: number, limit: number, _now?: number, machines?: readonly string[]): Promise<DueFlow[]> {
+    const runs = machines === undefined ? undefined : new Set(machines);
+    return this.#index.due(until, limit, runs && ((row) => runs.has(`${row.machine}@${row.version}`))).map((row) => ({ id: row.id, revision: row.revision, nextDeadlineAt: row.nextDeadlineAt! }));
   }
 
   async subscribe(): Promise<() => Promise<void>> {

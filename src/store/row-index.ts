@@ -88,10 +88,10 @@ export class RowIndex {
     return { items: items.map((row) => ({ ...row })), next: more && last ? encodeCursor(last) : null };
   }
 
-  /** Rows whose nextDeadlineAt <= until, earliest first (then by id), at most `limit`. */
-  due(until: number, limit: number): FlowRow[] {
+  /** Rows whose nextDeadlineAt <= until (and that `wanted` takes), earliest first (then by id), at most `limit`. */
+  due(until: number, limit: number, wanted?: (row: FlowRow) => boolean): FlowRow[] {
     const due: FlowRow[] = [];
-    for (const row of this.#byId.values()) if (row.nextDeadlineAt !== null && row.nextDeadlineAt <= until) due.push(row);
+    for (const row of this.#byId.values()) if (row.nextDeadlineAt !== null && row.nextDeadlineAt <= until && (!wanted || wanted(row))) due.push(row);
     due.sort((a, b) => a.nextDeadlineAt! - b.nextDeadlineAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return due.slice(0, limit);
   }

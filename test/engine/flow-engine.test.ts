@@ -113,7 +113,7 @@ function failingSaves(store: FlowStore, fail: () => boolean, delayMs = 0): FlowS
     list: (query) => store.list(query),
     count: () => store.count(),
     revisionOf: (id) => store.revisionOf(id),
-    claimDue: (until, owner, claimUntil, limit) => store.claimDue(until, owner, claimUntil, limit),
+    claimDue: (...args) => store.claimDue(...args),
     subscribe: (listener) => store.subscribe(listener),
     save: async (record, expected, audit) => {
       if (!fail()) return store.save(record, expected, audit);
@@ -457,6 +457,71 @@ describe("flow engine on lowdb", () => {
     expect(logLines.some((l) => l.includes("reloading it from the store")), "b's write lost the race").toBe(true);
     expect(refreshes.count, "refreshes").toBe(1);
     expect(((await a.engine.current(id)).context as AuthorizationContext).authorization!.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
+    await a.engine.stop();
+    await b.engine.stop();
+  });
+
+  it("a call leaves only with room for the whole call on its lease: one left short by a slow write is taken again first", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    const clock = new SimulatedClock();
+    let slowSaves = 0;
+    const slowStore = new Proxy(store, {
+      get(target, prop) {
+        if (prop === "save") return async (...args: Parameters<FlowStore["save"]>) => (slowSaves-- > 0 && (await new Promise((r) => setTimeout(r, 250))), target.save(...args));
+        const value = (target as unknown as Record<string | symbol, unknown>)[prop];
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as FlowStore;
+    const a = await boot(clock, slowStore, { shared: true, leaseMs: 400, callMs: 300, heldWriteWaitMs: 3000 });
+    const id = await authorizedFlow(a.engine);
+    let answer!: () => void;
+    refreshes.gate = new Promise((r) => (answer = r));
+    slowSaves = 1; // the write of "renewing", which takes the lease, lands 250 ms after the lease was dated
+    await a.engine.send(id, { type: "RENEW", user: "alice" });
+    for (let i = 0; i < 100 && refreshes.count === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(refreshes.count).toBe(1);
+    // As the call left, the stored lease had room for it (300 ms): without taking it again, ≈ 150 ms.
+    const lease = (await store.get(id))!.lease!;
+    expect(lease.until - Date.now()).toBeGreaterThan(240);
+    expect(logLines.some((l) => /took its call lease again \(\d+ ms were left, a call may take 300 ms\)/.test(l))).toBe(true);
+    answer();
+    await a.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 3000);
+    await a.engine.stop();
+  });
+
+  it("an answer no call took does not keep a stale copy in service, and is let go after a while", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    const clock = new SimulatedClock();
+    const a = await boot(clock, store, { shared: true, leaseMs: 400, callMs: 100, heldAnswerMs: 300 });
+    const b = await boot(clock, store, { shared: true, leaseMs: 400, callMs: 100 });
+    const id = await authorizedFlow(a.engine);
+    let answerA!: () => void;
+    refreshes.gate = new Promise((r) => (answerA = r));
+    await a.engine.send(id, { type: "RENEW", user: "alice" }); // a's refresh is out, held back
+    await new Promise((r) => setTimeout(r, 20));
+    expect(refreshes.count).toBe(1);
+    refreshes.gate = Promise.resolve();
+    await new Promise((r) => setTimeout(r, 450)); // a's lease has ended (a stood still)
+    await b.engine.current(id); // b hydrates "renewing", takes the lease over and renews
+    await b.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 3000);
+    expect(refreshes.count).toBe(2);
+    answerA(); // a's answer comes late: its write loses the race, a reloads a flow that no longer makes that call
+    await new Promise((r) => setTimeout(r, 100));
+    await a.engine.settled();
+    expect(logLines.some((l) => l.includes("reloading it from the store"))).toBe(true);
+    // b changes the flow; a must serve the change, not the copy its unused answer would pin.
+    await b.engine.send(id, { type: "REVOKE", user: "alice" });
+    await b.engine.settled();
+    const onB = JSON.stringify((await b.engine.current(id)).value);
+    expect(onB).not.toContain("altinnAuthorized");
+    expect(JSON.stringify((await a.engine.current(id)).value)).toBe(onB);
+    // The unused answer is let go by a tick after heldAnswerMs, named by its call only.
+    await new Promise((r) => setTimeout(r, 350));
+    await a.engine.tick();
+    const letGo = logLines.filter((l) => l.includes("was not used"));
+    expect(letGo).toHaveLength(1);
+    expect(letGo[0]).toContain(`flow ${id}: an answer to `);
+    expect(letGo[0]).not.toContain(SECRET_REFRESH);
     await a.engine.stop();
     await b.engine.stop();
   });

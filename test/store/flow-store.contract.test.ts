@@ -321,6 +321,17 @@ for (const backend of backends) {
         expect((await store.claimDue(NOW, "me", NOW + 60_000, 10, NOW)).map((r) => r.id)).toEqual(["flow-second", "flow-third", "flow-edge"]);
       });
 
+      it("with `machines`, only flows of those machines (name@version) are claimed: a newer release's flows are left to the instances that run it", async () => {
+        await store.save(record("flow-v1", { nextDeadlineAt: NOW - 10 }), null);
+        await store.save(record("flow-v2", { version: 2, nextDeadlineAt: NOW - 20 }), null);
+        await store.save(record("flow-other", { machine: "other", nextDeadlineAt: NOW - 30 }), null);
+        expect((await store.claimDue(NOW, "old", NOW + 1000, 10, NOW, ["authorization@1"])).map((r) => r.id)).toEqual(["flow-v1"]);
+        // The newer release runs both versions; with a shared store the old instance's claim on flow-v1 holds.
+        const byNew = (await store.claimDue(NOW, "new", NOW + 1000, 10, NOW, ["authorization@1", "authorization@2"])).map((r) => r.id);
+        expect(byNew).toEqual(backend.shared ? ["flow-v2"] : ["flow-v2", "flow-v1"]);
+        expect((await store.claimDue(NOW, "any", NOW + 1000, 10, NOW)).map((r) => r.id)).toEqual(backend.shared ? ["flow-other"] : ["flow-other", "flow-v2", "flow-v1"]);
+      });
+
       if (backend.shared) {
         it("a claim held by another owner is skipped until it ends; the same owner re-claims; a save does not end a claim", async () => {
           await seedDeadlines();

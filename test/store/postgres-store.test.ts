@@ -221,6 +221,29 @@ describe.skipIf(skip)(`PostgreSQL store${skip && !reach.ok ? ` (skipped: ${reach
       expect(lines.filter((l) => /could not be folded/.test(l))).toEqual([]);
     });
 
+    it("a tick does not rewrite the flows its instance holds: only its heartbeat is written, and its claims end with it", async () => {
+      const db = await database();
+      const store = await PostgresFlowStore.open(db.url, { log: () => undefined });
+      cleanups.push(() => store.close());
+      const sql = postgres(db.url, { max: 1, onnotice: () => undefined });
+      cleanups.push(() => sql.end({ timeout: 1 }));
+      const now = Date.now();
+      for (let i = 0; i < 20; i++) {
+        await store.save({ id: `flow-${i}`, machine: "m", version: 1, revision: 1, createdAt: "2026-11-25T10:00:00.000Z", updatedAt: "2026-11-25T10:00:00.000Z", summary: {}, sealedSnapshot: "s".repeat(4000), nextDeadlineAt: now - i, attentionFrom: null, lease: null }, null);
+      }
+      expect(await store.claimDue(now, "a", now + 5000, 500, now)).toHaveLength(20);
+      const versions = async () => (await sql`SELECT id, xmin::text AS v FROM flows ORDER BY id`).map((r) => `${r.id}:${r.v}`).join(",");
+      const claimed = await versions();
+      // Ten more ticks of the same instance: the same flows, no row version written (the first version rewrote all 20 each tick).
+      for (let t = 1; t <= 10; t++) expect(await store.claimDue(now, "a", now + 5000 + t * 1000, 500, now + t * 1000)).toHaveLength(20);
+      expect(await versions()).toBe(claimed);
+      expect((await sql`SELECT alive_until FROM flow_claimants WHERE owner = 'a'`)[0]!.alive_until).toBe(String(now + 15_000));
+      // Another instance gets none while a lives, and all of them once a's last heartbeat has passed.
+      expect(await store.claimDue(now, "b", now + 20_000, 500, now + 14_999)).toEqual([]);
+      expect(await store.claimDue(now, "b", now + 20_000, 500, now + 15_000)).toHaveLength(20);
+      expect(await store.claimDue(now, "a", now + 25_000, 500, now + 15_001)).toEqual([]);
+    });
+
     it("the fold reads a flow's routine entries through their own index, not every entry of the flow", async () => {
       const db = await database();
       const store = await PostgresFlowStore.open(db.url, { log: () => undefined });

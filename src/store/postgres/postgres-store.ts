@@ -15,12 +15,12 @@
 //   and its notification leaves the others unnotified of that one write — as a dropped LISTEN
 //   connection does: their streams miss that change, and what they hold of the flow is caught
 //   up by their tick's claimDue (it names revisions) or refused by the compare-and-swap;
-// - claimDue marks the due flows with an owner and an end (`FOR UPDATE SKIP LOCKED`, so two
-//   instances claiming at once never take the same flow and never wait on each other). A claim
-//   held by another owner is skipped until it ends; it ends by itself, so the deadlines of an
-//   instance that died are taken by the others. Claim times are the caller's (wall clock, ms),
-//   compared with the caller's `now` — never the database's now(), so every instance and the
-//   tests agree on one clock;
+// - claimDue marks the due flows with an owner (`FOR UPDATE SKIP LOCKED`, so two instances
+//   claiming at once never take the same flow and never wait on each other). A claim holds while
+//   its owner's heartbeat does (each claimDue renews it); the deadlines of an instance that died
+//   are taken by the others once it has ended. Times are the caller's (wall clock, ms), compared
+//   with the caller's `now` — never the database's now(), so every instance and the tests agree on
+//   one clock;
 // - list pages by keyset on (created_at, id) with the filters in SQL and never reads a sealed
 //   snapshot.
 // Only the `postgres` package and Web APIs: the same file runs on Node and Deno.
@@ -241,22 +241,59 @@ export class PostgresFlowStore implements FlowStore {
     }
   }
 
-  async claimDue(until: number, owner: string, claimUntil: number, limit: number, now: number = Date.now()): Promise<DueFlow[]> {
-    // The CTE's FOR UPDATE SKIP LOCKED passes over rows another claim (or a save) is locking right
-    // now; a claim that committed meanwhile is seen when the row is locked (READ COMMITTED
-    // re-checks the WHERE on the newest row version), so two claims never both take a flow.
+  async claimDue(until: number, owner: string, claimUntil: number, limit: number, now: number = Date.now(), machines?: readonly string[]): Promise<DueFlow[]> {
+    // A claim holds while its owner's heartbeat does (migration 6): an instance renews its
+    // heartbeat here, reads the due flows it holds already (not rewritten), and claims due flows no
+    // one holds, up to `limit` in all. Two statements, in this order:
+    // 1. The heartbeat, and the due flows of owners whose heartbeat has ended are let go (their
+    //    owner died; an owner with no heartbeat at all is one of an older release, or cleared after
+    //    a day dead). Committed before any claim of this instance, so whoever sees a claim of it
+    //    sees its heartbeat too.
+    // 2. Claims on unclaimed flows only: FOR UPDATE SKIP LOCKED passes over rows another claim (or a
+    //    save) is locking, and a row claimed meanwhile fails `claim_owner IS NULL` when READ
+    //    COMMITTED re-checks it on the newest version — so two claims never both take a flow.
+    // (A claim that lets go of another's: that re-check reads the heartbeats as of its own
+    // statement's start, so a claim an instance made in its very first tick, moments after its
+    // heartbeat began, can be let go by a statement that started before it. Then two instances
+    // hold the flow for a while: each deadline still fires once, by the compare-and-swap.)
+    // `machines` (name@version): flows this instance cannot open — a newer release's, during a
+    // rolling upgrade — are left to the instances that can; claimed here they would never fire.
+    // Sent as text and cast: a parameter the server types as jsonb would be sent by postgres.js as a JSON string value.
+    const runs = machines === undefined ? null : JSON.stringify(machines);
+    await this.#sql`
+      WITH alive AS (
+        INSERT INTO flow_claimants (owner, alive_until) VALUES (${owner}, ${claimUntil})
+        ON CONFLICT (owner) DO UPDATE SET alive_until = EXCLUDED.alive_until),
+      cleared AS (DELETE FROM flow_claimants WHERE alive_until < ${now - 86_400_000}),
+      orphaned AS (
+        SELECT f.id FROM flows f
+        WHERE f.next_deadline_at <= ${until} AND f.claim_owner IS NOT NULL AND f.claim_owner <> ${owner}
+          AND NOT EXISTS (SELECT 1 FROM flow_claimants c WHERE c.owner = f.claim_owner AND c.alive_until > ${now})
+        FOR UPDATE OF f SKIP LOCKED)
+      UPDATE flows f SET claim_owner = NULL, claim_until = NULL FROM orphaned WHERE f.id = orphaned.id`;
     const rows = await this.#sql`
-      WITH due AS (
-        SELECT id FROM flows
-        WHERE next_deadline_at <= ${until}
-          AND (claim_until IS NULL OR claim_until <= ${now} OR claim_owner = ${owner})
+      WITH own AS (
+        SELECT id, revision, next_deadline_at FROM flows
+        WHERE next_deadline_at <= ${until} AND claim_owner = ${owner}
+          AND (${runs}::text IS NULL OR ${runs}::text::jsonb ? (machine || '@' || version))
         ORDER BY next_deadline_at, id
-        LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED)
-      UPDATE flows f SET claim_owner = ${owner}, claim_until = ${claimUntil}
-      FROM due WHERE f.id = due.id
-      RETURNING f.id, f.revision, f.next_deadline_at`;
-    // RETURNING has no order of its own. Never the sealed snapshot: the engine reads only what it does not hold.
+        LIMIT ${limit}),
+      due AS (
+        SELECT f.id FROM flows f
+        WHERE f.next_deadline_at <= ${until} AND f.claim_owner IS NULL
+          AND (${runs}::text IS NULL OR ${runs}::text::jsonb ? (f.machine || '@' || f.version))
+        ORDER BY f.next_deadline_at, f.id
+        LIMIT GREATEST(0, ${limit} - (SELECT count(*) FROM own))
+        FOR UPDATE OF f SKIP LOCKED),
+      claimed AS (
+        -- claim_until too: an instance of an older release, during an upgrade, reads it.
+        UPDATE flows f SET claim_owner = ${owner}, claim_until = ${claimUntil}
+        FROM due WHERE f.id = due.id
+        RETURNING f.id, f.revision, f.next_deadline_at)
+      SELECT id, revision, next_deadline_at FROM own
+      UNION ALL
+      SELECT id, revision, next_deadline_at FROM claimed`;
+    // No order of its own. Never the sealed snapshot: the engine reads only what it does not hold.
     return rows.map((row) => ({ id: row.id as string, revision: Number(row.revision), nextDeadlineAt: Number(row.next_deadline_at) })).sort((a, b) => a.nextDeadlineAt! - b.nextDeadlineAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
