@@ -36,6 +36,7 @@ import type { IntegrationService } from "./integrations/integration-types.ts";
 import { FormTargets } from "./integrations/form-targets.ts";
 import { PostgresIntegrationStore } from "./integrations/postgres-integration-store.ts";
 import { storeUnreachable } from "./store/store-unreachable.ts";
+import { checkEncryptionKey } from "./store/key-check.ts";
 
 export interface Service {
   config: Readonly<Config>;
@@ -100,6 +101,17 @@ async function wire(
 ): Promise<Service> {
   const { key, source: keySource } = await loadEncryptionKey(config.encryptionKey, config.dataDir);
   const box = await (options.secretBox ?? createSecretBox)(key);
+  // The flow store first: with PostgreSQL it applies the migrations (and says so) before anything
+  // else uses the schema; and a wrong key is refused before anything opens what it sealed.
+  // One id for this process in claims, leases and notifications (the store skips its own).
+  const instanceId = crypto.randomUUID();
+  const store: FlowStore = config.databaseUrl
+    ? await PostgresFlowStore.open(config.databaseUrl, { log: (line) => log(line), instanceId, answerSeconds: config.databaseTimeoutSeconds })
+    : await LowdbFlowStore.open(config.dataDir, { log: (line) => log(line) });
+  opened.push(() => store.close());
+  // Before any flow is opened: a process with another key would set every flow it reads aside (store/key-check.ts).
+  await checkEncryptionKey(store, box, config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `DATA_DIR ${config.dataDir}`, keySource);
+
   const apiToken = await loadApiToken(config.apiToken, config.dataDir, config.apiClients !== undefined);
   const apiClients = [
     ...(apiToken ? [{ name: API_TOKEN_CLIENT, tokenSha256: await tokenSha256(apiToken.token), legalEntities: "*" as const, users: "*" as const }] : []),
@@ -146,14 +158,6 @@ async function wire(
     clock,
   );
   const altinn = createAltinnClient({ exchangeUrl: simulator?.altinnExchangeUrl ?? config.altinnExchangeUrl, timeoutMs: config.outboundTimeoutMs, clock });
-
-  // The flow store first: with PostgreSQL it applies the migrations (and says so) before anything else uses the schema.
-  // One id for this process in claims, leases and notifications (the store skips its own).
-  const instanceId = crypto.randomUUID();
-  const store: FlowStore = config.databaseUrl
-    ? await PostgresFlowStore.open(config.databaseUrl, { log: (line) => log(line), instanceId, answerSeconds: config.databaseTimeoutSeconds })
-    : await LowdbFlowStore.open(config.dataDir, { log: (line) => log(line) });
-  opened.push(() => store.close());
 
   // Integrations: "default" is the configuration above; others are stored (DATA_DIR or PostgreSQL).
   const integrationStore: IntegrationStore = config.databaseUrl

@@ -146,6 +146,10 @@ export interface FlowStore {
   claimDue(until: number, owner: string, claimUntil: number, limit: number, now?: number, machines?: readonly string[]): Promise<DueFlow[]>;
   /** Changes made by other processes sharing this store; lowdb has none (returns a no-op). */
   subscribe(listener: (change: FlowChange) => void): Promise<() => Promise<void>>;
+  /** The store's encryption-key check value (store/key-check.ts), or undefined while none is recorded. */
+  readKeyCheck(): Promise<string | undefined>;
+  /** Records `value` as the key check unless one is recorded already (by another process too); answers the recorded one. */
+  recordKeyCheck(value: string): Promise<string>;
   appendAudit(entries: AuditEntry[]): Promise<void>;
   /** The newest `limit` audit entries of a flow, oldest first. */
   readAudit(flowId: string, limit: number): Promise<AuditEntry[]>;

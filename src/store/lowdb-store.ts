@@ -38,11 +38,13 @@ import { DamageLedger, DAMAGED_DIR, FLOW_ID_PATTERN, flowIdOfFileName, inspectFl
 import { DurableJsonFile } from "./durable-json-file.ts";
 import { StaleWriteError, type AuditEntry, type DamageReport, type DueFlow, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "./flow-store.ts";
 import { foldTrail } from "./audit-fold.ts";
-import { appendDurably, ensurePrivateDir, isTempFileName, PRIVATE_FILE_MODE, releaseFolders, writeFileAtomically } from "./private-files.ts";
+import { appendDurably, createFileExclusively, ensurePrivateDir, errorCode, isTempFileName, PRIVATE_FILE_MODE, releaseFolders, writeFileAtomically } from "./private-files.ts";
 import { RowIndex } from "./row-index.ts";
 
 const FLOWS_DIR = "flows";
 const AUDIT_DIR = "audit";
+/** The encryption-key check value (store/key-check.ts). */
+export const KEY_CHECK_FILE = "key-check";
 /**
  * At open, files are read synchronously, this many between yields to the event loop. Measured at
  * 10,000 documents of 3–6 KB (bench/lowdb-open.ts): node:fs/promises costs ≈70 µs a file (four
@@ -86,6 +88,8 @@ export class LowdbFlowStore implements FlowStore {
   #auditFilesAtOpen: Set<string> | undefined;
   #flowsDir: string;
   #auditDir: string;
+  /** The encryption-key check (store/key-check.ts): a file of its own, written once. */
+  #keyCheckFile: string;
   #damage: DamageLedger;
   #log: (line: string) => void;
   #index = new RowIndex();
@@ -99,6 +103,7 @@ export class LowdbFlowStore implements FlowStore {
   private constructor(dataDir: string, damage: DamageLedger, log: (line: string) => void) {
     this.#flowsDir = join(dataDir, FLOWS_DIR);
     this.#auditDir = join(dataDir, AUDIT_DIR);
+    this.#keyCheckFile = join(dataDir, KEY_CHECK_FILE);
     this.#damage = damage;
     this.#log = log;
   }
@@ -269,6 +274,20 @@ export class LowdbFlowStore implements FlowStore {
 
   async subscribe(): Promise<() => Promise<void>> {
     return async () => {};
+  }
+
+  async readKeyCheck(): Promise<string | undefined> {
+    try {
+      return (await readFile(this.#keyCheckFile, "utf8")).trim();
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  async recordKeyCheck(value: string): Promise<string> {
+    await createFileExclusively(this.#keyCheckFile, `${value}\n`);
+    return (await this.readKeyCheck())!;
   }
 
   save(record: FlowRecord, expectedRevision: number | null, audit: AuditEntry[] = []): Promise<void> {

@@ -115,6 +115,8 @@ function failingSaves(store: FlowStore, fail: () => boolean, delayMs = 0): FlowS
     revisionOf: (id) => store.revisionOf(id),
     claimDue: (...args) => store.claimDue(...args),
     subscribe: (listener) => store.subscribe(listener),
+    readKeyCheck: () => store.readKeyCheck(),
+    recordKeyCheck: (value) => store.recordKeyCheck(value),
     save: async (record, expected, audit) => {
       if (!fail()) return store.save(record, expected, audit);
       await new Promise((r) => setTimeout(r, delayMs));

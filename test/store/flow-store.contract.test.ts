@@ -372,6 +372,16 @@ for (const backend of backends) {
       }
     });
 
+    it("the encryption-key check: none at first; the first value recorded stays, also when two record at once", async () => {
+      expect(await store.readKeyCheck()).toBeUndefined();
+      const peer = backend.shared ? await backend.peer() : store;
+      const answers = await Promise.all([store.recordKeyCheck("check-one"), peer.recordKeyCheck("check-two")]);
+      expect(answers[0]).toBe(answers[1]);
+      expect(["check-one", "check-two"]).toContain(answers[0]);
+      expect(await store.recordKeyCheck("check-three")).toBe(answers[0]);
+      expect(await peer.readKeyCheck()).toBe(answers[0]);
+    });
+
     describe("audit trail", () => {
       const entry = (flowId: string, n: number, extra: Partial<AuditEntry> = {}): AuditEntry => ({
         flowId,

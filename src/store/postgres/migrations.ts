@@ -171,6 +171,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: "facts about the store",
+    sql: /* sql */ `
+      -- One value per name. "encryption-key-check": an HMAC under the ENCRYPTION_KEY the flows are
+      -- sealed with (store/key-check.ts); an instance started with another key refuses to start
+      -- instead of setting every flow it reads aside as damaged, for every instance.
+      CREATE TABLE store_facts (
+        name  text COLLATE "C" PRIMARY KEY,
+        value text NOT NULL
+      );
+    `,
+  },
 ];
 
 /** pg_advisory_xact_lock's two keys: "auth" and "flow" in ASCII, so the lock is recognisable in pg_locks. */

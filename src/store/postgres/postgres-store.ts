@@ -31,6 +31,9 @@ import { checkLimit, decodeCursor, encodeCursor } from "../list-query.ts";
 import { planFold } from "../audit-fold.ts";
 import { answerWithin, boundCalls, migrateAtStartUp, openPool } from "./connect.ts";
 
+/** store_facts' row of the encryption-key check (store/key-check.ts). */
+const KEY_CHECK = "encryption-key-check";
+
 /** A flow's older routine audit entries are folded every this many revisions (audit-fold.ts). */
 const FOLD_EVERY = 64;
 /** The first key of the advisory lock a fold's statement tries: "audt" in ASCII (the second is the flow id's hash). */
@@ -50,7 +53,7 @@ export interface PostgresStoreOptions {
 }
 
 /** The store's calls that wait for the database, each bounded by answerWithin. */
-const BOUNDED = ["ping", "revisionOf", "get", "list", "count", "save", "claimDue", "appendAudit", "readAudit", "damaged", "quarantine"] as const satisfies ReadonlyArray<keyof FlowStore>;
+const BOUNDED = ["ping", "revisionOf", "get", "list", "count", "save", "claimDue", "appendAudit", "readAudit", "damaged", "quarantine", "readKeyCheck", "recordKeyCheck"] as const satisfies ReadonlyArray<keyof FlowStore>;
 
 type Row = Record<string, unknown>;
 
@@ -416,6 +419,16 @@ export class PostgresFlowStore implements FlowStore {
       WITH turn AS (SELECT pg_try_advisory_xact_lock(${FOLD_LOCK_KEY}, hashtext(${flowId})) AS ours),
       gone AS (DELETE FROM flow_audit WHERE (SELECT ours FROM turn) AND flow_id = ${flowId} AND seq IN (SELECT value::bigint FROM jsonb_array_elements_text(${sql.json(folded)})))
       UPDATE flow_audit SET event = ${summary!.event}, actor = NULL, detail = ${sql.json(summary!.detail as never)} WHERE (SELECT ours FROM turn) AND flow_id = ${flowId} AND seq = ${standing}`;
+  }
+
+  async readKeyCheck(): Promise<string | undefined> {
+    const [row] = await this.#sql`SELECT value FROM store_facts WHERE name = ${KEY_CHECK}`;
+    return row?.value as string | undefined;
+  }
+
+  async recordKeyCheck(value: string): Promise<string> {
+    await this.#sql`INSERT INTO store_facts (name, value) VALUES (${KEY_CHECK}, ${value}) ON CONFLICT (name) DO NOTHING`;
+    return (await this.readKeyCheck())!;
   }
 
   async damaged(id: string): Promise<DamageReport | undefined> {
