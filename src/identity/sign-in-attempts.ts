@@ -37,30 +37,44 @@ function waitFor(times: readonly number[], limit: number, now: number, windowMs:
 }
 
 export class MemorySignInAttempts implements SignInAttempts {
+  // Each key's failures, oldest first, never an empty list. The map is kept in the order of each
+  // key's newest failure (a key that fails again is moved to the end), so the keys whose failures
+  // have all aged out are at its front: every attempt sweeps them from there and stops at the first
+  // key still in the window. Without that, a key was dropped only when the same key came back, and
+  // the distinct user names of a guesser and the addresses of successful sign-ins stayed for good
+  // (review: 100,000 failures with distinct names, +61.5 MB, still there 10 days later).
+  // A withdrawn failure only makes a key's newest failure older than its place says, so a key is
+  // swept at most one window after its last failure, once the keys before it have aged out too.
   #failures = new Map<string, number[]>();
   constructor(
     private readonly now: () => number = Date.now,
     private readonly limits: SignInLimits = SIGN_IN_LIMITS,
   ) {}
 
+  /** How many keys (user names and addresses) have failures held. */
+  get size(): number {
+    return this.#failures.size;
+  }
+
   async attempt(user: string, address: string): Promise<number> {
     const now = this.now();
+    this.#sweep(now);
     const [u, a] = [this.#recent(userKey(user), now), this.#recent(addressKey(address), now)];
     const wait = Math.max(waitFor(u, this.limits.perUser, now, this.limits.windowMs), waitFor(a, this.limits.perAddress, now, this.limits.windowMs));
     if (wait === 0) {
-      this.#failures.set(userKey(user), [...u, now]);
-      this.#failures.set(addressKey(address), [...a, now]);
+      this.#setNewest(userKey(user), [...u, now]);
+      this.#setNewest(addressKey(address), [...a, now]);
     }
     return wait;
   }
 
   async withdraw(user: string, address: string): Promise<void> {
-    for (const key of [userKey(user), addressKey(address)]) this.#failures.get(key)?.pop();
+    for (const key of [userKey(user), addressKey(address)]) this.#dropNewest(key);
   }
 
   async succeeded(user: string, address?: string): Promise<void> {
     this.#failures.delete(userKey(user));
-    if (address !== undefined) this.#failures.get(addressKey(address))?.pop();
+    if (address !== undefined) this.#dropNewest(addressKey(address));
   }
 
   async close(): Promise<void> {}
@@ -70,10 +84,44 @@ export class MemorySignInAttempts implements SignInAttempts {
     if (recent.length === 0) this.#failures.delete(key);
     return recent;
   }
+
+  /** Stores a key's failures at the end of the map (its newest failure is the newest of all). */
+  #setNewest(key: string, times: number[]): void {
+    this.#failures.delete(key);
+    this.#failures.set(key, times);
+  }
+
+  #dropNewest(key: string): void {
+    const times = this.#failures.get(key);
+    times?.pop();
+    if (times?.length === 0) this.#failures.delete(key);
+  }
+
+  /**
+   * Drops the keys at the front whose failures have all aged out: at most SWEEP_KEYS per call, so
+   * one attempt after a quiet hour does a bounded amount of work (an attempt adds at most two keys,
+   * so the sweep always gains on them, and a map left by a burst drains within a few attempts).
+   */
+  #sweep(now: number): void {
+    let swept = 0;
+    for (const [key, times] of this.#failures) {
+      if (swept === SWEEP_KEYS || times.at(-1)! > now - this.limits.windowMs) break;
+      this.#failures.delete(key);
+      swept++;
+    }
+  }
 }
 
-/** Several instances on one PostgreSQL: the table of migration 4, each key's count under its own lock. */
+const SWEEP_KEYS = 10_000;
+
+const SWEEP_EVERY_MS = 60_000;
+const SWEEP_BATCH = 1_000;
+const SWEEP_BATCHES = 10;
+
+/** Several instances on one PostgreSQL: the table of migration 4 (its index by time: 6), each key's count under its own lock. */
 export class PostgresSignInAttempts implements SignInAttempts {
+  // When this instance last swept rows older than the window, on its clock (see #sweep).
+  #sweptAt = -Infinity;
   private constructor(
     private readonly sql: postgres.Sql,
     private readonly now: () => number,
@@ -91,7 +139,7 @@ export class PostgresSignInAttempts implements SignInAttempts {
   async attempt(user: string, address: string): Promise<number> {
     const now = this.now();
     const keys = [userKey(user), addressKey(address)];
-    return this.sql.begin(async (tx) => {
+    const wait = (await this.sql.begin(async (tx) => {
       // One transaction per attempt, holding a lock per key (taken in one order: no deadlock), so
       // attempts made at once on several instances are counted one after another, never past the limit.
       await tx`SELECT pg_advisory_xact_lock(hashtextextended('authflow sign-in ' || k, 0)) FROM jsonb_array_elements_text(${tx.json([...keys].sort())}) AS k ORDER BY k`;
@@ -104,7 +152,9 @@ export class PostgresSignInAttempts implements SignInAttempts {
       );
       if (wait === 0) await tx`INSERT INTO sign_in_failures (key, at) SELECT k, ${now} FROM jsonb_array_elements_text(${tx.json(keys)}) AS k`;
       return wait;
-    }) as Promise<number>;
+    })) as number;
+    await this.#sweep(now);
+    return wait;
   }
 
   async withdraw(user: string, address: string): Promise<void> {
@@ -118,6 +168,34 @@ export class PostgresSignInAttempts implements SignInAttempts {
 
   async close(): Promise<void> {
     await this.sql.end({ timeout: 2 });
+  }
+
+  /**
+   * Deletes rows older than the window whatever their key: the delete in attempt() only reaches the
+   * two keys it locks, and a user name or address that never came back (a guesser's made-up names,
+   * the address of a successful sign-in) kept its rows for good (review: 300 failures and 100
+   * sign-ins left 602 rows 30 days later). At most once a minute per instance, after an attempt,
+   * outside its transaction and locks: a statement more on every sign-in would buy nothing, since an
+   * aged-out row never counts (the count deletes its own keys' old rows first); the sweep only keeps
+   * the table near one window's failures. Bounded: batches of SWEEP_BATCH rows found by the index on
+   * `at` (migration 8), at most SWEEP_BATCHES a minute, so 10,000 rows a minute per instance — more
+   * than two password checks at a time can add (two rows a failure). Rows another instance's sweep
+   * is deleting are skipped, not waited for. A failed sweep leaves the attempt's answer as it was
+   * and is tried a minute later (the rows wait; they never count).
+   */
+  async #sweep(now: number): Promise<void> {
+    if (now - this.#sweptAt < SWEEP_EVERY_MS) return;
+    this.#sweptAt = now;
+    try {
+      for (let batch = 0; batch < SWEEP_BATCHES; batch++) {
+        const deleted = await this.sql`
+          DELETE FROM sign_in_failures WHERE id IN (
+            SELECT id FROM sign_in_failures WHERE at <= ${now - this.limits.windowMs} ORDER BY at LIMIT ${SWEEP_BATCH} FOR UPDATE SKIP LOCKED)`;
+        if (deleted.count < SWEEP_BATCH) break;
+      }
+    } catch {
+      // Tried again at the next sweep; the attempt itself was answered.
+    }
   }
 
   /** The newest failure of each key (the one this attempt added, or one as recent). */

@@ -1,6 +1,7 @@
 // Sign-in under a burst (issue 10 §6, review finding): attempts made at once all count against the
 // limit before any password is checked, and only a few scrypt checks run at once, so forty parallel
 // guesses get at most five checks and the right password among them does not get in.
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
 import { SignInLimiter } from "../../src/identity/sessions.ts";
@@ -59,8 +60,9 @@ it("the limiter counts an attempt when it begins, takes back a success, and lets
   expect(limiter.enter()).not.toBeNull();
 });
 
-// The count itself, the same on both stores of it. `open` gives one or more "instances" sharing it.
-function attemptsContract(name: string, open: (now: () => number) => Promise<SignInAttempts[]>) {
+// The count itself, the same on both stores of it. `open` gives one or more "instances" sharing it;
+// `held` says how much the store holds for them (keys in memory, rows in PostgreSQL).
+function attemptsContract(name: string, open: (now: () => number) => Promise<SignInAttempts[]>, held: (instances: SignInAttempts[]) => Promise<number>) {
   describe(`sign-in attempts (${name})`, () => {
     it("5 failures per user name and 20 per address within 15 minutes; a success starts the user over; a withdrawn attempt does not count", async () => {
       let now = 1_000_000;
@@ -90,10 +92,50 @@ function attemptsContract(name: string, open: (now: () => number) => Promise<Sig
       expect(waits.filter((w) => w === 0)).toHaveLength(5);
       for (const x of instances) await x.close();
     });
+
+    it("keys that never come back are dropped once the window has passed: nothing is kept for a success or a withdrawn attempt", async () => {
+      // Review finding: a key's failures were dropped only when the same key came back, so a
+      // guesser's distinct user names and every successful sign-in's address stayed for good.
+      let now = 9_000_000;
+      const instances = await open(() => now);
+      const [a, b = a] = instances;
+      for (let i = 0; i < 100; i++) expect(await (i % 2 ? b! : a!).attempt(`guess-${i}`, `198.51.100.${i}`)).toBe(0);
+      for (let i = 0; i < 30; i++) {
+        expect(await a!.attempt(`user-${i}`, `203.0.113.${i}`)).toBe(0);
+        await b!.succeeded(`user-${i}`, `203.0.113.${i}`);
+      }
+      for (let i = 0; i < 30; i++) {
+        expect(await b!.attempt(`busy-${i}`, `192.0.2.${i}`)).toBe(0);
+        await a!.withdraw(`busy-${i}`, `192.0.2.${i}`);
+      }
+      expect(await held(instances)).toBe(200); // the 100 failures, user name and address each
+      now += 10 * 60_000; // still within the window: still counted
+      expect(await b!.attempt("guess-100", "198.51.100.100")).toBe(0);
+      expect(await held(instances)).toBe(202);
+      now += 5 * 60_000 + 1; // the 100 have aged out, the last one not yet
+      expect(await a!.attempt("late", "198.51.100.200")).toBe(0);
+      expect(await held(instances)).toBe(4);
+      now += 10 * 24 * 3600_000;
+      expect(await b!.attempt("days-later", "198.51.100.201")).toBe(0);
+      expect(await held(instances)).toBe(2);
+      for (const x of new Set(instances)) await x.close();
+    });
   });
 }
 
-attemptsContract("in memory", async (now) => [new MemorySignInAttempts(now)]);
+attemptsContract("in memory", async (now) => [new MemorySignInAttempts(now)], async ([memory]) => (memory as MemorySignInAttempts).size);
+
+it("in memory, one attempt sweeps at most 10,000 aged-out keys; the rest go with the next attempts", async () => {
+  let now = 0;
+  const memory = new MemorySignInAttempts(() => now);
+  for (let i = 0; i < 6_000; i++) await memory.attempt(`guess-${i}`, `address-${i}`);
+  expect(memory.size).toBe(12_000);
+  now += 15 * 60_000 + 1;
+  await memory.attempt("next", "address-next");
+  expect(memory.size).toBe(2_000 + 2);
+  await memory.attempt("then", "address-then");
+  expect(memory.size).toBe(4);
+});
 
 const reachable = await probe();
 if (!reachable.ok && PG_REQUIRED) throw new Error(reachable.reason);
@@ -102,11 +144,26 @@ afterAll(async () => {
   for (const db of databases) await db.drop().catch(() => undefined);
 });
 (reachable.ok ? describe : describe.skip)(`with PostgreSQL${reachable.ok ? "" : ` (skipped: ${reachable.reason})`}`, () => {
-  attemptsContract("PostgreSQL, two instances", async (now) => {
-    const db = await createTestDatabase("authflow_signin");
-    databases.push(db);
-    return Promise.all([PostgresSignInAttempts.open(db.url, now), PostgresSignInAttempts.open(db.url, now)]);
-  });
+  const urls = new WeakMap<SignInAttempts, string>();
+  attemptsContract(
+    "PostgreSQL, two instances",
+    async (now) => {
+      const db = await createTestDatabase("authflow_signin");
+      databases.push(db);
+      const instances = await Promise.all([PostgresSignInAttempts.open(db.url, now), PostgresSignInAttempts.open(db.url, now)]);
+      urls.set(instances[0], db.url);
+      return instances;
+    },
+    async ([first]) => {
+      const sql = postgres(urls.get(first!)!, { max: 1, onnotice: () => undefined });
+      try {
+        const [row] = await sql`SELECT count(*)::int AS n FROM sign_in_failures`;
+        return row!.n as number;
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
+    },
+  );
 
   it("two instances behind one balancer: a guesser gets five tries in all, not five on each", async () => {
     const db = await createTestDatabase("authflow_signin_services");
