@@ -4,23 +4,32 @@ import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { AuthorizationService, FlowView } from "../flows/authorization-service.ts";
 import type { ShutdownSignal } from "../lifecycle/shutdown-signal.ts";
+import type { AuditEntry } from "../store/flow-store.ts";
+import { NewestPerKey } from "./newest-per-key.ts";
 
 const PING_MS = 15_000;
 
 /** `shown`: the view as this watcher may see it (the login link only for whoever may act for the person logging in). */
 export async function flowStream(c: Context, service: AuthorizationService, id: string, shutdown?: ShutdownSignal, shown: (view: FlowView) => FlowView = (v) => v) {
-  const view = shown(await service.get(id));
+  const view = await service.get(id);
   const audit = await service.audit(id);
   return streamSSE(c, async (stream) => {
     let recent = audit;
-    let chain = stream.writeSSE({ event: "flow", data: JSON.stringify({ view, audit: recent }) });
-    const stop = service.watch(id, (next, entries, remote) => {
-      chain = chain.then(async () => {
+    // Every "flow" message is the whole state (the view and the recent transitions), so while the
+    // client is not reading, only the newest waits (newest-per-key.ts): one that reads again gets
+    // the flow as it is now, and one that never does holds one message, not every change since.
+    // (A client that reconnects instead gets the current state first, as on any connect.)
+    const out = new NewestPerKey<"flow" | "ping", Change | null>(
+      async (_key, change) => {
+        if (change === null) return void (await stream.writeSSE({ event: "ping", data: "" }));
         // A change made on another instance: its transitions are read from the shared audit trail.
-        recent = remote ? await service.audit(id).catch(() => recent) : [...recent, ...entries].slice(-20);
-        await stream.writeSSE({ event: "flow", data: JSON.stringify({ view: shown(next), audit: recent }) });
-      });
-    });
+        recent = change.remote ? await service.audit(id).catch(() => recent) : [...recent, ...change.entries].slice(-RECENT);
+        await stream.writeSSE({ event: "flow", data: JSON.stringify({ view: shown(change.view), audit: recent }) });
+      },
+      (older, newer) => (older && newer ? { view: newer.view, entries: [...older.entries, ...newer.entries].slice(-RECENT), remote: older.remote || newer.remote } : newer),
+    );
+    out.put("flow", { view, entries: [], remote: false });
+    const stop = service.watch(id, (next, entries, remote) => out.put("flow", { view: next, entries, remote }));
     const closed = new Promise<void>((resolve) => stream.onAbort(resolve));
     // A browser holding the stream open must not hold the process (or, under Deno, its ports) when it stops.
     const leave = shutdown?.onStop(() => stream.abort());
@@ -29,12 +38,23 @@ export async function flowStream(c: Context, service: AuthorizationService, id: 
       while (!stream.aborted && !stream.closed) {
         await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, PING_MS)))]);
         clearTimeout(timer); // a closed stream leaves no timer holding the process open
-        if (!stream.aborted && !stream.closed) chain = chain.then(() => stream.writeSSE({ event: "ping", data: "" }));
+        // No ping while a message is on its way or waiting: the connection is not idle then.
+        if (!stream.aborted && !stream.closed && !out.busy) out.put("ping", null);
       }
     } finally {
       clearTimeout(timer);
       stop();
+      out.drop();
       leave?.();
     }
   });
+}
+
+/** How many recent transitions a message carries. */
+const RECENT = 20;
+
+interface Change {
+  view: FlowView;
+  entries: AuditEntry[];
+  remote: boolean;
 }

@@ -14,6 +14,7 @@ import { SESSION_COOKIE, SESSION_HOURS, type Session, type Sessions, type SignIn
 import type { UiUser } from "../identity/ui-users.ts";
 import { fieldProblems, integrationCreateSchema, integrationUpdateSchema, type FieldProblem, type IntegrationService, type IntegrationView } from "../integrations/integration-types.ts";
 import type { ShutdownSignal } from "../lifecycle/shutdown-signal.ts";
+import { NewestPerKey } from "../server/newest-per-key.ts";
 import { isOrganisationNumber } from "../server/validate.ts";
 import { ACTION_EVENTS, type PageAction } from "./actions.ts";
 import { APP_SCRIPT, APP_STYLE } from "./assets.ts";
@@ -56,6 +57,8 @@ type WebEnv = { Variables: { session: Session; person: UiUser | { user: string; 
 const FLASH_COOKIE = "authflow_flash";
 /** How many authorizations the page shows at most (a person's own list; beyond it the page says so). */
 const PAGE_FLOWS = 2000;
+/** How many flows' cards may wait for a browser that has stopped reading its event stream before the stream is ended. */
+const STREAM_WAITING_FLOWS = 1000;
 const SIGNIN_COOKIE = "authflow_signin";
 const FLASH_PURPOSE = "authflow page flash v1";
 const FLOW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -343,26 +346,40 @@ export function webRoutes(deps: WebDeps) {
     const caller = callerOf(c);
     const ctx = cardContext(c);
     return streamSSE(c, async (stream) => {
-      let chain = Promise.resolve();
-      const stop = deps.watchFlows((view) => {
-        if (!mayUseLegalEntity(caller, view.legalEntity as string)) return;
-        chain = chain.then(() =>
-          stream
-            .writeSSE({ event: "flow", data: JSON.stringify({ id: view.id, state: view.state, html: String(<FlowCard view={view} ctx={{ ...ctx, now: deps.now(), codeLifetimeSeconds: deps.codeLifetimes()[view.integration as string] ?? null }} />) }) })
-            .catch(() => undefined),
-        );
-      });
       let unlisten = () => {};
       const ended = new Promise<void>((resolve) => {
         stream.onAbort(() => resolve());
         if (deps.shutdown) unlisten = deps.shutdown.onStop(() => resolve());
       });
-      const ping = setInterval(() => void stream.writeSSE({ event: "ping", data: "" }).catch(() => undefined), 15_000);
+      // While the browser is not reading, each flow's newest card waits, not every change of it
+      // (newest-per-key.ts): the page replaces a card whole, so one that reads again is up to date
+      // with one card per changed flow. That is still one per flow, so past STREAM_WAITING_FLOWS
+      // flows waiting the stream is ended (its client has not read for that many flows' changes):
+      // EventSource reconnects by itself, as after a restart.
+      const out = new NewestPerKey<string, FlowView | null>((_key, view) =>
+        view === null
+          ? stream.writeSSE({ event: "ping", data: "" })
+          : stream.writeSSE({ event: "flow", data: JSON.stringify({ id: view.id, state: view.state, html: String(<FlowCard view={view} ctx={{ ...ctx, now: deps.now(), codeLifetimeSeconds: deps.codeLifetimes()[view.integration as string] ?? null }} />) }) }),
+      );
+      const stop = deps.watchFlows((view) => {
+        if (!mayUseLegalEntity(caller, view.legalEntity as string) || stream.aborted) return;
+        out.put(`flow ${view.id as string}`, view);
+        if (out.waiting > STREAM_WAITING_FLOWS) {
+          deps.log(`page: ended an event stream whose browser stopped reading (${STREAM_WAITING_FLOWS} changed flows waiting); it reconnects`);
+          out.drop();
+          stream.abort();
+        }
+      });
+      // No ping while a card is on its way or waiting: the connection is not idle then.
+      const ping = setInterval(() => {
+        if (!out.busy) out.put("ping", null);
+      }, 15_000);
       await stream.writeSSE({ event: "ready", data: "" });
       await ended;
       clearInterval(ping);
       unlisten();
       stop();
+      out.drop();
     });
   });
 
