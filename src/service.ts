@@ -196,9 +196,13 @@ async function wire(
   await engine.start();
   const restored = await store.count();
   // One line per change of state, for whoever watches the console (the audit trail has them all).
-  engine.onTransition(({ flowId, audit }) => {
-    for (const a of audit) if (a.from !== a.to) log(`flow ${flowId}: ${a.from ?? "·"} → ${a.to} (${a.event}${a.user ? ` by ${a.user}` : ""})`);
-  });
+  // Only this instance's: another's change is logged by its own instance (and would cost a read of the flow here).
+  engine.onTransition(
+    ({ flowId, audit }) => {
+      for (const a of audit) if (a.from !== a.to) log(`flow ${flowId}: ${a.from ?? "·"} → ${a.to} (${a.event}${a.user ? ` by ${a.user}` : ""})`);
+    },
+    { remote: false },
+  );
 
   const service = new AuthorizationService({
     engine,

@@ -140,6 +140,8 @@ export class FlowEngine {
   #held = new Map<string, Map<string, HeldAnswer>>();
   #seq = 0;
   #listeners = new Set<Listener>();
+  /** Listeners that want other instances' changes: each such change costs a read of the flow's row. */
+  #remoteListeners = new Set<Listener>();
   #stopped = false;
   #ticker: ReturnType<typeof setInterval> | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
@@ -426,9 +428,19 @@ export class FlowEngine {
     }
   }
 
-  onTransition(listener: Listener): () => void {
+  /**
+   * Calls `listener` after each written change. With a shared store, a change another instance made
+   * is delivered too (`remote`; its row is read for it) unless `remote: false` — a listener that only
+   * cares for this instance's transitions (the console log) must not make every instance read
+   * every row any instance writes.
+   */
+  onTransition(listener: Listener, options: { remote?: boolean } = {}): () => void {
     this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    if (options.remote !== false) this.#remoteListeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+      this.#remoteListeners.delete(listener);
+    };
   }
 
   /**
@@ -598,11 +610,11 @@ export class FlowEngine {
       const ownCall = live.def.busy?.(snapshot) && live.record.lease?.owner === this.#me && live.record.lease.until > Date.now();
       if (!ownCall) this.#retire(live);
     }
-    if (this.#listeners.size === 0) return;
+    if (this.#remoteListeners.size === 0) return;
     const record = await this.#opts.store.get(id).catch(() => undefined);
     if (!record || !(await this.#summaryIsGenuine(record))) return;
     const row = publicRow(record);
-    for (const listener of this.#listeners) listener({ flowId: id, record: row, audit: [], remote: true });
+    for (const listener of this.#remoteListeners) listener({ flowId: id, record: row, audit: [], remote: true });
   }
 
   /** Each snapshot of the root actor: note the transition and queue a write. */

@@ -3,10 +3,12 @@
 // service and the machine's server (test/support/pg-wire-count.ts), with a real service process
 // and a real login. A second look at the flow (an existence check before the tokens, as there once
 // was) doubled the queries and cost a third of the token calls' throughput on PostgreSQL.
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHANNEL } from "../../src/store/postgres/postgres-store.ts";
 import { PG_REQUIRED, probe } from "../store/postgres-server.ts";
 import { freePort } from "../support/free-port.ts";
-import { browserLogin, instanceEnv, LEGAL_ENTITY, relayedDatabase, startInstance, startSimulator, type Instance, type RelayedDatabase } from "./cluster.ts";
+import { API_TOKEN, browserLogin, instanceEnv, LEGAL_ENTITY, relayedDatabase, startInstance, startSimulator, type Instance, type RelayedDatabase } from "./cluster.ts";
 
 const reach = await probe();
 const skip = !reach.ok && !PG_REQUIRED;
@@ -57,6 +59,33 @@ describe.skipIf(skip)(`the queries of a token call and an event on PostgreSQL${s
     // Besides them only the engine's deadline tick (once a second: its heartbeat and claim of due flows), however long the calls took.
     expect(others.filter((q) => !/FOR UPDATE OF f SKIP LOCKED/.test(q)), `the other queries:\n${others.join("\n")}`).toEqual([]);
   }, 60_000);
+
+  it("another instance's change costs no read of the flow here unless something watches it (an SSE stream does)", async () => {
+    const created = await instance.http.api("POST", "/api/flows", { legalEntity: LEGAL_ENTITY });
+    const id = created.json.id as string;
+    const direct = postgres(cluster!.db.url, { max: 1, onnotice: () => undefined });
+    try {
+      const revision = Number((await direct`SELECT revision FROM flows WHERE id = ${id}`)[0]!.revision);
+      const rowReads = (from: number) => cluster!.relay.queries().slice(from).filter((q) => /^SELECT \* FROM flows WHERE id = \$1$/.test(q.trim())).length;
+      // A change notified as another instance's (the payload names the writer), with no stream open: nothing read.
+      let before = cluster!.relay.queries().length;
+      await direct`SELECT pg_notify(${CHANNEL}, ${`${id}:${revision}:another-instance`})`;
+      await new Promise((r) => setTimeout(r, 500));
+      expect(rowReads(before)).toBe(0);
+      // With a stream open on the flow, the same notice is read once and sent to it.
+      const abort = new AbortController();
+      const stream = await fetch(`${instance.url}/api/flows/${id}/stream`, { headers: { authorization: `Bearer ${API_TOKEN}`, accept: "text/event-stream" }, signal: abort.signal });
+      expect(stream.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 200));
+      before = cluster!.relay.queries().length;
+      await direct`SELECT pg_notify(${CHANNEL}, ${`${id}:${revision}:another-instance`})`;
+      await new Promise((r) => setTimeout(r, 500));
+      expect(rowReads(before)).toBe(1);
+      abort.abort();
+    } finally {
+      await direct.end({ timeout: 1 });
+    }
+  });
 
   it("no connection asks for the catalog's array types (postgres.js drops that query's promise: a connection lost just then ended the process)", async () => {
     const all = cluster!.relay.queries();
