@@ -131,4 +131,49 @@ describe("routine audit entries (the authorization flow)", () => {
     expect(recovered.lastError).toBeNull();
     expect(recovered.routine).toBe(false);
   });
+  it("a failure repeated by upkeep's retries is routine after the first; another error, and a revocation's first failure, are not", async () => {
+    let refusals = 0;
+    const h = harness(undefined, {
+      refresh: async (n) => {
+        if (n === 1) return {}; // the token call's renewal below
+        refusals++;
+        if (refusals <= 4) throw { error: "invalid_client", error_description: `invalid_client (correlation id: ${refusals})` };
+        throw { error: "server_error", error_description: "ID-porten answered 503" };
+      },
+      revoke: async () => Promise.reject({ error: "temporarily_unavailable", error_description: "down" }),
+    });
+    const { actor, rows } = observed(h);
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
+    callback(actor);
+    await settle();
+    actor.send({ type: "RENEW", user: "alice", at: h.at(), upkeep: true });
+    await settle();
+    // Five keep-alives refused: four times the same client refusal (the secret expired), then another error.
+    for (let i = 0; i < 5; i++) {
+      h.clock.advance(3600_000);
+      actor.send({ type: "KEEP_ALIVE", at: h.at() });
+      await settle();
+    }
+    const failures = rows.filter((r) => r.event === "error: refreshIdporten");
+    // (The keep-alive timer retries on its own as the clock moves: more server errors follow.)
+    expect(failures.slice(0, 5).map((r) => [r.lastError, r.routine])).toEqual([
+      ["invalid_client", false],
+      ["invalid_client", true],
+      ["invalid_client", true],
+      ["invalid_client", true],
+      ["server_error", false],
+    ]);
+    expect(failures.slice(5).length).toBeGreaterThan(0);
+    expect(failures.slice(5).every((r) => r.lastError === "server_error" && r.routine)).toBe(true);
+    // A revocation that keeps failing: its first failure stays, its retries fold.
+    actor.send({ type: "REVOKE", at: h.at(), user: "alice" });
+    await settle();
+    for (let i = 0; i < 3; i++) {
+      h.clock.advance(3600_000);
+      await settle();
+    }
+    const revocations = rows.filter((r) => r.event === "error: revokeToken");
+    expect(revocations.length).toBeGreaterThanOrEqual(3);
+    expect(revocations.map((r) => r.routine)).toEqual([false, ...revocations.slice(1).map(() => true)]);
+  });
 });

@@ -110,7 +110,7 @@ export const AuditEntrySchema = z
       .optional()
       .openapi({
         description:
-          "true: routine upkeep that changed nothing a person sees — its state, the authorization's own state behind a pending login, who it is bound to, whose it is, what needs attention, the last error: a keep-alive, the renewal or Altinn exchange a token call needed, and their answers. The stores keep the newest 21 one by one and fold older ones into one entry.",
+          "true: routine upkeep that changed nothing a person sees — its state, the authorization's own state behind a pending login, who it is bound to, whose it is, what needs attention, the last error: a keep-alive, the renewal or Altinn exchange a token call needed, and their answers; and a retry of upkeep that failed as the try before it did (the same error; a revocation retried again), the first failure of such a run being an entry of its own. The stores keep the newest 21 one by one and fold older ones into one entry.",
       }),
     folded: z
       .object({
