@@ -115,6 +115,11 @@ export class LowdbFlowStore implements FlowStore {
       const { warning } = await ensurePrivateDir(dir);
       if (warning) log(`store: ${warning}`);
     }
+    // A write of a file of DATA_DIR's own (integrations, sign-outs, the key check…) cut short by a
+    // crash leaves its temp file: nothing reads one, so it goes (this process holds DATA_DIR's lock).
+    for (const entry of await readdir(root, { withFileTypes: true })) {
+      if (entry.isFile() && isTempFileName(entry.name)) await unlink(join(root, entry.name)).catch(() => undefined);
+    }
     const store = new LowdbFlowStore(root, await DamageLedger.open(root, log), log);
     const auditFiles = await readdir(store.#auditDir);
     store.#auditFilesAtOpen = new Set(auditFiles);

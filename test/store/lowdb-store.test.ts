@@ -341,4 +341,13 @@ describe("the audit trail's fold (lowdb)", () => {
     expect(await store.readAudit("flow-c", 10)).toEqual(trail);
     await store.close();
   });
+  it("a write of one of DATA_DIR's own files cut short (its temp file left in the root) is cleaned up at open; other files stay", async () => {
+    await writeFile(join(dir, ".integrations.json.0267e0be.tmp"), "half a file");
+    await writeFile(join(dir, ".ended-sessions.json.tmp"), "steno's");
+    await writeFile(join(dir, "integrations.json"), "{}");
+    const store = await LowdbFlowStore.open(dir);
+    expect((await readdir(dir)).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+    expect(await readdir(dir)).toContain("integrations.json");
+    await store.close();
+  });
 });
