@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   not_authorized: "the flow holds no authorization yet",
   authorization_expired: "the authorization has ended; the user must authorize again",
   conflict: "the flow is being changed elsewhere, or no longer runs",
+  flow_in_use: "the flow cannot be deleted now: it holds an authorization, a revocation ID-porten has not confirmed, or a call under way (the detail says which and what to do)",
   flow_damaged: "the flow's stored document was damaged and set aside",
   upstream_unavailable: "ID-porten or Altinn could not be reached, or the flow did not settle in time; try again",
   persist_failed: "the store refused the write (the detail says whether the change is kept and retried)",

@@ -6,7 +6,7 @@ import { createSecretBox, type SecretBox } from "./crypto/secrets.ts";
 import { FlowEngine } from "./engine/flow-engine.ts";
 import { MachineRegistry } from "./engine/machine-registry.ts";
 import { authorizationFlowMachine } from "./flows/authorization-flow.ts";
-import { AuthorizationService } from "./flows/authorization-service.ts";
+import { AuthorizationService, type FlowView } from "./flows/authorization-service.ts";
 import { callLease } from "./flows/call-lease.ts";
 import { createIdportenClient, loadClientKey } from "./idporten/idporten-client.ts";
 import { createAltinnClient } from "./altinn/altinn-client.ts";
@@ -287,7 +287,11 @@ async function wire(
       limiter: new SignInLimiter(signInAttempts),
       box,
       secureCookies: config.publicUrl.startsWith("https:"),
-      watchFlows: (listener) => engine!.onTransition((notice) => listener(service.view(notice.record))),
+      // A deleted flow: its id, and its legal entity where this instance knew its row.
+      watchFlows: (listener) =>
+        engine!.onTransition((notice) =>
+          notice.deleted ? listener({ id: notice.flowId, legalEntity: notice.record.summary.legalEntity } as unknown as FlowView, true) : listener(service.view(notice.record), false),
+        ),
       now: () => clock.now(),
       // How long a code lives is known for the simulator only (ID-porten does not document it).
       codeLifetimes: () => ({ [DEFAULT_INTEGRATION]: config.simulator ? (config.simulator.lifetimes.codeSeconds ?? 60) : null }),

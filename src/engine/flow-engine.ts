@@ -37,6 +37,12 @@ export interface TransitionNotice {
   audit: AuditEntry[];
   /** Written by another process sharing the store (its audit entries are not in `audit`). */
   remote?: boolean;
+  /**
+   * The flow is gone from the store (deleted, with its audit trail; or set aside by another
+   * instance). `record` is its last row as this instance knew it — for another instance's deletion
+   * of a flow not held here, only its id (summary empty: its legal entity is not known).
+   */
+  deleted?: boolean;
 }
 
 export interface FlowEngineOptions {
@@ -310,6 +316,49 @@ export class FlowEngine {
           await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000, { applied: true });
           return publicRow(live.record);
         });
+      } catch (error) {
+        if (!(error instanceof LostRace) || attempt >= 5) {
+          if (error instanceof LostRace) throw new AuthflowError("conflict", 409, `Flow "${id}" is being changed elsewhere at the same time; try again.`);
+          throw error;
+        }
+      }
+    }
+  }
+
+  /**
+   * Deletes the flow and its audit trail — once every change of it is written, and only if its
+   * machine allows it as it is now (`deletable`: nothing live at a provider is lost track of), with
+   * no call under way. A change another instance made first is seen (the flow is reloaded and asked
+   * again); a flow written elsewhere meanwhile is never deleted over it (compare-and-swap).
+   */
+  async delete(id: string, by: { user?: string | null; client?: string | null } = {}): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const live = await this.#load(id);
+      try {
+        await this.#serialized(live, async () => {
+          await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000);
+          if (this.#flows.get(id) !== live) throw new LostRace();
+          const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
+          if (live.def.busy?.(snapshot)) throw new AuthflowError("flow_in_use", 409, `A call to ID-porten or Altinn for flow "${id}" is under way; try again in a moment.`, { extra: { retryAfterSeconds: 2 } });
+          const refusal = live.def.deletable?.(snapshot) ?? null;
+          if (refusal) throw refusal;
+          try {
+            await this.#opts.store.delete(id, live.record.revision);
+          } catch (error) {
+            if (error instanceof StaleWriteError) {
+              await this.#reloadAfterLostRace(live, error);
+              throw new LostRace();
+            }
+            throw new AuthflowError("persist_failed", 503, `The flow could not be deleted (${storeUnreachable(error) ?? (error as Error).message}); it is as it was. Try again.`, { cause: error, extra: { retryAfterSeconds: 2 } });
+          }
+          const row = publicRow(live.record);
+          this.#retire(live);
+          this.#held.delete(id);
+          const who = [by.user ? `user ${by.user}` : null, by.client ? `client ${by.client}` : null].filter(Boolean).join(", ");
+          this.#log(`flow ${id}: deleted with its audit trail${who ? ` (by ${who})` : ""}`);
+          for (const listener of this.#listeners) listener({ flowId: id, record: row, audit: [], deleted: true });
+        });
+        return;
       } catch (error) {
         if (!(error instanceof LostRace) || attempt >= 5) {
           if (error instanceof LostRace) throw new AuthflowError("conflict", 409, `Flow "${id}" is being changed elsewhere at the same time; try again.`);
@@ -604,6 +653,7 @@ export class FlowEngine {
   /** Another instance wrote this flow: a cached copy that is now stale and has nothing of its own in flight is dropped. */
   async #remoteChange(id: string, revision: number) {
     const live = this.#flows.get(id);
+    const cached = live ? publicRow(live.record) : undefined;
     if (live && revision > live.record.revision && live.pendingAudit.length === 0 && live.heldError === undefined) {
       const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
       // Our own call in flight keeps its actor: its answer's write will lose the race and be re-applied.
@@ -611,7 +661,13 @@ export class FlowEngine {
       if (!ownCall) this.#retire(live);
     }
     if (this.#remoteListeners.size === 0) return;
-    const record = await this.#opts.store.get(id).catch(() => undefined);
+    const record = await this.#opts.store.get(id).catch(() => null);
+    // Gone from the store (deleted, or set aside, on another instance): its watchers are told.
+    if (record === undefined) {
+      const last = cached ?? { id, machine: "", version: 0, revision, createdAt: "", updatedAt: "", summary: {}, nextDeadlineAt: null, attentionFrom: null, lease: null };
+      for (const listener of this.#remoteListeners) listener({ flowId: id, record: last, audit: [], remote: true, deleted: true });
+      return;
+    }
     if (!record || !(await this.#summaryIsGenuine(record))) return;
     const row = publicRow(record);
     for (const listener of this.#remoteListeners) listener({ flowId: id, record: row, audit: [], remote: true });

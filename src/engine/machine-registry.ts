@@ -28,6 +28,11 @@ export interface RegisteredMachine {
    * which the stores fold after a while (store/audit-fold.ts). Left out: nothing is.
    */
   routine?(event: { type: string; [key: string]: unknown }, before: AnyMachineSnapshot, after: AnyMachineSnapshot): boolean;
+  /**
+   * Why the flow may not be deleted as it is (it holds something live at a provider that would be
+   * lost track of), as an error for the caller; null when it may. Left out: it may be, when idle.
+   */
+  deletable?(snapshot: AnyMachineSnapshot): AuthflowError | null;
   /** Why `event` is not accepted in `snapshot`, as an error for the person who sent it. */
   refusal(snapshot: AnyMachineSnapshot, event: { type: string; [key: string]: unknown }): AuthflowError;
 }

@@ -180,6 +180,29 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
     summarize,
     refusal: explainRefusal,
     busy: isBusy,
+    // What lives at ID-porten must not be lost track of: an authorization (its refresh token) and a
+    // revocation ID-porten has not confirmed stop a delete, with what to do.
+    deletable: (snapshot) => {
+      const ctx = snapshot.context as AuthorizationContext;
+      if (ctx.authorization) {
+        return new AuthflowError(
+          "flow_in_use",
+          409,
+          `The flow holds ${ctx.boundUser ? `${ctx.boundUser}'s` : "an"} authorization: send REVOKE first (it ends the authorization and revokes its refresh token at ID-porten), then delete the flow.`,
+          { extra: { state: publicState(snapshot) } },
+        );
+      }
+      if (ctx.revocations.length > 0) {
+        const last = ctx.revocations[0]!.lastError;
+        return new AuthflowError(
+          "flow_in_use",
+          409,
+          `ID-porten has not yet confirmed the revocation of ${ctx.revocations.length} refresh token(s) this flow owes${last ? ` (last try: ${last.error})` : ""}; it is retried with backoff. Delete the flow once it is done: deleted now, the token would live on at ID-porten with no record of it here.`,
+          { extra: { state: publicState(snapshot), pendingRevocations: ctx.revocations.length, retryAfterSeconds: 30 } },
+        );
+      }
+      return null;
+    },
     // The login link is a capability (opened first, it binds that browser): in views, never in the store's clear summary.
     unstoredSummaryFields: ["authorizationUrl"],
     nextDeadline,

@@ -250,12 +250,31 @@ export class AuthorizationService {
     return this.#o.engine.audit(id, limit);
   }
 
-  /** Calls `listener` with the new view and its transitions after each written change of the flow. */
-  /** The listener gets the new view and its transitions after each written change (`remote`: made by another instance, transitions not included). */
-  watch(id: string, listener: (view: FlowView, audit: AuditEntry[], remote: boolean) => void): () => void {
+  /**
+   * The listener gets the new view and its transitions after each written change (`remote`: made by
+   * another instance, transitions not included), and `null` once the flow is gone (deleted here or on
+   * another instance, or set aside there).
+   */
+  watch(id: string, listener: (view: FlowView | null, audit: AuditEntry[], remote: boolean) => void): () => void {
     return this.#o.engine.onTransition((notice) => {
-      if (notice.flowId === id) listener(this.view(notice.record), notice.audit, notice.remote === true);
+      if (notice.flowId === id) listener(notice.deleted ? null : this.view(notice.record), notice.audit, notice.remote === true);
     });
+  }
+
+  /**
+   * Deletes the flow with its audit trail (DELETE /api/flows/{id}). Refused (409 flow_in_use) while
+   * it holds an authorization, a revocation ID-porten has not confirmed, or a call under way: what
+   * lives at ID-porten must not be lost track of — REVOKE first.
+   */
+  async delete(id: string, by: { user?: string | null; client?: string | null } = {}): Promise<void> {
+    // A REVOKE sent just before is usually still asking ID-porten: its answer is waited for (as
+    // long as a call may take), so REVOKE then DELETE works in one go when ID-porten answers.
+    const calling = (s: AnyMachineSnapshot) => isBusy(s) || (s.value as { revocation?: unknown }).revocation === "revoking";
+    await this.#o.engine.waitFor(id, (s) => !calling(s), this.#o.settleTimeoutMs).catch((error: unknown) => {
+      if (error instanceof AuthflowError && error.status === 404) throw error;
+      // Not settled in time: the delete below says what holds it.
+    });
+    await this.#o.engine.delete(id, by);
   }
 
   /**

@@ -19,25 +19,34 @@ export async function flowStream(c: Context, service: AuthorizationService, id: 
     // client is not reading, only the newest waits (newest-per-key.ts): one that reads again gets
     // the flow as it is now, and one that never does holds one message, not every change since.
     // (A client that reconnects instead gets the current state first, as on any connect.)
-    const out = new NewestPerKey<"flow" | "ping", Change | null>(
+    // Deleted (here or on another instance): one "deleted" message, then the stream ends.
+    let finish = () => {};
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const out = new NewestPerKey<"flow" | "ping", Change | "deleted" | null>(
       async (_key, change) => {
         if (change === null) return void (await stream.writeSSE({ event: "ping", data: "" }));
+        if (change === "deleted") {
+          await stream.writeSSE({ event: "deleted", data: JSON.stringify({ id }) });
+          return finish();
+        }
         // A change made on another instance: its transitions are read from the shared audit trail.
         recent = change.remote ? await service.audit(id).catch(() => recent) : [...recent, ...change.entries].slice(-RECENT);
         await stream.writeSSE({ event: "flow", data: JSON.stringify({ view: shown(change.view), audit: recent }) });
       },
-      (older, newer) => (older && newer ? { view: newer.view, entries: [...older.entries, ...newer.entries].slice(-RECENT), remote: older.remote || newer.remote } : newer),
+      (older, newer) =>
+        older && newer && older !== "deleted" && newer !== "deleted" ? { view: newer.view, entries: [...older.entries, ...newer.entries].slice(-RECENT), remote: older.remote || newer.remote } : newer,
     );
     out.put("flow", { view, entries: [], remote: false });
-    const stop = service.watch(id, (next, entries, remote) => out.put("flow", { view: next, entries, remote }));
+    const stop = service.watch(id, (next, entries, remote) => out.put("flow", next === null ? "deleted" : { view: next, entries, remote }));
     const closed = new Promise<void>((resolve) => stream.onAbort(resolve));
     // A browser holding the stream open must not hold the process (or, under Deno, its ports) when it stops.
     const leave = shutdown?.onStop(() => stream.abort());
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       while (!stream.aborted && !stream.closed) {
-        await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, PING_MS)))]);
+        const ended = await Promise.race([closed.then(() => true), finished.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), PING_MS)))]);
         clearTimeout(timer); // a closed stream leaves no timer holding the process open
+        if (ended) break;
         // No ping while a message is on its way or waiting: the connection is not idle then.
         if (!stream.aborted && !stream.closed && !out.busy) out.put("ping", null);
       }

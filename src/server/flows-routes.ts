@@ -57,6 +57,18 @@ const getFlow = createRoute({
   responses: { 200: flow("The flow's view."), ...problems(400, 401, 403, 404, 410) },
 });
 
+const deleteFlow = createRoute({
+  method: "delete",
+  path: "/{id}",
+  tags,
+  summary: "Delete a flow and its audit trail",
+  description:
+    "Only a flow that holds nothing at ID-porten: no authorization (send REVOKE first — a revocation under way is waited for, as long as a call may take), no revocation ID-porten has not confirmed, no call under way; else 409 flow_in_use saying which. Gone on every instance: later requests for it answer 404, and its streams get a `deleted` message and end.",
+  security: bearer,
+  request: { params: FlowIdParams },
+  responses: { 204: { description: "Deleted, with its audit trail." }, ...problems(400, 401, 403, 404, 409, 410, 503) },
+});
+
 const flowAudit = createRoute({
   method: "get",
   path: "/{id}/audit",
@@ -160,6 +172,14 @@ export function flowsRoutes(service: AuthorizationService, shutdown?: ShutdownSi
   });
 
   app.openapi(getFlow, async (c) => c.json(asView(viewFor(c.get("caller"), await reachable(c.get("caller"), c.req.valid("param").id))), 200));
+
+  app.openapi(deleteFlow, async (c) => {
+    const { id } = c.req.valid("param");
+    const caller = c.get("caller");
+    await reachable(caller, id);
+    await service.delete(id, { client: caller.client });
+    return c.body(null, 204);
+  });
 
   app.openapi(flowAudit, async (c) => {
     const { id } = c.req.valid("param");

@@ -163,6 +163,12 @@ export interface FlowStore {
    * save with expectedRevision null may create the id anew.
    */
   quarantine(id: string, reason: string): Promise<DamageReport>;
+  /**
+   * Deletes a flow and its audit trail, if its stored revision is `expectedRevision` (else
+   * StaleWriteError, and nothing is deleted): get/list no longer return it, its audit reads empty,
+   * and a shared store's other instances hear of it as of a change. Durable when it resolves.
+   */
+  delete(id: string, expectedRevision: number): Promise<void>;
   /** A shared store's server answers (for /readyz); rejects with why not. An embedded store has none. */
   ping?(timeoutMs: number): Promise<void>;
   close(): Promise<void>;

@@ -38,7 +38,7 @@ import { DamageLedger, DAMAGED_DIR, FLOW_ID_PATTERN, flowIdOfFileName, inspectFl
 import { DurableJsonFile } from "./durable-json-file.ts";
 import { StaleWriteError, type AuditEntry, type DamageReport, type DueFlow, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "./flow-store.ts";
 import { foldTrail } from "./audit-fold.ts";
-import { appendDurably, createFileExclusively, ensurePrivateDir, errorCode, isTempFileName, PRIVATE_FILE_MODE, releaseFolders, writeFileAtomically } from "./private-files.ts";
+import { appendDurably, createFileExclusively, ensurePrivateDir, errorCode, isTempFileName, PRIVATE_FILE_MODE, releaseFolders, syncDirectory, writeFileAtomically } from "./private-files.ts";
 import { RowIndex } from "./row-index.ts";
 
 const FLOWS_DIR = "flows";
@@ -323,6 +323,26 @@ export class LowdbFlowStore implements FlowStore {
       if (this.#unfiled.has(id)) await this.#fileAudit(id, "").catch((error) => this.#log(`store: audit lines of flow ${id} stay in its document, set aside: ${(error as Error).message}`));
       this.#unfiled.delete(id);
       return this.#damage.setAside(`${FLOWS_DIR}/${id}.json`, id, reason);
+    });
+  }
+
+  delete(id: string, expectedRevision: number): Promise<void> {
+    if (!FLOW_ID_PATTERN.test(id)) return Promise.reject(new Error(`invalid flow id ${JSON.stringify(id)}`));
+    return this.#serially(id, async () => {
+      const actual = this.#index.get(id)?.revision ?? null;
+      if (actual !== expectedRevision) throw new StaleWriteError(id, expectedRevision, actual);
+      // The trail first: a crash between the two leaves the flow without its trail (it was being
+      // deleted), never a trail without its flow that nothing would ever remove.
+      await unlink(join(this.#auditDir, `${id}.jsonl`)).catch((error: unknown) => {
+        if (errorCode(error) !== "ENOENT") throw error;
+      });
+      await unlink(join(this.#flowsDir, `${id}.json`));
+      this.#index.delete(id);
+      this.#foldAt.delete(id);
+      this.#unfiled.delete(id);
+      // Gone for good once the folders say so (a power cut must not bring the flow back).
+      await syncDirectory(this.#flowsDir);
+      await syncDirectory(this.#auditDir);
     });
   }
 

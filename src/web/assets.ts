@@ -113,6 +113,12 @@ export const APP_SCRIPT = `// authflow page: moves each card when its flow chang
       var title = card.querySelector("h3");
       if (badge && title) status.textContent = title.textContent.trim() + ": " + badge.textContent.trim();
     });
+    source.addEventListener("deleted", function (message) {
+      var data;
+      try { data = JSON.parse(message.data); } catch (e) { return; }
+      var old = document.getElementById("flow-" + data.id);
+      if (old) old.remove();
+    });
     source.onerror = function () {
       status.textContent = "";
       if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);

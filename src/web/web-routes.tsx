@@ -42,7 +42,8 @@ export interface WebDeps {
   box: SecretBox;
   secureCookies: boolean;
   /** Every written change of any flow, as its view. */
-  watchFlows: (listener: (view: FlowView) => void) => () => void;
+  /** Each written change's view; `deleted`: the flow is gone (only its id and, where known, its legal entity). */
+  watchFlows: (listener: (view: FlowView, deleted: boolean) => void) => () => void;
   now: () => number;
   /** Per integration: its code lifetime in seconds when known. */
   codeLifetimes: () => Record<string, number | null>;
@@ -356,14 +357,20 @@ export function webRoutes(deps: WebDeps) {
       // with one card per changed flow. That is still one per flow, so past STREAM_WAITING_FLOWS
       // flows waiting the stream is ended (its client has not read for that many flows' changes):
       // EventSource reconnects by itself, as after a restart.
-      const out = new NewestPerKey<string, FlowView | null>((_key, view) =>
+      const out = new NewestPerKey<string, FlowView | { deleted: string } | null>((_key, view) =>
         view === null
           ? stream.writeSSE({ event: "ping", data: "" })
-          : stream.writeSSE({ event: "flow", data: JSON.stringify({ id: view.id, state: view.state, html: String(<FlowCard view={view} ctx={{ ...ctx, now: deps.now(), codeLifetimeSeconds: deps.codeLifetimes()[view.integration as string] ?? null }} />) }) }),
+          : "deleted" in view
+            ? stream.writeSSE({ event: "deleted", data: JSON.stringify({ id: view.deleted }) })
+            : stream.writeSSE({ event: "flow", data: JSON.stringify({ id: view.id, state: view.state, html: String(<FlowCard view={view} ctx={{ ...ctx, now: deps.now(), codeLifetimeSeconds: deps.codeLifetimes()[view.integration as string] ?? null }} />) }) }),
       );
-      const stop = deps.watchFlows((view) => {
-        if (!mayUseLegalEntity(caller, view.legalEntity as string) || stream.aborted) return;
-        out.put(`flow ${view.id as string}`, view);
+      const stop = deps.watchFlows((view, deleted) => {
+        if (stream.aborted) return;
+        // A deleted flow whose legal entity is not known here (deleted on another instance, not held
+        // here) is told only to whoever may see every legal entity: its card is gone, nothing more.
+        const reach = view.legalEntity === undefined ? caller.legalEntities === "*" : mayUseLegalEntity(caller, view.legalEntity as string);
+        if (!reach) return;
+        out.put(`flow ${view.id as string}`, deleted ? { deleted: view.id as string } : view);
         if (out.waiting > STREAM_WAITING_FLOWS) {
           deps.log(`page: ended an event stream whose browser stopped reading (${STREAM_WAITING_FLOWS} changed flows waiting); it reconnects`);
           out.drop();

@@ -149,7 +149,7 @@ describe("the Web applications page (automatic Altinn step)", () => {
     await page.context().close();
   }, 60_000);
 
-  it("a flow made elsewhere appears first without a reload; while one legal entity is found, another's does not", async () => {
+  it("a flow made elsewhere appears first without a reload, and one deleted elsewhere goes; while one legal entity is found, another's does not", async () => {
     await t.api("POST", "/api/flows", { legalEntity: ENTITY }); // at least one card on the page before
     const page = await signIn(browser, t, "bob");
     await page.locator("#live-status:not(:empty)").waitFor();
@@ -157,6 +157,11 @@ describe("the Web applications page (automatic Altinn step)", () => {
     await page.locator(`#flow-${made}`).waitFor({ timeout: 10_000 });
     // First among the cards (newest first), not at the bottom.
     await expect(page.locator("section.flows article.flow").first().getAttribute("data-flow")).resolves.toBe(made);
+    // Deleted elsewhere (DELETE /api/flows/:id): its card goes without a reload.
+    const doomed = (await t.api("POST", "/api/flows", { legalEntity: "123456785" })).json.id as string;
+    await page.locator(`#flow-${doomed}`).waitFor({ timeout: 10_000 });
+    expect((await t.api("DELETE", `/api/flows/${doomed}`)).status).toBe(204);
+    await page.locator(`#flow-${doomed}`).waitFor({ state: "detached", timeout: 10_000 });
     // Find one legal entity: its cards only, and a new flow of another legal entity stays off the page.
     await page.getByLabel("Find a legal entity").fill("999 999 999");
     await Promise.all([page.waitForURL(/\?legalEntity=/), page.getByRole("button", { name: "Show", exact: true }).click()]);

@@ -116,6 +116,7 @@ function failingSaves(store: FlowStore, fail: () => boolean, delayMs = 0): FlowS
     claimDue: (...args) => store.claimDue(...args),
     subscribe: (listener) => store.subscribe(listener),
     readKeyCheck: () => store.readKeyCheck(),
+    delete: (id, expected) => store.delete(id, expected),
     recordKeyCheck: (value) => store.recordKeyCheck(value),
     save: async (record, expected, audit) => {
       if (!fail()) return store.save(record, expected, audit);

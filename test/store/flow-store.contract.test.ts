@@ -372,6 +372,30 @@ for (const backend of backends) {
       }
     });
 
+    it("delete: only at the stored revision; the flow and its audit trail go, the id may be created anew; other instances hear of it", async () => {
+      const changes: FlowChange[] = [];
+      const other = backend.shared ? await backend.peer() : undefined;
+      if (other) await other.subscribe((c) => changes.push(c));
+      await store.save(record("flow-del"), null, [{ flowId: "flow-del", at: iso(BASE), from: null, to: "idle", event: "create", user: null }]);
+      await store.save(record("flow-keep"), null);
+      await expect(store.delete("flow-del", 2)).rejects.toBeInstanceOf(StaleWriteError);
+      expect(await store.get("flow-del")).toBeDefined();
+      await store.delete("flow-del", 1);
+      expect(await store.get("flow-del")).toBeUndefined();
+      expect(await store.revisionOf("flow-del")).toBeUndefined();
+      expect(await store.readAudit("flow-del", 10)).toEqual([]);
+      expect((await store.list({ limit: 10 })).items.map((r) => r.id)).toEqual(["flow-keep"]);
+      expect(await store.count()).toBe(1);
+      await expect(store.delete("flow-del", 1)).rejects.toBeInstanceOf(StaleWriteError);
+      await store.save(record("flow-del"), null);
+      expect((await store.get("flow-del"))!.revision).toBe(1);
+      expect(await store.readAudit("flow-del", 10)).toEqual([]);
+      if (other) {
+        await waitFor(() => changes.some((c) => c.id === "flow-del" && c.revision === 2));
+        expect(await other.get("flow-keep")).toBeDefined();
+      }
+    });
+
     it("the encryption-key check: none at first; the first value recorded stays, also when two record at once", async () => {
       expect(await store.readKeyCheck()).toBeUndefined();
       const peer = backend.shared ? await backend.peer() : store;

@@ -53,7 +53,7 @@ export interface PostgresStoreOptions {
 }
 
 /** The store's calls that wait for the database, each bounded by answerWithin. */
-const BOUNDED = ["ping", "revisionOf", "get", "list", "count", "save", "claimDue", "appendAudit", "readAudit", "damaged", "quarantine", "readKeyCheck", "recordKeyCheck"] as const satisfies ReadonlyArray<keyof FlowStore>;
+const BOUNDED = ["ping", "revisionOf", "get", "list", "count", "save", "claimDue", "appendAudit", "readAudit", "damaged", "quarantine", "readKeyCheck", "recordKeyCheck", "delete"] as const satisfies ReadonlyArray<keyof FlowStore>;
 
 type Row = Record<string, unknown>;
 
@@ -442,6 +442,19 @@ export class PostgresFlowStore implements FlowStore {
   }
 
   /** Moves the flow's row into flow_damage (sealed snapshot and all) and tells the other instances. */
+  async delete(id: string, expectedRevision: number): Promise<void> {
+    if (!FLOW_ID_PATTERN.test(id)) throw new Error(`invalid flow id ${JSON.stringify(id)}`);
+    // One statement: the flow at that revision, its audit trail with it, and the other instances
+    // told (a revision past the last written: they drop what they hold of it).
+    const gone = await this.#sql`
+      WITH gone AS (DELETE FROM flows WHERE id = ${id} AND revision = ${expectedRevision} RETURNING revision),
+      trail AS (DELETE FROM flow_audit WHERE flow_id = ${id} AND EXISTS (SELECT 1 FROM gone))
+      SELECT pg_notify(${CHANNEL}, ${id} || ':' || (revision + 1) || ':' || ${this.instanceId}) FROM gone`;
+    if (gone.length === 1) return;
+    const [current] = await this.#sql`SELECT revision FROM flows WHERE id = ${id}`;
+    throw new StaleWriteError(id, expectedRevision, current ? Number(current.revision) : null);
+  }
+
   async quarantine(id: string, reason: string): Promise<DamageReport> {
     if (!FLOW_ID_PATTERN.test(id)) throw new Error(`invalid flow id ${JSON.stringify(id)}`);
     const file = `flows/${id}`;

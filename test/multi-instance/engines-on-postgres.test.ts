@@ -1,7 +1,7 @@
-// Deadlines across engines on one PostgreSQL database, at the engine's level: an instance claims only
-// flows of machines it runs, so during a rolling upgrade an instance of the older release does not
-// hold a newer flow's deadline that it cannot fire (found in review: it claimed it tick after tick,
-// and the deadline never fired while it lived).
+// Engines on one PostgreSQL database, at the engine's level. Claims: an instance claims only flows of
+// machines it runs, so during a rolling upgrade an instance of the older release does not hold a
+// newer flow's deadline that it cannot fire (found in review: it claimed it tick after tick, and the
+// deadline never fired while it lived). Deletion: a flow deleted on one is gone on the others.
 import { assign, createMachine, fromCallback } from "xstate";
 import { describe, expect, it } from "vitest";
 import { realClock } from "../../src/clock.ts";
@@ -48,7 +48,7 @@ function waiting(version: number, fired: string[]): RegisteredMachine {
   };
 }
 
-describe.skipIf(skip)("claims across engines on PostgreSQL", () => {
+describe.skipIf(skip)("engines on one PostgreSQL", () => {
   it("an instance of an older release leaves a newer flow's deadline to one that runs it: it fires, once", async () => {
     const db = await database();
     const fired: string[] = [];
@@ -81,4 +81,30 @@ describe.skipIf(skip)("claims across engines on PostgreSQL", () => {
     await newer.settled();
     expect(String((await newer.current(flow.id)).value)).toBe("fired");
   }, 20_000);
+  it("a flow deleted on one instance is gone on another that held it: 404 there, and its watchers are told", async () => {
+    const db = await database();
+    const box = await createSecretBox(generateKeyBytes());
+    const open = async (id: string, listening = true) => {
+      const store = await PostgresFlowStore.open(db.url, { instanceId: id, log: () => undefined });
+      const engine = new FlowEngine({ store, box, clock: realClock, registry: new MachineRegistry().register(waiting(1, [])), shared: true, instanceId: id, log: () => undefined });
+      if (listening) await engine.start(200);
+      cleanups.push(async () => (await engine.stop(), await store.close()));
+      return engine;
+    };
+    const a = await open("a");
+    const b = await open("b");
+    const deaf = await open("deaf", false); // hears no notification (a LISTEN connection down): only its read of the stored revision tells
+    const flow = await a.create("waiting", { at: Date.now() + 3600_000 });
+    await a.settled();
+    expect(String((await b.current(flow.id)).value)).toBe("waiting"); // b holds it
+    expect(String((await deaf.current(flow.id)).value)).toBe("waiting");
+    const told: string[] = [];
+    b.onTransition((notice) => notice.deleted && told.push(`${notice.flowId} ${notice.remote ? "remote" : "local"}`));
+    await a.delete(flow.id, { client: "test" });
+    await expect(a.current(flow.id)).rejects.toMatchObject({ status: 404 });
+    await expect(b.current(flow.id)).rejects.toMatchObject({ status: 404 });
+    await expect(deaf.current(flow.id)).rejects.toMatchObject({ status: 404 });
+    for (let i = 0; i < 50 && told.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(told).toEqual([`${flow.id} remote`]);
+  });
 });
