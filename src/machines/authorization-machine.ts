@@ -107,11 +107,19 @@ export function keepAliveAt(context: AuthorizationContext): number | null {
   return at < auth.expiresAt ? at : null;
 }
 
-/** The refresh token an authorization leaves behind for revocation, if it has one and its grant still lives. */
+/**
+ * The refresh token an authorization leaves behind for revocation, if it has one and it can still be
+ * used: until the grant's end — or, with a refresh-token inactivity window (keepAliveSeconds), until
+ * the token dies unused, which it does once it is no longer renewed. A revocation that keeps failing
+ * is owed no longer than that (it was owed for the rest of the grant's year, each replaced login
+ * adding one, in every write of the flow; seen in review).
+ */
 function revocationOf(auth: Authorization | null, reason: PendingRevocation["reason"], at: number): PendingRevocation[] {
   const token = auth?.idporten.refreshToken;
-  if (!auth || !token || auth.expiresAt <= at) return [];
-  return [{ refreshToken: token, reason, failures: 0, nextAt: at, until: auth.expiresAt, lastError: null }];
+  const window = auth?.settings.keepAliveSeconds;
+  const until = auth ? Math.min(auth.expiresAt, window ? auth.idporten.refreshedAt + window * 1000 : Infinity) : 0;
+  if (!auth || !token || until <= at) return [];
+  return [{ refreshToken: token, reason, failures: 0, nextAt: at, until, lastError: null }];
 }
 
 const errorOf = (event: unknown) => (event as { error?: unknown }).error;
@@ -358,7 +366,7 @@ export const authorizationMachine = setup({
       const failures = first.failures + 1;
       const triedAt = Math.max(first.triedAt ?? first.nextAt, first.nextAt);
       const next = { ...first, failures, nextAt: triedAt + renewalBackoffMs(failures), lastError: toFlowError(errorOf(event)) };
-      // Past the grant's own end there is nothing left to revoke.
+      // Past the token's end (the grant's, or its inactivity window's) there is nothing left to revoke.
       return { revocations: next.nextAt >= next.until ? rest : [...rest, next] };
     }),
   },

@@ -524,6 +524,32 @@ describe("re-authorization never costs the bound user (issue 8)", () => {
     expect(actor.getSnapshot().context.revocations).toEqual([]);
   });
 
+  it("a revocation that keeps failing is owed only while its refresh token can still be used: with an inactivity window, until it has passed (not the grant's year)", async () => {
+    const h = harness(undefined, { revoke: async () => Promise.reject({ error: "temporarily_unavailable", error_description: "down" }) });
+    const actor = h.start();
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
+    callback(actor);
+    await flush();
+    await flush();
+    const refreshedAt = actor.getSnapshot().context.authorization!.idporten.refreshedAt;
+    actor.send({ type: "REVOKE", at: h.clock.now(), user: "alice" });
+    await flush();
+    expect(actor.getSnapshot().context.revocations[0]).toMatchObject({ until: refreshedAt + 600_000 });
+    for (let minute = 0; minute < 12 && actor.getSnapshot().context.revocations.length > 0; minute++) {
+      h.clock.advance(60_000);
+      await flush();
+      await flush();
+    }
+    expect(actor.getSnapshot().context.revocations).toEqual([]);
+    expect(h.clock.now() - refreshedAt).toBeLessThanOrEqual(660_000);
+    // Without a window it is owed until the grant ends.
+    const h2 = harness(undefined, { revoke: async () => Promise.reject({ error: "temporarily_unavailable", error_description: "down" }) });
+    const other = await authorized(h2);
+    other.send({ type: "REVOKE", at: h2.clock.now(), user: "alice" });
+    await flush();
+    expect(other.getSnapshot().context.revocations[0]!.until).toBeGreaterThan(h2.clock.now() + 3600_000);
+  });
+
   it("REVOKE is not taken while a refresh is in flight (its one-time token is spent; the live one is the one to revoke)", async () => {
     let release!: () => void;
     const h = harness(undefined, { refresh: () => new Promise((r) => (release = () => r({}))) });
