@@ -117,6 +117,9 @@ interface HeldAnswer {
  */
 const HELD_ANSWER_MS = 60_000;
 
+/** How long a flow deleted here is remembered (longer than any read made before its delete can take). */
+const DELETED_KEPT_MS = 5 * 60_000;
+
 type Listener = (notice: TransitionNotice) => void;
 
 /** "xstate.done.actor.exchangeCode" → "done: exchangeCode": the audit trail is read by people. */
@@ -144,6 +147,17 @@ export class FlowEngine {
   /** Each live actor's system → its flow: lets an invoked actor reach its flow. */
   #bySystem = new WeakMap<object, LiveFlow>();
   #held = new Map<string, Map<string, HeldAnswer>>();
+  /**
+   * Calls under way, per flow and call: a copy of the flow reloaded while its call is out (another
+   * instance wrote the flow meanwhile) waits for that call's answer instead of making it again — a
+   * one-time refresh token is spent once (a review saw the same one sent twice).
+   */
+  #inFlight = new Map<string, Map<string, Promise<HeldAnswer>>>();
+  /**
+   * Flows deleted here lately, by when: a read made before the delete (a tick's, a reload's) must not
+   * bring one back to life in memory (lowdb has no stored revision to check a cached copy against).
+   */
+  #deletedHere = new Map<string, number>();
   #seq = 0;
   #listeners = new Set<Listener>();
   /** Listeners that want other instances' changes: each such change costs a read of the flow's row. */
@@ -352,6 +366,7 @@ export class FlowEngine {
             throw new AuthflowError("persist_failed", 503, `The flow could not be deleted (${storeUnreachable(error) ?? (error as Error).message}); it is as it was. Try again.`, { cause: error, extra: { retryAfterSeconds: 2 } });
           }
           const row = publicRow(live.record);
+          this.#deletedHere.set(id, Date.now());
           this.#retire(live);
           this.#held.delete(id);
           const who = [by.user ? `user ${by.user}` : null, by.client ? `client ${by.client}` : null].filter(Boolean).join(", ");
@@ -443,20 +458,39 @@ export class FlowEngine {
       if (held.ok) return held.value as T;
       throw held.value;
     }
-    if (this.#opts.shared) await this.#takeLease(live, stillOurs);
-    let answer: HeldAnswer;
-    // The sequence number is taken when the answer is here, not when the call left: a write whose
-    // snapshot was taken during the call must not count as having written this answer.
-    try {
-      const value = await call();
-      answer = { seq: ++this.#seq, ok: true, value, at: Date.now() };
-    } catch (error) {
-      answer = { seq: ++this.#seq, ok: false, value: error, at: Date.now() };
+    // The same call still out for a copy of this flow that was reloaded: its answer, not a second call.
+    const flying = this.#inFlight.get(live.id)?.get(key);
+    if (flying) {
+      const answer = await flying;
+      const answers = this.#held.get(live.id);
+      if (answers?.get(key) === answer) answers.delete(key);
+      if (answer.ok) return answer.value as T;
+      throw answer.value;
     }
-    // Kept until a write of its outcome lands: if that write loses a race, the reloaded flow gets it.
-    let answers = this.#held.get(live.id);
-    if (!answers) this.#held.set(live.id, (answers = new Map()));
-    answers.set(key, answer);
+    if (this.#opts.shared) await this.#takeLease(live, stillOurs);
+    const flight = (async (): Promise<HeldAnswer> => {
+      let answer: HeldAnswer;
+      // The sequence number is taken when the answer is here, not when the call left: a write whose
+      // snapshot was taken during the call must not count as having written this answer.
+      try {
+        const value = await call();
+        answer = { seq: ++this.#seq, ok: true, value, at: Date.now() };
+      } catch (error) {
+        answer = { seq: ++this.#seq, ok: false, value: error, at: Date.now() };
+      }
+      // Kept until a write of its outcome lands: if that write loses a race, the reloaded flow gets it.
+      let answers = this.#held.get(live.id);
+      if (!answers) this.#held.set(live.id, (answers = new Map()));
+      answers.set(key, answer);
+      return answer;
+    })();
+    let flights = this.#inFlight.get(live.id);
+    if (!flights) this.#inFlight.set(live.id, (flights = new Map()));
+    flights.set(key, flight);
+    const answer = await flight;
+    if (flights.get(key) === flight) flights.delete(key);
+    if (flights.size === 0 && this.#inFlight.get(live.id) === flights) this.#inFlight.delete(live.id);
+    // Taken by a reloaded copy that waited for it: this (retired) actor's outcome goes nowhere.
     if (answer.ok) return answer.value as T;
     throw answer.value;
   }
@@ -525,12 +559,11 @@ export class FlowEngine {
       // acknowledged change must be seen at once here (a notification can come late, or while
       // this flow was being loaded). One cheap read of the stored revision.
       if (!this.#opts.shared || live.pendingAudit.length > 0 || live.heldError !== undefined) return live;
-      // Our own call in flight keeps its actor while our lease lasts (its answer's write will lose
-      // the race and be applied to the reloaded flow). Answers held for this flow do not keep it:
-      // they are kept by flow id and handed to the reloaded flow's call (runCall).
+      // A copy older than the store is never served, not even while its own call is out: the
+      // reloaded copy's call waits for that one's answer (runCall, #inFlight), and answers held for
+      // the flow are kept by flow id for it.
       const stored = await this.#opts.store.revisionOf(id);
-      const ownCall = live.def.busy?.(live.actor.getSnapshot() as AnyMachineSnapshot) && live.record.lease?.owner === this.#me && live.record.lease.until > Date.now();
-      if (stored !== undefined && (stored <= live.record.revision || ownCall)) return live;
+      if (stored !== undefined && stored <= live.record.revision) return live;
       this.#retire(live);
       return this.#load(id);
     }
@@ -559,6 +592,7 @@ export class FlowEngine {
   }
 
   async #hydrate(record: FlowRecord): Promise<LiveFlow> {
+    if (this.#deletedHere.has(record.id)) throw notFound(`No flow with id "${record.id}".`);
     const def = this.#opts.registry.get(record.machine, record.version);
     const snapshot = JSON.parse(await this.#opts.box.open(record.sealedSnapshot, sealBinding(record)));
     const existing = this.#flows.get(record.id);
@@ -627,9 +661,18 @@ export class FlowEngine {
   /** Drops flows nobody needs in memory now: nothing in flight, nothing unwritten, nothing due soon; and answers no call took. */
   #dropIdle() {
     const now = Date.now();
+    for (const [id, at] of this.#deletedHere) if (now - at > DELETED_KEPT_MS) this.#deletedHere.delete(id);
     for (const [id, answers] of this.#held) {
       const live = this.#flows.get(id);
       if (live && (live.pendingAudit.length > 0 || live.heldError !== undefined || live.writing > 0)) continue; // its outcome is still being written
+      if (!live) {
+        // Not in memory (its reload after a lost race failed, say): loaded now, so that its call, if
+        // the flow still makes it, takes the answer; let go only if the flow is gone.
+        void this.#load(id).catch((error: unknown) => {
+          if (error instanceof AuthflowError && error.status === 404) this.#held.delete(id);
+        });
+        continue;
+      }
       for (const [key, answer] of answers) {
         if (now - answer.at < (this.#opts.heldAnswerMs ?? Math.max(HELD_ANSWER_MS, this.#opts.leaseMs ?? 0))) continue;
         answers.delete(key);
@@ -655,10 +698,10 @@ export class FlowEngine {
     const live = this.#flows.get(id);
     const cached = live ? publicRow(live.record) : undefined;
     if (live && revision > live.record.revision && live.pendingAudit.length === 0 && live.heldError === undefined) {
-      const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
-      // Our own call in flight keeps its actor: its answer's write will lose the race and be re-applied.
-      const ownCall = live.def.busy?.(snapshot) && live.record.lease?.owner === this.#me && live.record.lease.until > Date.now();
-      if (!ownCall) this.#retire(live);
+      this.#retire(live);
+      // A call of ours still out: the newest copy is loaded now, and its call takes that answer
+      // (runCall waits for it) — the answer is applied at once, not when someone next asks.
+      if (this.#inFlight.has(id)) void this.#load(id).catch(() => undefined);
     }
     if (this.#remoteListeners.size === 0) return;
     const record = await this.#opts.store.get(id).catch(() => null);
@@ -782,7 +825,7 @@ export class FlowEngine {
    * expired one is taken over with a compare-and-swap write, so only one instance takes it.
    */
   async #takeLease(live: LiveFlow, stillOurs: () => void): Promise<void> {
-    for (;;) {
+    for (let takes = 0; ; ) {
       stillOurs();
       const lease = live.record.lease;
       if (!lease) return;
@@ -802,6 +845,9 @@ export class FlowEngine {
         }
         continue;
       }
+      // Taken, and still not room for the call: the store's writes take longer than the margin.
+      // The call is not made (its state's failure says so, and it is tried again as any failure).
+      if (takes++ >= 3) throw new Error(`the call's lease could not be taken with ${callMs} ms of room (the store answers too slowly); the call was not made`);
       // The takeover is a write like any other: queued behind this flow's writes, so no write of its
       // own can race it; and the call leaves only if this actor is still the flow's afterwards.
       const takeOver = async () => {
@@ -826,7 +872,7 @@ export class FlowEngine {
       stillOurs();
       if (lease.owner !== this.#me) this.#log(`flow ${live.id}: took over the call lease of ${lease.owner} (expired)`);
       else this.#log(`flow ${live.id}: took its call lease again (${Math.max(0, lease.until - Date.now())} ms were left, a call may take ${callMs} ms)`);
-      return;
+      // Looked at again: the write that took it may itself have taken long.
     }
   }
 

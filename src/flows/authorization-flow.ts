@@ -239,9 +239,15 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
 function repeatedFailure(event: { type: string }, before: AnyMachineSnapshot, after: AnyMachineSnapshot): boolean {
   const was = before.context as AuthorizationContext;
   if (event.type === "xstate.error.actor.refreshIdporten") {
-    return (was.authorization?.renewalFailures ?? 0) > 0 && was.lastError !== null && whatAPersonSees(before, "code only") === whatAPersonSees(after, "code only");
+    // Upkeep's retries only: a person's RENEW and what it met stay entries of their own.
+    return was.authorization?.renewalByUpkeep === true && (was.authorization.renewalFailures ?? 0) > 0 && was.lastError !== null && whatAPersonSees(before, "code only") === whatAPersonSees(after, "code only");
   }
-  if (event.type === "xstate.error.actor.revokeToken") return (was.revocations[0]?.failures ?? 0) > 0 && whatAPersonSees(before) === whatAPersonSees(after);
+  if (event.type === "xstate.error.actor.revokeToken") {
+    const tried = was.revocations[0];
+    const now = tried && (after.context as AuthorizationContext).revocations.find((r) => r.refreshToken === tried.refreshToken);
+    // The same revocation failed before, and fails again as it did (its token, if still owed, with the same error).
+    return !!tried && tried.failures > 0 && (now === undefined || now.lastError?.error === tried.lastError?.error) && whatAPersonSees(before) === whatAPersonSees(after);
+  }
   return false;
 }
 

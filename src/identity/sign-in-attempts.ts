@@ -120,8 +120,9 @@ const SWEEP_BATCHES = 10;
 
 /** Several instances on one PostgreSQL: the table of migration 4 (its index by time: 6), each key's count under its own lock. */
 export class PostgresSignInAttempts implements SignInAttempts {
-  // When this instance last swept rows older than the window, on its clock (see #sweep).
+  // When this instance last swept rows older than the window, on its clock (see #sweep), and the sweep under way.
   #sweptAt = -Infinity;
+  #sweeping: Promise<void> = Promise.resolve();
   private constructor(
     private readonly sql: postgres.Sql,
     private readonly now: () => number,
@@ -153,7 +154,12 @@ export class PostgresSignInAttempts implements SignInAttempts {
       if (wait === 0) await tx`INSERT INTO sign_in_failures (key, at) SELECT k, ${now} FROM jsonb_array_elements_text(${tx.json(keys)}) AS k`;
       return wait;
     })) as number;
-    await this.#sweep(now);
+    // Not awaited: the attempt is answered now, and its bounded call (boundCalls) does not include
+    // the sweep's statements (a long sweep past the answer time would have let the pool go).
+    if (now - this.#sweptAt >= SWEEP_EVERY_MS) {
+      this.#sweptAt = now;
+      this.#sweeping = this.#sweep(now);
+    }
     return wait;
   }
 
@@ -166,7 +172,16 @@ export class PostgresSignInAttempts implements SignInAttempts {
     if (address !== undefined) await this.#dropNewest([addressKey(address)]);
   }
 
+  /** Resolves when the sweep under way (if any) has ended: for close, and for tests. */
+  swept(): Promise<void> {
+    return this.#sweeping;
+  }
+
   async close(): Promise<void> {
+    // A sweep under way gets as long as the pool's end gives its queries (a silent database must not hold the stop).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#sweeping, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    clearTimeout(timer);
     await this.sql.end({ timeout: 2 });
   }
 
@@ -184,8 +199,6 @@ export class PostgresSignInAttempts implements SignInAttempts {
    * and is tried a minute later (the rows wait; they never count).
    */
   async #sweep(now: number): Promise<void> {
-    if (now - this.#sweptAt < SWEEP_EVERY_MS) return;
-    this.#sweptAt = now;
     try {
       for (let batch = 0; batch < SWEEP_BATCHES; batch++) {
         const deleted = await this.sql`

@@ -319,7 +319,9 @@ export const authorizationMachine = setup({
       return { authorization: { ...context.authorization!, altinn }, lastError: null };
     }),
     recordError: assign(({ event }) => ({ lastError: toFlowError(errorOf(event)) })),
-    noteRenewalAttempt: assign(({ context, event }) => ({ authorization: { ...context.authorization!, lastRenewalAt: event.at, lostRetries: 0 } })),
+    noteRenewalAttempt: assign(({ context, event }) => ({
+      authorization: { ...context.authorization!, lastRenewalAt: event.at, lostRetries: 0, renewalByUpkeep: event.type === "KEEP_ALIVE" || (event as { upkeep?: unknown }).upkeep === true },
+    })),
     countRenewalFailure: assign(({ context }) => ({
       authorization: { ...context.authorization!, renewalFailures: context.authorization!.renewalFailures + 1 },
     })),

@@ -81,6 +81,8 @@ export interface Authorization {
   lastRenewalAt: number | null;
   /** Renewals retried at once because no answer came (timeout, dropped connection): at most one in a row. */
   lostRetries: number;
+  /** The renewal under way (or last made) was upkeep — a keep-alive, or one a token call needed — not a person's RENEW. */
+  renewalByUpkeep?: boolean;
 }
 
 /** Tokens of a login that succeeded while the earlier authorization was busy renewing: taken over once it is not. */

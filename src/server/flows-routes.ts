@@ -63,7 +63,7 @@ const deleteFlow = createRoute({
   tags,
   summary: "Delete a flow and its audit trail",
   description:
-    "Only a flow that holds nothing at ID-porten: no authorization (send REVOKE first — a revocation under way is waited for, as long as a call may take), no revocation ID-porten has not confirmed, no call under way; else 409 flow_in_use saying which. Gone on every instance: later requests for it answer 404, and its streams get a `deleted` message and end.",
+    "Only a flow that holds nothing at ID-porten: no authorization (send REVOKE first — a revocation under way is waited for, as long as a call may take), no revocation ID-porten has not confirmed, no call under way; else 409 flow_in_use saying which. A client that acts for named users only may not delete a flow bound to, or with a login pending for, another user (403). Gone on every instance: later requests for it answer 404, and its streams get a `deleted` message and end.",
   security: bearer,
   request: { params: FlowIdParams },
   responses: { 204: { description: "Deleted, with its audit trail." }, ...problems(400, 401, 403, 404, 409, 410, 503) },
@@ -176,7 +176,10 @@ export function flowsRoutes(service: AuthorizationService, shutdown?: ShutdownSi
   app.openapi(deleteFlow, async (c) => {
     const { id } = c.req.valid("param");
     const caller = c.get("caller");
-    await reachable(caller, id);
+    const view = await reachable(caller, id);
+    // A client that acts for named users only may not delete a flow of another's: the one a pending
+    // login is for (its link dies), or the one it was bound to.
+    for (const user of [view.pendingUser, view.boundUser]) if (typeof user === "string") checkCallerUser(caller, user);
     await service.delete(id, { client: caller.client });
     return c.body(null, 204);
   });

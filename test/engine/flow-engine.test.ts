@@ -551,7 +551,52 @@ describe("flow engine on lowdb", () => {
     const snapshot = await a.engine.current(id);
     expect(snapshot.context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
     expect(snapshot.context.attempt.user).toBe("bob");
-    expect(logLines.some((l) => l.includes("reloading it from the store"))).toBe(true);
+    await a.engine.stop();
+    await b.engine.stop();
+  });
+
+  it("a copy reloaded while its own call is out waits for that call's answer: another instance's write mid-call and an event here make one refresh, not two", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    const clock = new SimulatedClock();
+    const a = await boot(clock, store, { shared: true });
+    const b = await boot(clock, store, { shared: true });
+    const id = await authorizedFlow(a.engine);
+    let answer!: () => void;
+    refreshes.gate = new Promise((r) => (answer = r));
+    await a.engine.send(id, { type: "RENEW", user: "alice" }); // a's refresh is out, held back
+    await new Promise((r) => setTimeout(r, 20));
+    // b writes a login beside the renewal; then a acts on the flow while its refresh is still out.
+    await b.engine.send(id, authorize("bob", "flow.bob"));
+    const acting = a.engine.send(id, authorize("carol", "flow.carol")).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    answer();
+    await acting;
+    await a.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 3000);
+    await a.engine.settled();
+    await b.engine.settled();
+    expect(refreshes.count, "one refresh with the one-time token").toBe(1);
+    expect((await a.engine.current(id)).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
+    await a.engine.stop();
+    await b.engine.stop();
+  });
+
+  it("a cached copy is not served once another instance has written the flow, also while this instance's own call is out", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    const clock = new SimulatedClock();
+    const a = await boot(clock, store, { shared: true });
+    const b = await boot(clock, store, { shared: true });
+    const id = await authorizedFlow(a.engine);
+    let answer!: () => void;
+    refreshes.gate = new Promise((r) => (answer = r));
+    await a.engine.send(id, { type: "RENEW", user: "alice" });
+    await new Promise((r) => setTimeout(r, 20));
+    await b.engine.send(id, authorize("bob", "flow.bob"));
+    // a's view is b's write, not a's older copy.
+    expect((await a.engine.current(id)).context.attempt?.user).toBe("bob");
+    answer();
+    await a.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 3000);
+    await a.engine.settled();
+    expect(refreshes.count).toBe(1);
     await a.engine.stop();
     await b.engine.stop();
   });
@@ -589,6 +634,38 @@ describe("flow engine on lowdb", () => {
     expect(refreshes.count).toBe(1);
     expect((await a.engine.current(id)).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
     await a.engine.stop();
+    await b.engine.stop();
+  });
+
+  it("a flow deleted while a tick was reading it is not brought back to life in memory by that read", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    const clock = new SimulatedClock();
+    const a = await boot(clock, store);
+    const flow = await a.engine.create("authorization", { legalEntity: "999999999", integration: "default" });
+    await a.engine.send(flow.id, authorize("alice")); // waiting for a login: deletable, due at the login's deadline
+    await a.engine.stop();
+    let slowNext = false;
+    const slow = new Proxy(store, {
+      get(target, prop) {
+        if (prop === "get")
+          return async (id: string) => {
+            const read = await target.get(id); // read at once, answered late
+            if (slowNext) (slowNext = false), await new Promise((r) => setTimeout(r, 300));
+            return read;
+          };
+        const value = (target as unknown as Record<string | symbol, unknown>)[prop];
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as FlowStore;
+    const b = await boot(clock, slow);
+    clock.advance(590_000); // the login's deadline is now within the tick's horizon
+    slowNext = true;
+    const ticking = b.engine.tick(); // reads the due flow; the read answers late
+    await new Promise((r) => setTimeout(r, 50));
+    await b.engine.delete(flow.id);
+    await ticking;
+    expect(b.engine.resident).toBe(0);
+    await expect(b.engine.current(flow.id)).rejects.toMatchObject({ status: 404 });
     await b.engine.stop();
   });
 

@@ -181,4 +181,31 @@ describe("routine audit entries (the authorization flow)", () => {
     expect(revocations.length).toBeGreaterThanOrEqual(3);
     expect(revocations.map((r) => r.routine)).toEqual([false, ...revocations.slice(1).map(() => true)]);
   });
+
+  it("a person's RENEW refused again and again stays entry by entry, and so does a revocation failing with another error", async () => {
+    let tries = 0;
+    const h = harness(undefined, {
+      refresh: async () => Promise.reject({ error: "invalid_client", error_description: `invalid_client (correlation id: ${++tries})` }),
+      revoke: async (n) => Promise.reject(n % 2 ? { error: "temporarily_unavailable", error_description: "down" } : { error: "server_error", error_description: "500" }),
+    });
+    const { actor, rows } = observed(h);
+    actor.send(h.authorize("alice"));
+    callback(actor);
+    await settle();
+    for (let i = 0; i < 3; i++) {
+      actor.send({ type: "RENEW", user: "alice", at: h.at() });
+      await settle();
+    }
+    const failures = rows.filter((r) => r.event === "error: refreshIdporten");
+    expect(failures.map((r) => r.routine)).toEqual([false, false, false]);
+    actor.send({ type: "REVOKE", at: h.at(), user: "alice" });
+    await settle();
+    for (let i = 0; i < 3; i++) {
+      h.clock.advance(3600_000);
+      await settle();
+    }
+    const revocations = rows.filter((r) => r.event === "error: revokeToken");
+    expect(revocations.length).toBeGreaterThanOrEqual(3);
+    expect(revocations.every((r) => !r.routine)).toBe(true); // each failed with another error than the one before
+  });
 });

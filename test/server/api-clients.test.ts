@@ -130,4 +130,16 @@ describe("API clients with their own tokens and reach", () => {
     expect(() => parseApiClients('[{"name":"a","tokenSha256":"' + "a".repeat(64) + '","legalEntities":["123"],"users":"*"}]')).toThrow(/organisation numbers/);
     expect(() => parseApiClients("{}")).toThrow(/JSON array/);
   }, 60_000);
+  it("a client that may act only for bob cannot delete a flow whose login is alice's (403); one of its own it can", async () => {
+    const created = await t.api("POST", "/api/flows", { legalEntity: ENTITY_A }, ERP_TOKEN);
+    const id = created.json.id as string;
+    expect((await t.api("POST", `/api/flows/${id}/events`, { type: "AUTHORIZE", user: "alice" }, ERP_TOKEN)).status).toBe(200);
+    const refused = await t.api("DELETE", `/api/flows/${id}`, undefined, BOB_TOKEN);
+    expect(refused.status).toBe(403);
+    expect(refused.json.detail).toContain('not for "alice"');
+    expect((await t.api("GET", `/api/flows/${id}`, undefined, ERP_TOKEN)).status).toBe(200);
+    const own = (await t.api("POST", "/api/flows", { legalEntity: ENTITY_A }, BOB_TOKEN)).json.id as string;
+    expect((await t.api("POST", `/api/flows/${own}/events`, { type: "AUTHORIZE", user: "bob" }, BOB_TOKEN)).status).toBe(200);
+    expect((await t.api("DELETE", `/api/flows/${own}`, undefined, BOB_TOKEN)).status).toBe(204);
+  });
 });

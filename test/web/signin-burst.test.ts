@@ -154,7 +154,9 @@ afterAll(async () => {
       urls.set(instances[0], db.url);
       return instances;
     },
-    async ([first]) => {
+    async (instances) => {
+      const [first] = instances;
+      for (const instance of instances) await (instance as PostgresSignInAttempts).swept(); // the sweeps run beside the attempts
       const sql = postgres(urls.get(first!)!, { max: 1, onnotice: () => undefined });
       try {
         const [row] = await sql`SELECT count(*)::int AS n FROM sign_in_failures`;
