@@ -106,6 +106,21 @@ async function authorizedFlow(engine: FlowEngine) {
   return flow.id;
 }
 
+/** Two engines on one store: a's refresh is out (held back until `answer()`), and b has written a login beside it. */
+async function renewingWhileAnotherWrites() {
+  const store = await LowdbFlowStore.open(dir);
+  const clock = new SimulatedClock();
+  const a = await boot(clock, store, { shared: true });
+  const b = await boot(clock, store, { shared: true });
+  const id = await authorizedFlow(a.engine);
+  let answer!: () => void;
+  refreshes.gate = new Promise((r) => (answer = r));
+  await a.engine.send(id, { type: "RENEW", user: "alice" });
+  await new Promise((r) => setTimeout(r, 20));
+  await b.engine.send(id, authorize("bob", "flow.bob"));
+  return { a, b, id, answer };
+}
+
 /** The real store, except that a save fails (after `delayMs`) whenever `fail()` says so. */
 function failingSaves(store: FlowStore, fail: () => boolean, delayMs = 0): FlowStore {
   return {
@@ -556,17 +571,8 @@ describe("flow engine on lowdb", () => {
   });
 
   it("a copy reloaded while its own call is out waits for that call's answer: another instance's write mid-call and an event here make one refresh, not two", async () => {
-    const store = await LowdbFlowStore.open(dir);
-    const clock = new SimulatedClock();
-    const a = await boot(clock, store, { shared: true });
-    const b = await boot(clock, store, { shared: true });
-    const id = await authorizedFlow(a.engine);
-    let answer!: () => void;
-    refreshes.gate = new Promise((r) => (answer = r));
-    await a.engine.send(id, { type: "RENEW", user: "alice" }); // a's refresh is out, held back
-    await new Promise((r) => setTimeout(r, 20));
-    // b writes a login beside the renewal; then a acts on the flow while its refresh is still out.
-    await b.engine.send(id, authorize("bob", "flow.bob"));
+    // b writes a login beside a's renewal; then a acts on the flow while its refresh is still out.
+    const { a, b, id, answer } = await renewingWhileAnotherWrites();
     const acting = a.engine.send(id, authorize("carol", "flow.carol")).catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 50));
     answer();
@@ -581,16 +587,7 @@ describe("flow engine on lowdb", () => {
   });
 
   it("a cached copy is not served once another instance has written the flow, also while this instance's own call is out", async () => {
-    const store = await LowdbFlowStore.open(dir);
-    const clock = new SimulatedClock();
-    const a = await boot(clock, store, { shared: true });
-    const b = await boot(clock, store, { shared: true });
-    const id = await authorizedFlow(a.engine);
-    let answer!: () => void;
-    refreshes.gate = new Promise((r) => (answer = r));
-    await a.engine.send(id, { type: "RENEW", user: "alice" });
-    await new Promise((r) => setTimeout(r, 20));
-    await b.engine.send(id, authorize("bob", "flow.bob"));
+    const { a, b, id, answer } = await renewingWhileAnotherWrites();
     // a's view is b's write, not a's older copy.
     expect((await a.engine.current(id)).context.attempt?.user).toBe("bob");
     answer();
