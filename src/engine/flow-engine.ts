@@ -452,18 +452,21 @@ export class FlowEngine {
       if (live.writes === pending && live.pendingAudit.length === 0) break;
     }
     const key = `${callId}:${JSON.stringify(input)}`;
+    // A held answer stays held when a copy takes it: only the landed write of its outcome lets it go
+    // (#writeOnce), so a copy whose write loses a race hands it on to the next (a review saw the
+    // token sent again when the taker deleted it). A call retried on purpose (its answer was lost)
+    // finds it gone: the retry's own transition is written before its call leaves.
     const held = this.#held.get(live.id)?.get(key);
     if (held) {
-      this.#held.get(live.id)!.delete(key);
       if (held.ok) return held.value as T;
       throw held.value;
     }
-    // The same call still out for a copy of this flow that was reloaded: its answer, not a second call.
+    // The same call still out for a copy of this flow that was reloaded: its answer, not a second
+    // call. A waiting copy retired meanwhile leaves the answer to the next one.
     const flying = this.#inFlight.get(live.id)?.get(key);
     if (flying) {
       const answer = await flying;
-      const answers = this.#held.get(live.id);
-      if (answers?.get(key) === answer) answers.delete(key);
+      stillOurs();
       if (answer.ok) return answer.value as T;
       throw answer.value;
     }
@@ -595,6 +598,7 @@ export class FlowEngine {
     if (this.#deletedHere.has(record.id)) throw notFound(`No flow with id "${record.id}".`);
     const def = this.#opts.registry.get(record.machine, record.version);
     const snapshot = JSON.parse(await this.#opts.box.open(record.sealedSnapshot, sealBinding(record)));
+    if (this.#deletedHere.has(record.id)) throw notFound(`No flow with id "${record.id}".`); // deleted while it was opened
     const existing = this.#flows.get(record.id);
     if (existing) return existing;
     return this.#start(record, def, snapshot, undefined);
@@ -667,11 +671,11 @@ export class FlowEngine {
       if (live && (live.pendingAudit.length > 0 || live.heldError !== undefined || live.writing > 0)) continue; // its outcome is still being written
       if (!live) {
         // Not in memory (its reload after a lost race failed, say): loaded now, so that its call, if
-        // the flow still makes it, takes the answer; let go only if the flow is gone.
+        // the flow still makes it, takes the answer; let go at once if the flow is gone or set aside,
+        // and past the age limit below if it will not load.
         void this.#load(id).catch((error: unknown) => {
-          if (error instanceof AuthflowError && error.status === 404) this.#held.delete(id);
+          if (error instanceof AuthflowError && (error.status === 404 || error.status === 410)) this.#held.delete(id);
         });
-        continue;
       }
       for (const [key, answer] of answers) {
         if (now - answer.at < (this.#opts.heldAnswerMs ?? Math.max(HELD_ANSWER_MS, this.#opts.leaseMs ?? 0))) continue;

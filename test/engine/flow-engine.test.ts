@@ -47,9 +47,12 @@ async function boot(clock: SimulatedClock, store?: FlowStore, extra: Partial<Flo
   const fakeIdporten = {
     prepareAuthorization: async () => ({ url: "https://op/authorize", state: "s", nonce: "n", codeVerifier: "v", redirectUri: CALLBACK_URL }),
     exchangeCode: async () => tokenSet(SECRET_ACCESS, SECRET_REFRESH),
-    refresh: async () => {
+    refresh: async (token: string) => {
+      refreshes.tokens.push(token);
       refreshes.count++;
       await refreshes.gate;
+      const failure = refreshes.failures.shift();
+      if (failure) throw failure;
       return tokenSet(`${SECRET_ACCESS}-${refreshes.count}`, `${SECRET_REFRESH}-${refreshes.count}`);
     },
     revoke: async () => {
@@ -79,12 +82,14 @@ async function boot(clock: SimulatedClock, store?: FlowStore, extra: Partial<Flo
 
 /** Revocations asked for; `gate` holds their answer back (a process that dies before it). */
 const revocations: { count: number; gate: Promise<void> } = { count: 0, gate: Promise.resolve() };
-/** Refreshes made by the current boot; `gate` holds their answer back until a test lets it go. */
-const refreshes: { count: number; gate: Promise<void> } = { count: 0, gate: Promise.resolve() };
+/** Refreshes made by the current boot (`tokens`: the refresh tokens sent); `gate` holds their answer back until a test lets it go; `failures` are thrown by the next ones. */
+const refreshes: { count: number; gate: Promise<void>; tokens: string[]; failures: unknown[] } = { count: 0, gate: Promise.resolve(), tokens: [], failures: [] };
 const logLines: string[] = [];
 beforeEach(() => {
   refreshes.count = 0;
   refreshes.gate = Promise.resolve();
+  refreshes.tokens.length = 0;
+  refreshes.failures.length = 0;
   revocations.count = 0;
   revocations.gate = Promise.resolve();
   logLines.length = 0;
@@ -582,6 +587,84 @@ describe("flow engine on lowdb", () => {
     await b.engine.settled();
     expect(refreshes.count, "one refresh with the one-time token").toBe(1);
     expect((await a.engine.current(id)).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
+    await a.engine.stop();
+    await b.engine.stop();
+  });
+
+  it("the answer taken by a reloaded copy stays held until its outcome is written: that copy's write losing a race hands it on, the token is sent once", async () => {
+    const { a, b, id, answer } = await renewingWhileAnotherWrites();
+    await a.engine.current(id); // a reloads: its new copy waits for the refresh still out
+    await new Promise((r) => setTimeout(r, 20));
+    await b.engine.send(id, authorize("dave", "flow.dave")); // b writes again; a hears nothing (a notification late, or a LISTEN down)
+    answer(); // the waiting copy takes the answer; its write loses to b's; the next copy needs the answer again
+    await new Promise((r) => setTimeout(r, 100));
+    await a.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 3000);
+    await a.engine.settled();
+    await b.engine.settled();
+    expect(refreshes.tokens, "the one-time refresh token is sent once").toEqual([SECRET_REFRESH]);
+    expect((await a.engine.current(id)).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
+    await a.engine.stop();
+    await b.engine.stop();
+  });
+
+  it("a waiting copy retired before the answer comes leaves the answer to the next copy: the token is sent once", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    const clock = new SimulatedClock();
+    let beforeAnswer: (() => Promise<void>) | undefined;
+    // a's reads are made at once, answered after `beforeAnswer` has run (once).
+    const hooked = new Proxy(store, {
+      get(target, prop) {
+        if (prop === "get")
+          return async (id: string) => {
+            const read = await target.get(id);
+            const hook = beforeAnswer;
+            beforeAnswer = undefined;
+            if (hook) await hook();
+            return read;
+          };
+        const value = (target as unknown as Record<string | symbol, unknown>)[prop];
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as FlowStore;
+    const a = await boot(clock, hooked, { shared: true });
+    const b = await boot(clock, store, { shared: true });
+    const id = await authorizedFlow(a.engine);
+    let answer!: () => void;
+    refreshes.gate = new Promise((r) => (answer = r));
+    await a.engine.send(id, { type: "RENEW", user: "alice" });
+    await new Promise((r) => setTimeout(r, 20));
+    await b.engine.send(id, authorize("bob", "flow.bob"));
+    await a.engine.current(id); // a's second copy waits for the refresh still out
+    await new Promise((r) => setTimeout(r, 20));
+    await b.engine.send(id, authorize("dave", "flow.dave"));
+    // a's next read retires the second copy and reloads; the answer comes while that read is out.
+    beforeAnswer = async () => {
+      answer();
+      await new Promise((r) => setTimeout(r, 30));
+    };
+    await a.engine.current(id);
+    await a.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 3000);
+    await a.engine.settled();
+    await b.engine.settled();
+    expect(refreshes.tokens, "the one-time refresh token is sent once").toEqual([SECRET_REFRESH]);
+    await a.engine.stop();
+    await b.engine.stop();
+  });
+
+  it("a renewal whose answer was lost is retried once, for real, also by a reloaded copy that waited for it", async () => {
+    const lost = () => Object.assign(new Error("timeout: no answer"), { lost: true, error: "temporarily_unavailable" });
+    refreshes.failures.push(lost());
+    const { a, b, id, answer } = await renewingWhileAnotherWrites();
+    await a.engine.current(id); // the reloaded copy waits for the refresh still out
+    await new Promise((r) => setTimeout(r, 20));
+    refreshes.gate = Promise.resolve();
+    answer(); // no answer came: the machine retries at once, once, with the same token (the provider may have rotated it)
+    await new Promise((r) => setTimeout(r, 100));
+    await a.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 3000);
+    await a.engine.settled();
+    await b.engine.settled();
+    expect(refreshes.tokens).toEqual([SECRET_REFRESH, SECRET_REFRESH]);
+    expect((await a.engine.current(id)).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-2`);
     await a.engine.stop();
     await b.engine.stop();
   });
