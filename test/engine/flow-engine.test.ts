@@ -111,6 +111,16 @@ async function authorizedFlow(engine: FlowEngine) {
   return flow.id;
 }
 
+/** Once both engines are quiet: the refresh was made once, with the one-time token, and its answer is the flow's; then both stop. */
+async function renewedOnce(a: FlowEngine, b: FlowEngine, id: string) {
+  await a.settled();
+  await b.settled();
+  expect(refreshes.tokens, "the one-time refresh token is sent once").toEqual([SECRET_REFRESH]);
+  expect((await a.current(id)).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
+  await a.stop();
+  await b.stop();
+}
+
 /** Two engines on one store: a's refresh is out (held back until `answer()`), and b has written a login beside it. */
 async function renewingWhileAnotherWrites() {
   const store = await LowdbFlowStore.open(dir);
@@ -599,12 +609,7 @@ describe("flow engine on lowdb", () => {
     answer(); // the waiting copy takes the answer; its write loses to b's; the next copy needs the answer again
     await new Promise((r) => setTimeout(r, 100));
     await a.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 3000);
-    await a.engine.settled();
-    await b.engine.settled();
-    expect(refreshes.tokens, "the one-time refresh token is sent once").toEqual([SECRET_REFRESH]);
-    expect((await a.engine.current(id)).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
-    await a.engine.stop();
-    await b.engine.stop();
+    await renewedOnce(a.engine, b.engine, id);
   });
 
   it("a waiting copy retired before the answer comes leaves the answer to the next copy: the token is sent once", async () => {
@@ -709,12 +714,7 @@ describe("flow engine on lowdb", () => {
     await w1;
     await b.engine.send(id, authorize("carol", "flow.carol")).catch(() => undefined); // b moves the flow before a's outcome lands
     await new Promise((r) => setTimeout(r, 1200));
-    await a.engine.settled();
-    await b.engine.settled();
-    expect(refreshes.count).toBe(1);
-    expect((await a.engine.current(id)).context.authorization.idporten.refreshToken).toBe(`${SECRET_REFRESH}-1`);
-    await a.engine.stop();
-    await b.engine.stop();
+    await renewedOnce(a.engine, b.engine, id);
   });
 
   it("a flow deleted while a tick was reading it is not brought back to life in memory by that read", async () => {
