@@ -121,11 +121,31 @@ async function renewedOnce(a: FlowEngine, b: FlowEngine, id: string) {
   await b.stop();
 }
 
-/** Two engines on one store: a's refresh is out (held back until `answer()`), and b has written a login beside it. */
-async function renewingWhileAnotherWrites() {
+/** The real store, whose next read once armed (`late(hook)`) is made at once and answered after `hook` has run. */
+function readAnsweredLate(store: FlowStore) {
+  let before: (() => Promise<void>) | undefined;
+  const late = new Proxy(store, {
+    get(target, prop) {
+      if (prop === "get")
+        return async (id: string) => {
+          const read = await target.get(id);
+          const hook = before;
+          before = undefined;
+          if (hook) await hook();
+          return read;
+        };
+      const value = (target as unknown as Record<string | symbol, unknown>)[prop];
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as FlowStore;
+  return { store: late, late: (hook: () => Promise<void>) => void (before = hook) };
+}
+
+/** Two engines on one store: a's refresh is out (held back until `answer()`), and b has written a login beside it. `aStore` wraps a's view of the store. */
+async function renewingWhileAnotherWrites(aStore: (store: FlowStore) => FlowStore = (store) => store) {
   const store = await LowdbFlowStore.open(dir);
   const clock = new SimulatedClock();
-  const a = await boot(clock, store, { shared: true });
+  const a = await boot(clock, aStore(store), { shared: true });
   const b = await boot(clock, store, { shared: true });
   const id = await authorizedFlow(a.engine);
   let answer!: () => void;
@@ -613,40 +633,16 @@ describe("flow engine on lowdb", () => {
   });
 
   it("a waiting copy retired before the answer comes leaves the answer to the next copy: the token is sent once", async () => {
-    const store = await LowdbFlowStore.open(dir);
-    const clock = new SimulatedClock();
-    let beforeAnswer: (() => Promise<void>) | undefined;
-    // a's reads are made at once, answered after `beforeAnswer` has run (once).
-    const hooked = new Proxy(store, {
-      get(target, prop) {
-        if (prop === "get")
-          return async (id: string) => {
-            const read = await target.get(id);
-            const hook = beforeAnswer;
-            beforeAnswer = undefined;
-            if (hook) await hook();
-            return read;
-          };
-        const value = (target as unknown as Record<string | symbol, unknown>)[prop];
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    }) as FlowStore;
-    const a = await boot(clock, hooked, { shared: true });
-    const b = await boot(clock, store, { shared: true });
-    const id = await authorizedFlow(a.engine);
-    let answer!: () => void;
-    refreshes.gate = new Promise((r) => (answer = r));
-    await a.engine.send(id, { type: "RENEW", user: "alice" });
-    await new Promise((r) => setTimeout(r, 20));
-    await b.engine.send(id, authorize("bob", "flow.bob"));
+    let reads!: ReturnType<typeof readAnsweredLate>;
+    const { a, b, id, answer } = await renewingWhileAnotherWrites((store) => (reads = readAnsweredLate(store)).store);
     await a.engine.current(id); // a's second copy waits for the refresh still out
     await new Promise((r) => setTimeout(r, 20));
     await b.engine.send(id, authorize("dave", "flow.dave"));
     // a's next read retires the second copy and reloads; the answer comes while that read is out.
-    beforeAnswer = async () => {
+    reads.late(async () => {
       answer();
       await new Promise((r) => setTimeout(r, 30));
-    };
+    });
     await a.engine.current(id);
     await a.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 3000);
     await a.engine.settled();
@@ -724,22 +720,10 @@ describe("flow engine on lowdb", () => {
     const flow = await a.engine.create("authorization", { legalEntity: "999999999", integration: "default" });
     await a.engine.send(flow.id, authorize("alice")); // waiting for a login: deletable, due at the login's deadline
     await a.engine.stop();
-    let slowNext = false;
-    const slow = new Proxy(store, {
-      get(target, prop) {
-        if (prop === "get")
-          return async (id: string) => {
-            const read = await target.get(id); // read at once, answered late
-            if (slowNext) (slowNext = false), await new Promise((r) => setTimeout(r, 300));
-            return read;
-          };
-        const value = (target as unknown as Record<string | symbol, unknown>)[prop];
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    }) as FlowStore;
-    const b = await boot(clock, slow);
+    const reads = readAnsweredLate(store);
+    const b = await boot(clock, reads.store);
     clock.advance(590_000); // the login's deadline is now within the tick's horizon
-    slowNext = true;
+    reads.late(() => new Promise((r) => setTimeout(r, 300)));
     const ticking = b.engine.tick(); // reads the due flow; the read answers late
     await new Promise((r) => setTimeout(r, 50));
     await b.engine.delete(flow.id);
