@@ -110,8 +110,8 @@ interface HeldAnswer {
 }
 
 /**
- * An answer is held until the write of its outcome lands, or the reloaded flow's call takes it —
- * both within moments. One still here after this, with no write of its flow pending, belongs to a
+ * An answer is held until the write of its outcome lands — within moments, also when a reloaded copy
+ * of the flow took it. One still here after this, with no write of its flow pending, belongs to a
  * call the flow as it now is does not make (another instance's change came first): it is let go
  * with a line in the log, else it would pin its flow in memory for good.
  */
