@@ -314,21 +314,32 @@ export class FlowEngine {
    * renewed meanwhile). Then nothing is sent, and the flow is answered as it is.
    */
   async send(id: string, event: EngineEvent, options: { stillWanted?: (snapshot: AnyMachineSnapshot) => boolean } = {}): Promise<FlowRow> {
+    return this.#onCurrentCopy(id, async (live) => {
+      const stamped = { ...event, at: this.#opts.clock.now() };
+      const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
+      if (snapshot.status !== "active") throw new AuthflowError("conflict", 409, `Flow "${id}" is no longer running.`);
+      if (options.stillWanted && !options.stillWanted(snapshot)) return publicRow(live.record);
+      if (!snapshot.can(stamped)) throw live.def.refusal(snapshot, stamped);
+      live.actor.send(stamped);
+      await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000, { applied: true });
+      return publicRow(live.record);
+    });
+  }
+
+  /**
+   * Runs `work` on the flow's live copy, after the changes queued before it and once every change of
+   * it is written (no new change is accepted on top of one the store has not taken). A write that
+   * lost a race with another instance (LostRace: the flow was reloaded) runs it again on the reloaded
+   * copy — five times, then 409.
+   */
+  async #onCurrentCopy<T>(id: string, work: (live: LiveFlow) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const live = await this.#load(id);
       try {
         return await this.#serialized(live, async () => {
-          // A change the store has not taken yet comes first: no new change is accepted on top of it.
           await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000);
           if (this.#flows.get(id) !== live) throw new LostRace();
-          const stamped = { ...event, at: this.#opts.clock.now() };
-          const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
-          if (snapshot.status !== "active") throw new AuthflowError("conflict", 409, `Flow "${id}" is no longer running.`);
-          if (options.stillWanted && !options.stillWanted(snapshot)) return publicRow(live.record);
-          if (!snapshot.can(stamped)) throw live.def.refusal(snapshot, stamped);
-          live.actor.send(stamped);
-          await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000, { applied: true });
-          return publicRow(live.record);
+          return work(live);
         });
       } catch (error) {
         if (!(error instanceof LostRace) || attempt >= 5) {
@@ -346,41 +357,28 @@ export class FlowEngine {
    * again); a flow written elsewhere meanwhile is never deleted over it (compare-and-swap).
    */
   async delete(id: string, by: { user?: string | null; client?: string | null } = {}): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const live = await this.#load(id);
+    await this.#onCurrentCopy(id, async (live) => {
+      const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
+      if (live.def.busy?.(snapshot)) throw new AuthflowError("flow_in_use", 409, `A call to ID-porten or Altinn for flow "${id}" is under way; try again in a moment.`, { extra: { retryAfterSeconds: 2 } });
+      const refusal = live.def.deletable?.(snapshot) ?? null;
+      if (refusal) throw refusal;
       try {
-        await this.#serialized(live, async () => {
-          await this.#landed(live, this.#opts.heldWriteWaitMs ?? 2000);
-          if (this.#flows.get(id) !== live) throw new LostRace();
-          const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
-          if (live.def.busy?.(snapshot)) throw new AuthflowError("flow_in_use", 409, `A call to ID-porten or Altinn for flow "${id}" is under way; try again in a moment.`, { extra: { retryAfterSeconds: 2 } });
-          const refusal = live.def.deletable?.(snapshot) ?? null;
-          if (refusal) throw refusal;
-          try {
-            await this.#opts.store.delete(id, live.record.revision);
-          } catch (error) {
-            if (error instanceof StaleWriteError) {
-              await this.#reloadAfterLostRace(live, error);
-              throw new LostRace();
-            }
-            throw new AuthflowError("persist_failed", 503, `The flow could not be deleted (${storeUnreachable(error) ?? (error as Error).message}); it is as it was. Try again.`, { cause: error, extra: { retryAfterSeconds: 2 } });
-          }
-          const row = publicRow(live.record);
-          this.#deletedHere.set(id, Date.now());
-          this.#retire(live);
-          this.#held.delete(id);
-          const who = [by.user ? `user ${by.user}` : null, by.client ? `client ${by.client}` : null].filter(Boolean).join(", ");
-          this.#log(`flow ${id}: deleted with its audit trail${who ? ` (by ${who})` : ""}`);
-          for (const listener of this.#listeners) listener({ flowId: id, record: row, audit: [], deleted: true });
-        });
-        return;
+        await this.#opts.store.delete(id, live.record.revision);
       } catch (error) {
-        if (!(error instanceof LostRace) || attempt >= 5) {
-          if (error instanceof LostRace) throw new AuthflowError("conflict", 409, `Flow "${id}" is being changed elsewhere at the same time; try again.`);
-          throw error;
+        if (error instanceof StaleWriteError) {
+          await this.#reloadAfterLostRace(live, error);
+          throw new LostRace();
         }
+        throw new AuthflowError("persist_failed", 503, `The flow could not be deleted (${storeUnreachable(error) ?? (error as Error).message}); it is as it was. Try again.`, { cause: error, extra: { retryAfterSeconds: 2 } });
       }
-    }
+      const row = publicRow(live.record);
+      this.#deletedHere.set(id, Date.now());
+      this.#retire(live);
+      this.#held.delete(id);
+      const who = [by.user ? `user ${by.user}` : null, by.client ? `client ${by.client}` : null].filter(Boolean).join(", ");
+      this.#log(`flow ${id}: deleted with its audit trail${who ? ` (by ${who})` : ""}`);
+      for (const listener of this.#listeners) listener({ flowId: id, record: row, audit: [], deleted: true });
+    });
   }
 
   /** Waits (up to `timeoutMs`) until `predicate` holds for the flow's snapshot and that state is written. */

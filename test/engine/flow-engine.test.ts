@@ -121,23 +121,39 @@ async function renewedOnce(a: FlowEngine, b: FlowEngine, id: string) {
   await b.stop();
 }
 
+/** The real store with some of its methods replaced (the others are the store's own). */
+function storeWith(store: FlowStore, overrides: Partial<FlowStore>): FlowStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof FlowStore];
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** A store whose saves each wait `delayMs()` first (0: none). */
+const slowSaves = (store: FlowStore, delayMs: () => number) =>
+  storeWith(store, {
+    save: async (...args) => {
+      const ms = delayMs();
+      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      return store.save(...args);
+    },
+  });
+
 /** The real store, whose next read once armed (`late(hook)`) is made at once and answered after `hook` has run. */
 function readAnsweredLate(store: FlowStore) {
   let before: (() => Promise<void>) | undefined;
-  const late = new Proxy(store, {
-    get(target, prop) {
-      if (prop === "get")
-        return async (id: string) => {
-          const read = await target.get(id);
-          const hook = before;
-          before = undefined;
-          if (hook) await hook();
-          return read;
-        };
-      const value = (target as unknown as Record<string | symbol, unknown>)[prop];
-      return typeof value === "function" ? value.bind(target) : value;
+  const late = storeWith(store, {
+    get: async (id) => {
+      const read = await store.get(id);
+      const hook = before;
+      before = undefined;
+      if (hook) await hook();
+      return read;
     },
-  }) as FlowStore;
+  });
   return { store: late, late: (hook: () => Promise<void>) => void (before = hook) };
 }
 
@@ -158,28 +174,13 @@ async function renewingWhileAnotherWrites(aStore: (store: FlowStore) => FlowStor
 
 /** The real store, except that a save fails (after `delayMs`) whenever `fail()` says so. */
 function failingSaves(store: FlowStore, fail: () => boolean, delayMs = 0): FlowStore {
-  return {
-    get: (id) => store.get(id),
-    list: (query) => store.list(query),
-    count: () => store.count(),
-    revisionOf: (id) => store.revisionOf(id),
-    claimDue: (...args) => store.claimDue(...args),
-    subscribe: (listener) => store.subscribe(listener),
-    readKeyCheck: () => store.readKeyCheck(),
-    delete: (id, expected) => store.delete(id, expected),
-    recordKeyCheck: (value) => store.recordKeyCheck(value),
+  return storeWith(store, {
     save: async (record, expected, audit) => {
       if (!fail()) return store.save(record, expected, audit);
       await new Promise((r) => setTimeout(r, delayMs));
       throw new Error("EIO: disk full");
     },
-    appendAudit: (entries) => store.appendAudit(entries),
-    readAudit: (id, limit) => store.readAudit(id, limit),
-    damaged: (id) => store.damaged(id),
-    damageReports: () => store.damageReports(),
-    quarantine: (id, reason) => store.quarantine(id, reason),
-    close: () => store.close(),
-  };
+  });
 }
 
 const state = async (engine: FlowEngine, id: string) => (await engine.current(id)).value as { grant: unknown; login: string };
@@ -421,13 +422,7 @@ describe("flow engine on lowdb", () => {
   it("a tick reads the whole record only of a due flow it does not hold at that revision: flows held at their stored revision cost it no read", async () => {
     const store = await LowdbFlowStore.open(dir);
     const gets: string[] = [];
-    const counted = new Proxy(store, {
-      get(target, name) {
-        if (name === "get") return (id: string) => (gets.push(id), target.get(id));
-        const value = Reflect.get(target, name);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const counted = storeWith(store, { get: (id) => (gets.push(id), store.get(id)) });
     const clock = new SimulatedClock();
     const horizonMs = 400 * 86400_000; // every deadline of an authorized flow falls within it
     const a = await boot(clock, counted, { horizonMs, shared: true });
@@ -482,15 +477,12 @@ describe("flow engine on lowdb", () => {
     const clock = new SimulatedClock();
     // b's look at the stored revision can be made to happen "just before" a's write landed.
     let staleRevision: number | undefined;
-    const lateLook = new Proxy(store, {
-      get(target, prop) {
-        if (prop === "revisionOf" && staleRevision !== undefined) {
-          const revision = staleRevision;
-          staleRevision = undefined;
-          return async () => revision;
-        }
-        const value = Reflect.get(target, prop, target);
-        return typeof value === "function" ? value.bind(target) : value;
+    const lateLook = storeWith(store, {
+      revisionOf: async (id) => {
+        if (staleRevision === undefined) return store.revisionOf(id);
+        const revision = staleRevision;
+        staleRevision = undefined;
+        return revision;
       },
     });
     const a = await boot(clock, store, { shared: true });
@@ -517,19 +509,13 @@ describe("flow engine on lowdb", () => {
   it("a call leaves only with room for the whole call on its lease: one left short by a slow write is taken again first", async () => {
     const store = await LowdbFlowStore.open(dir);
     const clock = new SimulatedClock();
-    let slowSaves = 0;
-    const slowStore = new Proxy(store, {
-      get(target, prop) {
-        if (prop === "save") return async (...args: Parameters<FlowStore["save"]>) => (slowSaves-- > 0 && (await new Promise((r) => setTimeout(r, 250))), target.save(...args));
-        const value = (target as unknown as Record<string | symbol, unknown>)[prop];
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    }) as FlowStore;
+    let slowOnes = 0;
+    const slowStore = slowSaves(store, () => (slowOnes-- > 0 ? 250 : 0));
     const a = await boot(clock, slowStore, { shared: true, leaseMs: 400, callMs: 300, heldWriteWaitMs: 3000 });
     const id = await authorizedFlow(a.engine);
     let answer!: () => void;
     refreshes.gate = new Promise((r) => (answer = r));
-    slowSaves = 1; // the write of "renewing", which takes the lease, lands 250 ms after the lease was dated
+    slowOnes = 1; // the write of "renewing", which takes the lease, lands 250 ms after the lease was dated
     await a.engine.send(id, { type: "RENEW", user: "alice" });
     for (let i = 0; i < 100 && refreshes.count === 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(refreshes.count).toBe(1);
@@ -687,13 +673,7 @@ describe("flow engine on lowdb", () => {
     const clock = new SimulatedClock();
     let slow = 0;
     // a's saves take `slow` ms: a write can be in flight when the refresh answers.
-    const slowStore = new Proxy(store, {
-      get(target, prop) {
-        if (prop === "save") return async (...args: Parameters<FlowStore["save"]>) => (slow && (await new Promise((r) => setTimeout(r, slow))), target.save(...args));
-        const value = (target as unknown as Record<string | symbol, unknown>)[prop];
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    }) as FlowStore;
+    const slowStore = slowSaves(store, () => slow);
     const a = await boot(clock, slowStore, { shared: true, leaseMs: 400, heldWriteWaitMs: 3000 });
     const b = await boot(clock, store, { shared: true, leaseMs: 400 });
     const id = await authorizedFlow(a.engine);
