@@ -6,7 +6,7 @@ import { createSecretBox, type SecretBox } from "./crypto/secrets.ts";
 import { FlowEngine } from "./engine/flow-engine.ts";
 import { MachineRegistry } from "./engine/machine-registry.ts";
 import { authorizationFlowMachine } from "./flows/authorization-flow.ts";
-import { AuthorizationService, type FlowView } from "./flows/authorization-service.ts";
+import { AuthorizationService } from "./flows/authorization-service.ts";
 import { callLease } from "./flows/call-lease.ts";
 import { createIdportenClient, loadClientKey } from "./idporten/idporten-client.ts";
 import { createAltinnClient } from "./altinn/altinn-client.ts";
@@ -289,9 +289,11 @@ async function wire(
       secureCookies: config.publicUrl.startsWith("https:"),
       // A deleted flow: its id, and its legal entity where this instance knew its row.
       watchFlows: (listener) =>
-        engine!.onTransition((notice) =>
-          notice.deleted ? listener({ id: notice.flowId, legalEntity: notice.record.summary.legalEntity } as unknown as FlowView, true) : listener(service.view(notice.record), false),
-        ),
+        engine!.onTransition((notice) => {
+          if (!notice.deleted) return listener({ deleted: false, view: service.view(notice.record) });
+          const legalEntity = notice.record.summary.legalEntity;
+          listener({ deleted: true, id: notice.flowId, ...(typeof legalEntity === "string" ? { legalEntity } : {}) });
+        }),
       now: () => clock.now(),
       // How long a code lives is known for the simulator only (ID-porten does not document it).
       codeLifetimes: () => ({ [DEFAULT_INTEGRATION]: config.simulator ? (config.simulator.lifetimes.codeSeconds ?? 60) : null }),

@@ -26,6 +26,9 @@ import type { IntegrationFormState } from "./integrations-section.tsx";
 import { SCRIPT_PATH, STYLE_PATH } from "./layout.tsx";
 import { SignInPage } from "./signin-page.tsx";
 
+/** What the page's stream hears of a flow: its new view, or that it is gone (with its legal entity where this instance knew it). */
+export type FlowChange = { deleted: false; view: FlowView } | { deleted: true; id: string; legalEntity?: string };
+
 export interface WebDeps {
   service: AuthorizationService;
   /** PUBLIC_URL's path ("" or e.g. "/authflow" behind a proxy that strips it): every link and redirect starts with it. */
@@ -42,8 +45,8 @@ export interface WebDeps {
   box: SecretBox;
   secureCookies: boolean;
   /** Every written change of any flow, as its view. */
-  /** Each written change's view; `deleted`: the flow is gone (only its id and, where known, its legal entity). */
-  watchFlows: (listener: (view: FlowView, deleted: boolean) => void) => () => void;
+  /** Each written change of a flow: its new view, or that it is gone (deleted or set aside). */
+  watchFlows: (listener: (change: FlowChange) => void) => () => void;
   now: () => number;
   /** Per integration: its code lifetime in seconds when known. */
   codeLifetimes: () => Record<string, number | null>;
@@ -364,13 +367,15 @@ export function webRoutes(deps: WebDeps) {
             ? stream.writeSSE({ event: "deleted", data: JSON.stringify({ id: view.deleted }) })
             : stream.writeSSE({ event: "flow", data: JSON.stringify({ id: view.id, state: view.state, html: String(<FlowCard view={view} ctx={{ ...ctx, now: deps.now(), codeLifetimeSeconds: deps.codeLifetimes()[view.integration as string] ?? null }} />) }) }),
       );
-      const stop = deps.watchFlows((view, deleted) => {
+      const stop = deps.watchFlows((change) => {
         if (stream.aborted) return;
+        const legalEntity = change.deleted ? change.legalEntity : (change.view.legalEntity as string);
         // A deleted flow whose legal entity is not known here (deleted on another instance, not held
         // here) is told only to whoever may see every legal entity: its card is gone, nothing more.
-        const reach = view.legalEntity === undefined ? caller.legalEntities === "*" : mayUseLegalEntity(caller, view.legalEntity as string);
+        const reach = legalEntity === undefined ? caller.legalEntities === "*" : mayUseLegalEntity(caller, legalEntity);
         if (!reach) return;
-        out.put(`flow ${view.id as string}`, deleted ? { deleted: view.id as string } : view);
+        if (change.deleted) out.put(`flow ${change.id}`, { deleted: change.id });
+        else out.put(`flow ${change.view.id as string}`, change.view);
         if (out.waiting > STREAM_WAITING_FLOWS) {
           deps.log(`page: ended an event stream whose browser stopped reading (${STREAM_WAITING_FLOWS} changed flows waiting); it reconnects`);
           out.drop();
