@@ -22,7 +22,7 @@ import type { Clock } from "../clock.ts";
 import type { SecretBox } from "../crypto/secrets.ts";
 import { AuthflowError, notFound } from "../errors.ts";
 import { storeUnreachable } from "../store/store-unreachable.ts";
-import { StaleWriteError, type AuditEntry, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "../store/flow-store.ts";
+import { StaleWriteError, type AuditEntry, type FlowChange, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "../store/flow-store.ts";
 import type { MachineRegistry, RegisteredMachine } from "./machine-registry.ts";
 import { RepeatedFailure } from "./repeated-failure.ts";
 
@@ -188,7 +188,7 @@ export class FlowEngine {
    */
   async start(tickMs = 1000): Promise<number> {
     if (this.#opts.shared) {
-      this.#unsubscribe = await this.#opts.store.subscribe((change) => void this.#remoteChange(change.id, change.revision));
+      this.#unsubscribe = await this.#opts.store.subscribe((change) => void this.#remoteChange(change));
     }
     const first = await this.tick();
     const failures = new RepeatedFailure("deadline tick", `every ${tickMs / 1000} s`, (line) => this.#log(line));
@@ -696,7 +696,7 @@ export class FlowEngine {
   }
 
   /** Another instance wrote this flow: a cached copy that is now stale and has nothing of its own in flight is dropped. */
-  async #remoteChange(id: string, revision: number) {
+  async #remoteChange({ id, revision, goneLegalEntity }: FlowChange) {
     const live = this.#flows.get(id);
     const cached = live ? publicRow(live.record) : undefined;
     if (live && revision > live.record.revision && live.pendingAudit.length === 0 && live.heldError === undefined) {
@@ -709,7 +709,9 @@ export class FlowEngine {
     const record = await this.#opts.store.get(id).catch(() => null);
     // Gone from the store (deleted, or set aside, on another instance): its watchers are told.
     if (record === undefined) {
-      const last = cached ?? { id, machine: "", version: 0, revision, createdAt: "", updatedAt: "", summary: {}, nextDeadlineAt: null, attentionFrom: null, lease: null };
+      // Not held here: what the notification said of it (its legal entity) is all there is to tell.
+      const summary = goneLegalEntity === undefined ? {} : { legalEntity: goneLegalEntity };
+      const last = cached ?? { id, machine: "", version: 0, revision, createdAt: "", updatedAt: "", summary, nextDeadlineAt: null, attentionFrom: null, lease: null };
       for (const listener of this.#remoteListeners) listener({ flowId: id, record: last, audit: [], remote: true, deleted: true });
       return;
     }

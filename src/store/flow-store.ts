@@ -68,6 +68,8 @@ export interface ListPage {
 export interface FlowChange {
   id: string;
   revision: number;
+  /** Of a flow deleted or set aside: its legal entity, so that a page may tell whoever may see it that its card is gone. */
+  goneLegalEntity?: string;
 }
 
 export interface AuditEntry {

@@ -303,7 +303,7 @@ export async function openStream(base: string, id: string): Promise<SseReader> {
 // --- the store's notifications
 
 export interface Notifications {
-  /** Every payload `<flow id>:<revision>:<instance id>` heard so far. */
+  /** Every payload `<flow id>:<revision>:<instance id>[:<legal entity of a gone flow>]` heard so far. */
   heard: { flowId: string; revision: number; instanceId: string }[];
   close(): Promise<void>;
 }
@@ -312,7 +312,7 @@ export async function listenToStore(databaseUrl: string): Promise<Notifications>
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => undefined });
   const heard: Notifications["heard"] = [];
   await sql.listen("authflow_flows", (payload) => {
-    const match = /^([^:]+):(\d+):(.*)$/s.exec(payload);
+    const match = /^([^:]+):(\d+):([^:]*)/.exec(payload);
     if (match) heard.push({ flowId: match[1]!, revision: Number(match[2]), instanceId: match[3]! });
   });
   return { heard, close: () => sql.end({ timeout: 1 }) };

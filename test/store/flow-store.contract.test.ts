@@ -507,7 +507,7 @@ for (const backend of backends) {
 
     describe("subscribe", () => {
       if (backend.shared) {
-        it("delivers another instance's changes (save, quarantine), not this one's own, until unsubscribed", async () => {
+        it("delivers another instance's changes (save, quarantine, delete), not this one's own, until unsubscribed; a gone flow's with its legal entity", async () => {
           const other = await backend.peer();
           const changes: FlowChange[] = [];
           const unsubscribe = await store.subscribe((c) => changes.push(c));
@@ -515,19 +515,23 @@ for (const backend of backends) {
           await other.save(next(record("flow-a")), 1);
           await store.save(record("flow-mine"), null);
           await other.quarantine("flow-a", "test");
-          await waitFor(() => changes.length >= 3);
+          await other.save(record("flow-d", { summary: { ...record("flow-d").summary, legalEntity: "123456785" } }), null);
+          await other.delete("flow-d", 1);
+          await waitFor(() => changes.length >= 5);
           await new Promise((r) => setTimeout(r, 100)); // anything more would have come by now
           expect(changes).toEqual([
             { id: "flow-a", revision: 1 },
             { id: "flow-a", revision: 2 },
-            { id: "flow-a", revision: 3 },
+            { id: "flow-a", revision: 3, goneLegalEntity: "999999999" },
+            { id: "flow-d", revision: 1 },
+            { id: "flow-d", revision: 2, goneLegalEntity: "123456785" },
           ]);
           // A refused write is not a change.
           await expect(other.save(next(record("flow-mine")), 5)).rejects.toBeInstanceOf(StaleWriteError);
           await unsubscribe();
           await other.save(record("flow-b"), null);
           await new Promise((r) => setTimeout(r, 200));
-          expect(changes).toHaveLength(3);
+          expect(changes).toHaveLength(5);
         });
 
         it("announces a write only once it is committed: 16 concurrent creates, each heard once, and on hearing the record and its audit entry are there to read", async () => {

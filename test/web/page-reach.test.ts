@@ -2,6 +2,7 @@
 // page, and another entity's flow is as unknown to them as one that does not exist (404, unnamed).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
+import { createTestDatabase, PG_REQUIRED, probe, type TestDatabase } from "../store/postgres-server.ts";
 import { signInWithPassword } from "../support/page-sign-in.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
@@ -89,4 +90,66 @@ it("finds one legal entity's authorizations, within the person's reach, and says
   expect(wrong).toContain("&quot;12345&quot; is not an organisation number");
   expect(wrong).toContain('aria-invalid="true"');
   expect(flows(wrong)).toEqual(flows(all)); // the whole list stays
+});
+
+/** The page stream's frames (`event: … data: …` blocks) for `session` on `url`, collected until closed. */
+async function pageStream(url: string, session: string) {
+  const abort = new AbortController();
+  const res = await fetch(`${url}/events`, { headers: { cookie: session }, signal: abort.signal });
+  expect(res.status).toBe(200);
+  const frames: string[] = [];
+  let buffer = "";
+  const decoder = new TextDecoder();
+  void (async () => {
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        for (let end; (end = buffer.indexOf("\n\n")) >= 0; buffer = buffer.slice(end + 2)) frames.push(buffer.slice(0, end));
+      }
+    } catch {
+      // aborted
+    }
+  })();
+  const until = async (what: string) => {
+    for (let i = 0; i < 250 && !frames.some((f) => f.includes(what)); i++) await new Promise((r) => setTimeout(r, 20));
+    return frames.some((f) => f.includes(what));
+  };
+  await until("event: ready");
+  return { frames, until, close: () => abort.abort() };
+}
+
+const reachable = await probe();
+if (!reachable.ok && PG_REQUIRED) throw new Error(reachable.reason);
+(reachable.ok ? describe : describe.skip)(`several instances on PostgreSQL${reachable.ok ? "" : ` (skipped: ${reachable.reason})`}`, () => {
+  let db: TestDatabase;
+  let a: TestService;
+  let b: TestService;
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await db?.drop();
+  });
+
+  it("a flow deleted on another instance leaves the page of a person who may see it, and nobody else hears of it", async () => {
+    db = await createTestDatabase("authflow_reach");
+    const users = [{ user: "carol", legalEntities: [MINE], passwordHash: await hashPassword("carol-password-3", { ln: 10, r: 8, p: 1 }) }];
+    const env = { UI_USERS: JSON.stringify(users), ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"), DATABASE_URL: db.url };
+    a = await startTestService(env);
+    b = await startTestService(env);
+    const { session } = await signInWithPassword(a.url, "carol", "carol-password-3");
+    const stream = await pageStream(a.url, session!);
+    try {
+      // Made and deleted on B: A never holds either flow, so only the notification can say whose it was.
+      const mine = (await b.api("POST", "/api/flows", { legalEntity: MINE })).json.id as string;
+      const others = (await b.api("POST", "/api/flows", { legalEntity: OTHERS })).json.id as string;
+      expect(await stream.until(`"id":"${mine}"`), "carol's page hears of her new flow").toBe(true);
+      expect((await b.api("DELETE", `/api/flows/${others}`)).status).toBe(204);
+      expect((await b.api("DELETE", `/api/flows/${mine}`)).status).toBe(204);
+      expect(await stream.until(`event: deleted\ndata: {"id":"${mine}"}`), `carol's page is told her flow is gone; it got ${JSON.stringify(stream.frames)}`).toBe(true);
+      // Events come in order: the other legal entity's deletion, made first, was not sent.
+      expect(stream.frames.join("\n")).not.toContain(others);
+    } finally {
+      stream.close();
+    }
+  }, 60_000);
 });

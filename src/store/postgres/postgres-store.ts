@@ -39,7 +39,7 @@ const FOLD_EVERY = 64;
 /** The first key of the advisory lock a fold's statement tries: "audt" in ASCII (the second is the flow id's hash). */
 const FOLD_LOCK_KEY = 0x61756474;
 
-/** The NOTIFY channel; the payload is `<flow id>:<revision>:<instance id>`. */
+/** The NOTIFY channel; the payload is `<flow id>:<revision>:<instance id>`, and `:<legal entity>` after it when the flow is gone. */
 export const CHANNEL = "authflow_flows";
 
 export interface PostgresStoreOptions {
@@ -358,9 +358,10 @@ export class PostgresFlowStore implements FlowStore {
   }
 
   #deliver(payload: string): void {
-    const match = /^([^:]+):(\d+):(.*)$/s.exec(payload);
+    // An instance id is a UUID (no colon); what follows it names a gone flow's legal entity.
+    const match = /^([^:]+):(\d+):([^:]*)(?::(.*))?$/s.exec(payload);
     if (!match || match[3] === this.instanceId) return;
-    const change: FlowChange = { id: match[1]!, revision: Number(match[2]) };
+    const change: FlowChange = { id: match[1]!, revision: Number(match[2]), ...(match[4] !== undefined ? { goneLegalEntity: match[4] } : {}) };
     for (const listener of this.#listeners) {
       try {
         listener(change);
@@ -447,9 +448,9 @@ export class PostgresFlowStore implements FlowStore {
     // One statement: the flow at that revision, its audit trail with it, and the other instances
     // told (a revision past the last written: they drop what they hold of it).
     const gone = await this.#sql`
-      WITH gone AS (DELETE FROM flows WHERE id = ${id} AND revision = ${expectedRevision} RETURNING revision),
+      WITH gone AS (DELETE FROM flows WHERE id = ${id} AND revision = ${expectedRevision} RETURNING revision, legal_entity),
       trail AS (DELETE FROM flow_audit WHERE flow_id = ${id} AND EXISTS (SELECT 1 FROM gone))
-      SELECT pg_notify(${CHANNEL}, ${id} || ':' || (revision + 1) || ':' || ${this.instanceId}) FROM gone`;
+      SELECT pg_notify(${CHANNEL}, ${id} || ':' || (revision + 1) || ':' || ${this.instanceId} || coalesce(':' || legal_entity, '')) FROM gone`;
     if (gone.length === 1) return;
     const [current] = await this.#sql`SELECT revision FROM flows WHERE id = ${id}`;
     throw new StaleWriteError(id, expectedRevision, current ? Number(current.revision) : null);
@@ -466,7 +467,7 @@ export class PostgresFlowStore implements FlowStore {
         VALUES (${id}, ${file}, ${reason}, ${new Date()}, ${record === null ? null : tx.json(record)})
         RETURNING *`;
       // Other instances drop what they hold of it; the revision is past the last one written.
-      if (gone) await tx`SELECT pg_notify(${CHANNEL}, ${`${id}:${Number(gone.revision) + 1}:${this.instanceId}`})`;
+      if (gone) await tx`SELECT pg_notify(${CHANNEL}, ${`${id}:${Number(gone.revision) + 1}:${this.instanceId}${typeof gone.legal_entity === "string" ? `:${gone.legal_entity}` : ""}`})`;
       return report!;
     });
     const report = reportOf(row);
