@@ -7,7 +7,7 @@
 // says why. AUTHFLOW_PG_ADMIN_URL overrides where the server is (default: trust auth on
 // 127.0.0.1:5432 as postgres).
 import postgres from "postgres";
-import { afterEach } from "vitest";
+import { afterEach, describe } from "vitest";
 
 export const ADMIN_URL = process.env.AUTHFLOW_PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -26,6 +26,16 @@ export async function probe(): Promise<Reachability> {
   } finally {
     await sql.end({ timeout: 1 }).catch(() => undefined);
   }
+}
+
+/**
+ * `describe` for tests that need the machine's PostgreSQL: where it cannot be reached, skipped with
+ * the reason in the name, or a failure with the reason where it is required (CI).
+ */
+export async function describeWithPostgres(name: string, body: () => void): Promise<void> {
+  const reach = await probe();
+  if (!reach.ok && PG_REQUIRED) throw new Error(reach.reason);
+  (reach.ok ? describe : describe.skip)(`${name}${reach.ok ? "" : ` (skipped: ${reach.reason})`}`, body);
 }
 
 export interface TestDatabase {

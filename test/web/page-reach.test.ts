@@ -2,7 +2,7 @@
 // page, and another entity's flow is as unknown to them as one that does not exist (404, unnamed).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
-import { createTestDatabase, PG_REQUIRED, probe, type TestDatabase } from "../store/postgres-server.ts";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../store/postgres-server.ts";
 import { signInWithPassword } from "../support/page-sign-in.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
@@ -118,9 +118,7 @@ async function pageStream(url: string, session: string) {
   return { frames, until, close: () => abort.abort() };
 }
 
-const reachable = await probe();
-if (!reachable.ok && PG_REQUIRED) throw new Error(reachable.reason);
-(reachable.ok ? describe : describe.skip)(`several instances on PostgreSQL${reachable.ok ? "" : ` (skipped: ${reachable.reason})`}`, () => {
+await describeWithPostgres("several instances on PostgreSQL", () => {
   let db: TestDatabase;
   let a: TestService;
   let b: TestService;

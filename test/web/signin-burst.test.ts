@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
 import { SignInLimiter } from "../../src/identity/sessions.ts";
 import { MemorySignInAttempts, PostgresSignInAttempts, type SignInAttempts } from "../../src/identity/sign-in-attempts.ts";
-import { createTestDatabase, PG_REQUIRED, probe, type TestDatabase } from "../store/postgres-server.ts";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../store/postgres-server.ts";
 import { signInWithPassword } from "../support/page-sign-in.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
@@ -137,13 +137,11 @@ it("in memory, one attempt sweeps at most 10,000 aged-out keys; the rest go with
   expect(memory.size).toBe(4);
 });
 
-const reachable = await probe();
-if (!reachable.ok && PG_REQUIRED) throw new Error(reachable.reason);
 const databases: TestDatabase[] = [];
 afterAll(async () => {
   for (const db of databases) await db.drop().catch(() => undefined);
 });
-(reachable.ok ? describe : describe.skip)(`with PostgreSQL${reachable.ok ? "" : ` (skipped: ${reachable.reason})`}`, () => {
+await describeWithPostgres("with PostgreSQL", () => {
   const urls = new WeakMap<SignInAttempts, string>();
   attemptsContract(
     "PostgreSQL, two instances",

@@ -3,7 +3,7 @@
 // instance on the same PostgreSQL (table ended_sessions), not just by the process that signed out.
 import { afterAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
-import { createTestDatabase, PG_REQUIRED, probe, type TestDatabase } from "../store/postgres-server.ts";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../store/postgres-server.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
 const KEY = Buffer.alloc(32, 9).toString("base64");
@@ -49,9 +49,7 @@ describe("sign-out with lowdb", () => {
   }, 60_000);
 });
 
-const reachable = await probe();
-if (!reachable.ok && PG_REQUIRED) throw new Error(reachable.reason);
-(reachable.ok ? describe : describe.skip)(`sign-out with PostgreSQL${reachable.ok ? "" : ` (skipped: ${reachable.reason})`}`, () => {
+await describeWithPostgres("sign-out with PostgreSQL", () => {
   let db: TestDatabase;
   let a: TestService;
   let b: TestService;
