@@ -77,6 +77,12 @@ export interface FlowEngineOptions {
   heldAnswerMs?: number;
   /** How long a due flow claimed by a tick is kept from other instances (wall clock); default 5 s. */
   claimMs?: number;
+  /**
+   * How long an instance that may hold a call's answer is given to write it before another takes
+   * its ended lease over (#mayTakeOver): its next heartbeat, a write retry's pause and a store call
+   * that waits for its answer. Default claimMs + the write retry's largest pause.
+   */
+  takeOverGraceMs?: number;
 }
 
 interface LiveFlow {
@@ -158,6 +164,12 @@ export class FlowEngine {
    * bring one back to life in memory (lowdb has no stored revision to check a cached copy against).
    */
   #deletedHere = new Map<string, number>();
+  /**
+   * Since when this instance's ticks have reached the store without a break (undefined while they
+   * fail): an ended lease whose owner's heartbeat has ended too is taken over only after this long
+   * a look (#mayTakeOver).
+   */
+  #reachableSince: number | undefined = Date.now();
   #seq = 0;
   #listeners = new Set<Listener>();
   /** Listeners that want other instances' changes: each such change costs a read of the flow's row. */
@@ -204,7 +216,13 @@ export class FlowEngine {
         const horizon = this.#opts.horizonMs ?? 60_000;
         // Each tick keeps this instance's claims alive for claimMs (a short time: the others take its
         // flows over soon after it dies); only flows of machines this process runs are claimed.
-        const due = await this.#opts.store.claimDue(this.#opts.clock.now() + horizon, this.#me, Date.now() + (this.#opts.claimMs ?? 5_000), 500, Date.now(), this.#opts.registry.runs());
+        const due = await this.#opts.store.claimDue(this.#opts.clock.now() + horizon, this.#me, Date.now() + (this.#opts.claimMs ?? 5_000), 500, Date.now(), this.#opts.registry.runs()).then(
+          (rows) => ((this.#reachableSince ??= Date.now()), rows),
+          (error: unknown) => {
+            this.#reachableSince = undefined;
+            throw error;
+          },
+        );
         // The index names each due flow with its revision: one held here at that revision (most of
         // them, tick after tick) costs nothing more; only the others are read whole and hydrated.
         const absent: string[] = [];
@@ -660,6 +678,17 @@ export class FlowEngine {
     live.actor.stop();
   }
 
+  /** Lets go of a flow's held answers older than the age limit (HELD_ANSWER_MS), each with a line naming only its call. */
+  #ageOut(id: string, answers: Map<string, HeldAnswer>, now: number) {
+    for (const [key, answer] of answers) {
+      if (now - answer.at < (this.#opts.heldAnswerMs ?? Math.max(HELD_ANSWER_MS, this.#opts.leaseMs ?? 0))) continue;
+      answers.delete(key);
+      // The key holds the call's input (a refresh token): only the call's name goes to the log.
+      this.#log(`flow ${id}: an answer to ${key.slice(0, key.indexOf(":"))} was not used — the flow moved on without it (another instance's change came first); let go`);
+    }
+    if (answers.size === 0 && this.#held.get(id) === answers) this.#held.delete(id);
+  }
+
   /** Drops flows nobody needs in memory now: nothing in flight, nothing unwritten, nothing due soon; and answers no call took. */
   #dropIdle() {
     const now = Date.now();
@@ -670,18 +699,17 @@ export class FlowEngine {
       if (!live) {
         // Not in memory (its reload after a lost race failed, say): loaded now, so that its call, if
         // the flow still makes it, takes the answer; let go at once if the flow is gone or set aside,
-        // and past the age limit below if it will not load.
+        // past the age limit if it will not load — but not while the store cannot be read: the answer
+        // may hold the only copy of a spent one-time token's successor (a review saw it let go
+        // during an outage, and the token sent again).
         void this.#load(id).catch((error: unknown) => {
-          if (error instanceof AuthflowError && (error.status === 404 || error.status === 410)) this.#held.delete(id);
+          if (!(error instanceof AuthflowError)) return; // the engine's refusals are AuthflowErrors; the store's failures are not
+          if (error.status === 404 || error.status === 410) this.#held.delete(id);
+          else this.#ageOut(id, answers, now);
         });
+        continue;
       }
-      for (const [key, answer] of answers) {
-        if (now - answer.at < (this.#opts.heldAnswerMs ?? Math.max(HELD_ANSWER_MS, this.#opts.leaseMs ?? 0))) continue;
-        answers.delete(key);
-        // The key holds the call's input (a refresh token): only the call's name goes to the log.
-        this.#log(`flow ${id}: an answer to ${key.slice(0, key.indexOf(":"))} was not used — the flow moved on without it (another instance's change came first); let go`);
-      }
-      if (answers.size === 0) this.#held.delete(id);
+      this.#ageOut(id, answers, now);
     }
     const soon = this.#opts.clock.now() + (this.#opts.horizonMs ?? 60_000);
     for (const live of [...this.#flows.values()]) {
@@ -774,8 +802,9 @@ export class FlowEngine {
       sealedSnapshot,
       nextDeadlineAt: busy ? Math.min(busyDue, deadline ?? Infinity) : deadline,
       attentionFrom: live.def.attentionFrom?.(snapshot) ?? null,
-      // Another live instance's lease stays as it is (it makes the call); else the call is ours.
-      lease: busy ? (live.record.lease && live.record.lease.owner !== this.#me && live.record.lease.until > Date.now() ? live.record.lease : { owner: this.#me, until: leaseUntil }) : null,
+      // Another instance's lease stays as it is, also once it has ended: it makes the call, or
+      // #takeLease takes it over when it may (#mayTakeOver); else the call is ours.
+      lease: busy ? (live.record.lease && live.record.lease.owner !== this.#me ? live.record.lease : { owner: this.#me, until: leaseUntil }) : null,
     };
   }
 
@@ -839,8 +868,9 @@ export class FlowEngine {
       // ended one, by a compare-and-swap write that fails if another instance moved the flow.
       const callMs = this.#opts.callMs ?? ((this.#opts.leaseMs ?? 30_000) * 2) / 3;
       if (lease.owner === this.#me && lease.until - Date.now() >= callMs) return;
-      if (lease.owner !== this.#me && lease.until > Date.now()) {
-        await sleep(Math.min(lease.until - Date.now(), 250));
+      // (A store out of reach is a reason to wait, like a lease that holds: not a failed call.)
+      if (lease.owner !== this.#me && (lease.until > Date.now() || !(await this.#mayTakeOver(lease).catch(() => false)))) {
+        await sleep(Math.max(0, Math.min(lease.until - Date.now(), 250)) || 250);
         // The other instance's answer has landed when the stored revision moved (a notification may come later, or never).
         const stored = await this.#opts.store.get(live.id).catch(() => undefined);
         if (stored && stored.revision !== live.record.revision) {
@@ -874,10 +904,31 @@ export class FlowEngine {
         throw error;
       }
       stillOurs();
-      if (lease.owner !== this.#me) this.#log(`flow ${live.id}: took over the call lease of ${lease.owner} (expired)`);
+      if (lease.owner !== this.#me) this.#log(`flow ${live.id}: took over the call lease of ${lease.owner} (ended ${Date.now() - lease.until} ms ago)`);
       else this.#log(`flow ${live.id}: took its call lease again (${Math.max(0, lease.until - Date.now())} ms were left, a call may take ${callMs} ms)`);
       // Looked at again: the write that took it may itself have taken long.
     }
+  }
+
+  /**
+   * Whether another instance's ended lease may be taken over now. Its owner may be alive and hold
+   * the call's answer, unable to write it: a database out of reach for longer than a lease ends the
+   * lease (and the heartbeat) while the provider's answer is in the owner's memory, and a review saw
+   * another instance then send the same one-time refresh token again. So:
+   * - an owner whose heartbeat holds is given the grace from both its lease's end and its
+   *   heartbeat's last start (it writes the answer once it reaches the database, or has none);
+   * - one whose heartbeat has ended is dead unless it comes back: that is judged only after this
+   *   instance has itself reached the store for the grace without a break (after an outage, a live
+   *   owner's next tick beats its heart first).
+   * An instance that stood still (or was cut off from the database alone) for longer than that is
+   * taken for dead: README "Known limits".
+   */
+  async #mayTakeOver(lease: { owner: string; until: number }): Promise<boolean> {
+    const grace = this.#opts.takeOverGraceMs ?? (this.#opts.claimMs ?? 5_000) + (this.#opts.writeRetryMs?.max ?? 5_000);
+    const owner = await this.#opts.store.claimant(lease.owner);
+    const now = Date.now();
+    if (owner && owner.aliveUntil > now) return now - lease.until >= grace && now - owner.aliveSince >= grace;
+    return this.#reachableSince !== undefined && now - this.#reachableSince >= grace;
   }
 
   /**

@@ -65,6 +65,11 @@ export interface ListPage {
 }
 
 /** Another process changed a flow (PostgreSQL LISTEN/NOTIFY): caches drop it, SSE streams show it. */
+export interface Claimant {
+  aliveUntil: number;
+  aliveSince: number;
+}
+
 export interface FlowChange {
   id: string;
   revision: number;
@@ -146,6 +151,12 @@ export interface FlowStore {
    * without waiting.
    */
   claimDue(until: number, owner: string, claimUntil: number, limit: number, now?: number, machines?: readonly string[]): Promise<DueFlow[]>;
+  /**
+   * An owner's heartbeat as claimDue keeps it: alive until `aliveUntil`, without a break since
+   * `aliveSince` (both on the instances' clock, ms); null when it has none (never ticked, of an older
+   * release, or cleared a day after it ended).
+   */
+  claimant(owner: string): Promise<Claimant | null>;
   /** Changes made by other processes sharing this store; lowdb has none (returns a no-op). */
   subscribe(listener: (change: FlowChange) => void): Promise<() => Promise<void>>;
   /** The store's encryption-key check value (store/key-check.ts), or undefined while none is recorded. */

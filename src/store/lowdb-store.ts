@@ -36,7 +36,7 @@ import { readdir, readFile, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DamageLedger, DAMAGED_DIR, FLOW_ID_PATTERN, flowIdOfFileName, inspectFlowDocument } from "./damage.ts";
 import { DurableJsonFile } from "./durable-json-file.ts";
-import { StaleWriteError, type AuditEntry, type DamageReport, type DueFlow, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "./flow-store.ts";
+import { StaleWriteError, type AuditEntry, type Claimant, type DamageReport, type DueFlow, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "./flow-store.ts";
 import { foldTrail } from "./audit-fold.ts";
 import { appendDurably, createFileExclusively, ensurePrivateDir, errorCode, isTempFileName, PRIVATE_FILE_MODE, releaseFolders, syncDirectory, writeFileAtomically } from "./private-files.ts";
 import { RowIndex } from "./row-index.ts";
@@ -93,6 +93,7 @@ export class LowdbFlowStore implements FlowStore {
   #damage: DamageLedger;
   #log: (line: string) => void;
   #index = new RowIndex();
+  #claimants = new Map<string, Claimant>();
   /** Writes, quarantines and set-asides of one flow run one after another, so a revision check sees the last write's outcome. */
   #chains = new Map<string, Promise<unknown>>();
   /** Per flow: its audit file's appends and folds, one at a time. */
@@ -269,12 +270,19 @@ export class LowdbFlowStore implements FlowStore {
 
   /**
    * Every flow due by `until`, earliest first, from the index alone (no document is read). One
-   * process per DATA_DIR, so there is no other instance to claim against: `owner`, `claimUntil` and
-   * `now` are not kept. With `machines`, only flows of those machines (name@version).
+   * process per DATA_DIR, so there is no other instance to claim against: only the owner's
+   * heartbeat is kept (in memory). With `machines`, only flows of those machines (name@version).
    */
-  async claimDue(until: number, _owner: string, _claimUntil: number, limit: number, _now?: number, machines?: readonly string[]): Promise<DueFlow[]> {
+  async claimDue(until: number, owner: string, claimUntil: number, limit: number, now = Date.now(), machines?: readonly string[]): Promise<DueFlow[]> {
+    const was = this.#claimants.get(owner);
+    this.#claimants.set(owner, { aliveUntil: claimUntil, aliveSince: was && was.aliveUntil > now ? was.aliveSince : now });
     const runs = machines === undefined ? undefined : new Set(machines);
     return this.#index.due(until, limit, runs && ((row) => runs.has(`${row.machine}@${row.version}`))).map((row) => ({ id: row.id, revision: row.revision, nextDeadlineAt: row.nextDeadlineAt! }));
+  }
+
+  /** Heartbeats of the engines on this store object (one process: kept in memory, like the store's tests' several engines). */
+  async claimant(owner: string): Promise<Claimant | null> {
+    return this.#claimants.get(owner) ?? null;
   }
 
   async subscribe(): Promise<() => Promise<void>> {

@@ -531,8 +531,9 @@ describe("flow engine on lowdb", () => {
   it("an answer no call took does not keep a stale copy in service, and is let go after a while", async () => {
     const store = await LowdbFlowStore.open(dir);
     const clock = new SimulatedClock();
-    const a = await boot(clock, store, { shared: true, leaseMs: 400, callMs: 100, heldAnswerMs: 300 });
-    const b = await boot(clock, store, { shared: true, leaseMs: 400, callMs: 100 });
+    // a ticks once (at boot), so its heartbeat ends 100 ms later: it stands still from then on.
+    const a = await boot(clock, store, { shared: true, leaseMs: 400, callMs: 100, heldAnswerMs: 300, claimMs: 100 });
+    const b = await boot(clock, store, { shared: true, leaseMs: 400, callMs: 100, takeOverGraceMs: 200 });
     const id = await authorizedFlow(a.engine);
     let answerA!: () => void;
     refreshes.gate = new Promise((r) => (answerA = r));
@@ -540,7 +541,7 @@ describe("flow engine on lowdb", () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(refreshes.count).toBe(1);
     refreshes.gate = Promise.resolve();
-    await new Promise((r) => setTimeout(r, 450)); // a's lease has ended (a stood still)
+    await new Promise((r) => setTimeout(r, 450)); // a's lease and heartbeat have ended (a stood still); b has reached the store for longer than its grace
     await b.engine.current(id); // b hydrates "renewing", takes the lease over and renews
     await b.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 3000);
     expect(refreshes.count).toBe(2);
@@ -563,6 +564,108 @@ describe("flow engine on lowdb", () => {
     expect(letGo[0]).not.toContain(SECRET_REFRESH);
     await a.engine.stop();
     await b.engine.stop();
+  });
+
+  /** Two engines ticking every 50 ms (heartbeats of 300 ms) on one store that both reach through `down`: a failover is `down.now = true`. */
+  async function twoTickingThroughOutage() {
+    const store = await LowdbFlowStore.open(dir);
+    const clock = new SimulatedClock();
+    const down = { now: false };
+    const outage = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED", syscall: "connect" });
+    const failing = <A extends unknown[], R>(method: (...args: A) => Promise<R>) => async (...args: A) => {
+      if (down.now) throw outage();
+      return method(...args);
+    };
+    const cut = storeWith(store, {
+      get: failing(store.get.bind(store)),
+      revisionOf: failing(store.revisionOf.bind(store)),
+      save: failing(store.save.bind(store)),
+      claimDue: failing(store.claimDue.bind(store)),
+      claimant: failing(store.claimant.bind(store)),
+    });
+    const opts = { shared: true, leaseMs: 1000, callMs: 500, claimMs: 300, writeRetryMs: { first: 100, max: 300 } };
+    const a = await boot(clock, cut, opts);
+    const b = await boot(clock, cut, opts);
+    await a.engine.start(50);
+    await b.engine.start(50);
+    return { a, b, down };
+  }
+
+  it("a database out of reach for longer than a call's lease, its answer held: no other instance calls again once it is back — the one-time token is sent once", async () => {
+    const { a, b, down } = await twoTickingThroughOutage();
+    const id = await authorizedFlow(a.engine);
+    let answer!: () => void;
+    refreshes.gate = new Promise((r) => (answer = r));
+    await a.engine.send(id, { type: "RENEW", user: "alice" }); // written: renewing, leased to a; the refresh leaves
+    await new Promise((r) => setTimeout(r, 20));
+    down.now = true; // a failover: neither instance reaches the database, their heartbeats end
+    answer(); // the provider answers (a new one-time token): a holds it, its write retried
+    await new Promise((r) => setTimeout(r, 1300)); // longer than the lease
+    down.now = false; // back: b's tick may come before a's next write retry, and finds the lease ended
+    await new Promise((r) => setTimeout(r, 1000));
+    await renewedOnce(a.engine, b.engine, id);
+    expect(logLines.filter((l) => l.includes("took over the call lease"))).toEqual([]);
+  });
+
+  it("an instance that dies holding an answer while the database is out of reach: another takes its lease over once it has reached the database for the grace, and renews", async () => {
+    const { a, b, down } = await twoTickingThroughOutage();
+    const id = await authorizedFlow(a.engine);
+    let answer!: () => void;
+    refreshes.gate = new Promise((r) => (answer = r));
+    await a.engine.send(id, { type: "RENEW", user: "alice" });
+    await new Promise((r) => setTimeout(r, 20));
+    down.now = true;
+    answer();
+    await new Promise((r) => setTimeout(r, 50));
+    await a.engine.stop(); // dies with the answer in memory
+    await new Promise((r) => setTimeout(r, 1250));
+    refreshes.gate = Promise.resolve();
+    down.now = false;
+    const back = Date.now();
+    await b.engine.waitFor(id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }) && s.context.authorization.idporten.refreshToken !== SECRET_REFRESH, 5000).catch((e) => {
+      throw new Error(`${e.message}\n${logLines.join("\n")}`);
+    });
+    // Its grace (claimMs + the write retry's largest pause): 600 ms of the database reached before it took a's lease.
+    expect(Date.now() - back).toBeGreaterThanOrEqual(550);
+    expect(logLines.filter((l) => l.includes(`took over the call lease of`))).toHaveLength(1);
+    expect(refreshes.count).toBe(2); // a's answer died with it: the second refresh is b's, with the token a had spent
+    await b.engine.stop();
+  }, 15_000);
+
+  it("an answer held for a flow that cannot be read (its reload failed: the database went away) is not let go for its age: the refresh is made once", async () => {
+    const store = await LowdbFlowStore.open(dir);
+    const clock = new SimulatedClock();
+    const down = { now: false };
+    const outage = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED", syscall: "connect" });
+    // a's reads fail while `down` (an outage that begins right after a's save was answered).
+    const aStore = storeWith(store, {
+      get: async (id) => {
+        if (down.now) throw outage();
+        return store.get(id);
+      },
+      revisionOf: async (id) => {
+        if (down.now) throw outage();
+        return store.revisionOf(id);
+      },
+    });
+    const a = await boot(clock, aStore, { shared: true, leaseMs: 1000, callMs: 500, heldAnswerMs: 300 });
+    const b = await boot(clock, store, { shared: true, leaseMs: 1000, callMs: 500 });
+    const id = await authorizedFlow(a.engine);
+    let answer!: () => void;
+    refreshes.gate = new Promise((r) => (answer = r));
+    await a.engine.send(id, { type: "RENEW", user: "alice" });
+    await new Promise((r) => setTimeout(r, 20));
+    await b.engine.send(id, authorize("bob", "flow.bob")); // b writes beside the renewal
+    down.now = true;
+    answer(); // a's outcome write loses the race to b's; its reload's read fails: the answer is held, the flow not in memory
+    await new Promise((r) => setTimeout(r, 500)); // past heldAnswerMs
+    await a.engine.tick();
+    expect(logLines.filter((l) => l.includes("was not used"))).toEqual([]);
+    down.now = false;
+    await new Promise((r) => setTimeout(r, 600)); // a's own lease has ended: it takes it again and resumes the call, which takes the answer
+    await a.engine.tick();
+    await new Promise((r) => setTimeout(r, 300));
+    await renewedOnce(a.engine, b.engine, id);
   });
 
   it("an answer whose write lost a race is handed to the reloaded flow: the refresh is made once", async () => {

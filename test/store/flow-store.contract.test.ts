@@ -332,6 +332,19 @@ for (const backend of backends) {
         expect((await store.claimDue(NOW, "any", NOW + 1000, 10, NOW)).map((r) => r.id)).toEqual(backend.shared ? ["flow-other"] : ["flow-other", "flow-v2", "flow-v1"]);
       });
 
+      it("claimant: an owner's heartbeat, alive until its last claimUntil, without a break since its first tick or the first after it ended", async () => {
+        expect(await store.claimant("a")).toBeNull();
+        await store.claimDue(NOW, "a", NOW + 1000, 10, NOW);
+        expect(await store.claimant("a")).toEqual({ aliveUntil: NOW + 1000, aliveSince: NOW });
+        await store.claimDue(NOW, "a", NOW + 1900, 10, NOW + 900); // within its heartbeat: no break
+        expect(await store.claimant("a")).toEqual({ aliveUntil: NOW + 1900, aliveSince: NOW });
+        await store.claimDue(NOW, "a", NOW + 4000, 10, NOW + 3000); // its heartbeat had ended (a database out of reach, say)
+        expect(await store.claimant("a")).toEqual({ aliveUntil: NOW + 4000, aliveSince: NOW + 3000 });
+        const peer = backend.shared ? await backend.peer() : store;
+        expect(await peer.claimant("a")).toEqual({ aliveUntil: NOW + 4000, aliveSince: NOW + 3000 });
+        expect(await peer.claimant("b")).toBeNull();
+      });
+
       if (backend.shared) {
         it("a claim held by another owner is skipped until it ends; the same owner re-claims; a save does not end a claim", async () => {
           await seedDeadlines();

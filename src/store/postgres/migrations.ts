@@ -195,6 +195,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sign_in_failures_by_at ON sign_in_failures (at);
     `,
   },
+  {
+    version: 9,
+    name: "since when an instance's heartbeat has held",
+    sql: /* sql */ `
+      -- An ended call lease is taken over only once its owner, if alive, has had time to write the
+      -- answer it may hold (src/engine/flow-engine.ts #mayTakeOver): a database out of reach for
+      -- longer than a lease ends the lease and the heartbeat alike, and the owner writes its answer
+      -- once the database is back. alive_since: when the heartbeat began again after it last ended
+      -- (the instances' clock, ms, like alive_until). 0 for an instance of an older release, which
+      -- does not set it.
+      ALTER TABLE flow_claimants ADD COLUMN alive_since bigint NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** pg_advisory_xact_lock's two keys: "auth" and "flow" in ASCII, so the lock is recognisable in pg_locks. */

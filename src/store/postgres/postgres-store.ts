@@ -25,7 +25,7 @@
 //   snapshot.
 // Only the `postgres` package and Web APIs: the same file runs on Node and Deno.
 import postgres from "postgres";
-import { StaleWriteError, type AuditEntry, type DamageReport, type DueFlow, type FlowChange, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "../flow-store.ts";
+import { StaleWriteError, type AuditEntry, type Claimant, type DamageReport, type DueFlow, type FlowChange, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "../flow-store.ts";
 import { FLOW_ID_PATTERN } from "../flow-id.ts";
 import { checkLimit, decodeCursor, encodeCursor } from "../list-query.ts";
 import { planFold } from "../audit-fold.ts";
@@ -53,7 +53,7 @@ export interface PostgresStoreOptions {
 }
 
 /** The store's calls that wait for the database, each bounded by answerWithin. */
-const BOUNDED = ["ping", "revisionOf", "get", "list", "count", "save", "claimDue", "appendAudit", "readAudit", "damaged", "quarantine", "readKeyCheck", "recordKeyCheck", "delete"] as const satisfies ReadonlyArray<keyof FlowStore>;
+const BOUNDED = ["ping", "revisionOf", "get", "list", "count", "save", "claimDue", "claimant", "appendAudit", "readAudit", "damaged", "quarantine", "readKeyCheck", "recordKeyCheck", "delete"] as const satisfies ReadonlyArray<keyof FlowStore>;
 
 type Row = Record<string, unknown>;
 
@@ -265,8 +265,9 @@ export class PostgresFlowStore implements FlowStore {
     const runs = machines === undefined ? null : JSON.stringify(machines);
     await this.#sql`
       WITH alive AS (
-        INSERT INTO flow_claimants (owner, alive_until) VALUES (${owner}, ${claimUntil})
-        ON CONFLICT (owner) DO UPDATE SET alive_until = EXCLUDED.alive_until),
+        INSERT INTO flow_claimants (owner, alive_until, alive_since) VALUES (${owner}, ${claimUntil}, ${now})
+        ON CONFLICT (owner) DO UPDATE SET alive_until = EXCLUDED.alive_until,
+          alive_since = CASE WHEN flow_claimants.alive_until <= ${now} THEN ${now} ELSE flow_claimants.alive_since END),
       cleared AS (DELETE FROM flow_claimants WHERE alive_until < ${now - 86_400_000}),
       orphaned AS (
         SELECT f.id FROM flows f
@@ -298,6 +299,11 @@ export class PostgresFlowStore implements FlowStore {
       SELECT id, revision, next_deadline_at FROM claimed`;
     // No order of its own. Never the sealed snapshot: the engine reads only what it does not hold.
     return rows.map((row) => ({ id: row.id as string, revision: Number(row.revision), nextDeadlineAt: Number(row.next_deadline_at) })).sort((a, b) => a.nextDeadlineAt! - b.nextDeadlineAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async claimant(owner: string): Promise<Claimant | null> {
+    const [row] = await this.#sql`SELECT alive_until, alive_since FROM flow_claimants WHERE owner = ${owner}`;
+    return row ? { aliveUntil: Number(row.alive_until), aliveSince: Number(row.alive_since) } : null;
   }
 
   /**
