@@ -5,6 +5,7 @@
 // instances behind the balancer, so there the count is the database's, taken under a lock per key.
 import type postgres from "postgres";
 import { boundCalls, openMigrated } from "../store/postgres/connect.ts";
+import { storableText } from "../store/postgres/storable.ts";
 
 export interface SignInLimits {
   perUser: number;
@@ -27,8 +28,10 @@ export interface SignInAttempts {
   close(): Promise<void>;
 }
 
-const userKey = (user: string) => `u:${user.toLowerCase()}`;
-const addressKey = (address: string) => `a:${address}`;
+// A key holds what was typed, made storable (store/postgres/storable.ts): a user name may carry a NUL,
+// or half of an emoji cut at 128 characters, which PostgreSQL refuses. The same keys in memory.
+const userKey = (user: string) => storableText(`u:${user.toLowerCase()}`);
+const addressKey = (address: string) => storableText(`a:${address}`);
 
 /** Seconds until one more attempt is allowed under `limit`, given the failures' times (oldest first); 0 if now. */
 function waitFor(times: readonly number[], limit: number, now: number, windowMs: number): number {

@@ -6,6 +6,7 @@
 // schema (so the form and the API validate alike), the words for a refused input, and the service.
 import { z } from "@hono/zod-openapi";
 import type { Caller } from "../identity/caller.ts";
+import { invisibleProblem } from "../server/schemas/common.ts";
 
 export const CLIENT_AUTH_METHODS = ["client_secret_post", "client_secret_basic", "private_key_jwt"] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
@@ -101,18 +102,7 @@ const httpUrlProblem = (value: string): string | undefined => {
   }
 };
 
-/** Control and invisible characters (as a user id refuses them, schemas/common.ts): a line break, a zero-width space, a bidi mark. */
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
-
-/** What is wrong with a value holding control or invisible characters: the first one named, by code point and place. */
-export function invisibleProblem(value: string): string | undefined {
-  const match = INVISIBLE.exec(value);
-  if (!match) return undefined;
-  const code = `U+${match[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
-  return `contains a control or invisible character (${code} at position ${match.index + 1}); use printable characters only (type it again rather than pasting it)`;
-}
-
-/** Refuses control and invisible characters, before any trimming (so none is dropped silently). */
+/** Refuses control and invisible characters and half characters (invisibleProblem, as a user id does), before any trimming (so none is dropped silently). */
 const printable = <T extends z.ZodString>(schema: T): T =>
   schema.superRefine((value, ctx) => {
     const problem = invisibleProblem(value);

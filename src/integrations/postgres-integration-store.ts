@@ -1,8 +1,10 @@
 // PostgreSQL mode: stored integrations in the `integrations` table (migration 2), shared by every
 // instance; the audit trail in `integration_audit`. A change and its audit entry are one
-// transaction; compare-and-swap on `revision` refuses a stale edit from any instance.
+// transaction; compare-and-swap on `revision` refuses a stale edit from any instance. The settings,
+// the audit entry and a name looked up are made storable first (store/postgres/storable.ts).
 import postgres from "postgres";
 import { boundCalls, openMigrated } from "../store/postgres/connect.ts";
+import { storable, storableText } from "../store/postgres/storable.ts";
 import { IntegrationConflict, type IntegrationRecord, type IntegrationSettings, type IntegrationStore } from "./integration-store.ts";
 import type { IntegrationAuditEntry } from "./integration-types.ts";
 
@@ -40,18 +42,18 @@ export class PostgresIntegrationStore implements IntegrationStore {
   }
 
   async get(name: string): Promise<IntegrationRecord | undefined> {
-    const [row] = await this.#sql`SELECT * FROM integrations WHERE name = ${name}`;
+    const [row] = await this.#sql`SELECT * FROM integrations WHERE name = ${storableText(name)}`;
     return row ? recordOf(row) : undefined;
   }
 
   async revisionOf(name: string): Promise<number | undefined> {
-    const [row] = await this.#sql`SELECT revision FROM integrations WHERE name = ${name}`;
+    const [row] = await this.#sql`SELECT revision FROM integrations WHERE name = ${storableText(name)}`;
     return row ? Number(row.revision) : undefined;
   }
 
   async save(record: IntegrationRecord, expectedRevision: number | null, audit: IntegrationAuditEntry): Promise<void> {
     await this.#sql.begin(async (tx) => {
-      const settings = tx.json(record.settings as unknown as postgres.JSONValue);
+      const settings = tx.json(storable(record.settings) as unknown as postgres.JSONValue);
       const written =
         expectedRevision === null
           ? await tx`INSERT INTO integrations (name, revision, created_at, updated_at, settings, sealed_credential)
@@ -94,7 +96,8 @@ export class PostgresIntegrationStore implements IntegrationStore {
     return row ? Number(row.revision) : undefined;
   }
 
-  async #appendAudit(tx: postgres.TransactionSql, entry: IntegrationAuditEntry): Promise<void> {
+  async #appendAudit(tx: postgres.TransactionSql, audited: IntegrationAuditEntry): Promise<void> {
+    const entry = storable(audited);
     await tx`INSERT INTO integration_audit (integration, at, action, client, actor_user, changed)
              VALUES (${entry.integration}, ${entry.at}, ${entry.action}, ${entry.client}, ${entry.user}, ${tx.json(entry.changed)})`;
   }

@@ -43,7 +43,8 @@ const entry = (integration: string, action: IntegrationAuditEntry["action"], cha
   changed,
 });
 
-function contract(name: string, open: () => Promise<{ store: IntegrationStore; reopen(): Promise<IntegrationStore> }>) {
+/** `mends`: the store cannot hold U+0000 or half a character (PostgreSQL), and keeps each as U+FFFD. */
+function contract(name: string, open: () => Promise<{ store: IntegrationStore; reopen(): Promise<IntegrationStore> }>, mends = false) {
   describe(name, () => {
     it("refuses a create of a taken name, and a write or removal naming a revision that is not the stored one", async () => {
       const { store, reopen } = await open();
@@ -70,6 +71,20 @@ function contract(name: string, open: () => Promise<{ store: IntegrationStore; r
         ["update", ["exchangeMode"]],
       ]);
       await again.close();
+    });
+
+    it(`writes settings and an audit entry holding U+0000 or half a character${mends ? " (each as U+FFFD)" : ""}, and finds nothing by such a name; an emoji stays`, async () => {
+      const { store } = await open();
+      const said = "odd\u0000 \ud800 😀";
+      const kept = mends ? "odd\uFFFD \uFFFD 😀" : said;
+      const odd = record("odd", 1);
+      odd.settings.idporten.scope = `openid ${said}`;
+      await store.save(odd, null, { ...entry("odd", "create", [said]), client: said, user: said });
+      expect((await store.get("odd"))?.settings.idporten.scope).toBe(`openid ${kept}`);
+      expect(await store.readAudit("odd")).toEqual([{ ...entry("odd", "create", [kept]), at: expect.any(String), client: kept, user: kept }]);
+      expect(await store.get(`odd\u0000`)).toBeUndefined();
+      expect(await store.revisionOf(`odd\ud800`)).toBeUndefined();
+      await store.close();
     });
   });
 }
@@ -101,13 +116,14 @@ describe("FileIntegrationStore damage", () => {
 const reachable = await probe();
 if (!reachable.ok && PG_REQUIRED) throw new Error(reachable.reason);
 if (reachable.ok) {
-  let db: TestDatabase | undefined;
-  afterAll(async () => db?.drop());
+  const dbs: TestDatabase[] = [];
+  afterAll(async () => Promise.all(dbs.map((db) => db.drop())));
   contract("PostgresIntegrationStore (integrations table)", async () => {
-    db = await createTestDatabase("authflow_integration_store");
+    const db = await createTestDatabase("authflow_integration_store");
+    dbs.push(db);
     const store = await PostgresIntegrationStore.open(db.url);
-    return { store, reopen: async () => (await store.close(), PostgresIntegrationStore.open(db!.url)) };
-  });
+    return { store, reopen: async () => (await store.close(), PostgresIntegrationStore.open(db.url)) };
+  }, true);
 } else {
   describe.skip(`PostgresIntegrationStore (skipped: ${reachable.reason})`, () => it("runs with PostgreSQL", () => {}));
 }

@@ -482,6 +482,22 @@ for (const backend of backends) {
         expect(trail.map((e) => e.at)).toEqual([...trail.map((e) => e.at)].sort());
       }, 60_000);
 
+      it(`words from outside holding U+0000 or half of a character are written, in the summary and the audit trail, never refused${backend.name === "PostgreSQL" ? " (each as U+FFFD: PostgreSQL cannot hold them)" : ""}; an emoji stays`, async () => {
+        // A provider's error_description as it may come: a NUL, a lone low and a lone high surrogate, and an emoji (a proper pair).
+        const said = "invalid_grant\u0000 (code \udc00 gone) \ud800 😀";
+        const kept = backend.name === "PostgreSQL" ? "invalid_grant\uFFFD (code \uFFFD gone) \uFFFD 😀" : said;
+        const summary = (text: string) => ({ legalEntity: "999999999", state: "idle", lastError: { error: "invalid_grant", error_description: text }, [`by ${text}`]: [text] });
+        const trail = (text: string) => [entry("flow-a", 0, { user: text, client: text }), entry("flow-a", 1, { event: `error: ${text}`, person: text })];
+        const first = record("flow-a", { summary: summary(said) });
+        await store.save(first, null, trail(said).slice(0, 1));
+        await store.appendAudit(trail(said).slice(1));
+        // The flow goes on: a later write of it is taken too.
+        await store.save(next(first, { summary: summary(said) }), 1, [entry("flow-a", 2, { user: said })]);
+        expect((await store.get("flow-a"))!.summary).toEqual(summary(kept));
+        expect((await store.list({ limit: 10 })).items[0]!.summary).toEqual(summary(kept));
+        expect(await store.readAudit("flow-a", 10)).toEqual([...trail(kept), entry("flow-a", 2, { user: kept })]);
+      });
+
       it("entries stay with their order under concurrent appends to one flow", async () => {
         await Promise.all(Array.from({ length: 20 }, (_, n) => store.appendAudit([entry("flow-a", n)])));
         expect((await store.readAudit("flow-a", 100)).map((e) => e.to).sort()).toEqual(Array.from({ length: 20 }, (_, n) => `s${n}`).sort());

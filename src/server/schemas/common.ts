@@ -36,7 +36,27 @@ export function organisationNumber(field = "legalEntity") {
     });
 }
 
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+/**
+ * Control and invisible characters: a line break, a zero-width space, a bidi mark. And half of a
+ * character: a UTF-16 surrogate without its other half (valid in JSON as "\ud800", but no text holds
+ * one and PostgreSQL refuses it; with the u flag an emoji, a proper pair, is one code point, not \p{Cs}).
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+
+/** What is wrong with a value holding such a character: the first one named, by code point and place. */
+export function invisibleProblem(value: string): string | undefined {
+  const match = INVISIBLE.exec(value);
+  if (!match) return undefined;
+  const code = `U+${match[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+  const what = /\p{Cs}/u.test(match[0]) ? `half of a character (${code} at position ${match.index + 1}, a UTF-16 surrogate without its pair, as an emoji cut in two leaves)` : `a control or invisible character (${code} at position ${match.index + 1})`;
+  return `contains ${what}; use printable characters only (type it again rather than pasting it)`;
+}
+
+/** A check (superRefine) that refuses what invisibleProblem names, in a sentence naming the field. */
+export const printableAs = (field: string) => (value: string, ctx: z.RefinementCtx) => {
+  const problem = invisibleProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: `"${field}" ${problem}.` });
+};
 
 /** A user id: 1–128 printable characters (no control or invisible characters). */
 export function userId(field = "user") {
@@ -45,7 +65,7 @@ export function userId(field = "user") {
     .string({ error: (iss) => (iss.input === undefined ? required : `"${field}" must be a string: the id of the person acting (1–128 printable characters); got ${shown(iss.input)}.`) })
     .min(1, { error: required })
     .max(128, { error: (iss) => `"${field}" is ${String(iss.input).length} characters long; at most 128 are allowed.` })
-    .refine((value) => !INVISIBLE.test(value), { error: `"${field}" contains control or invisible characters; use printable characters only.` })
+    .superRefine(printableAs(field))
     .openapi({ description: "The id of the person acting: 1–128 printable characters (no control or invisible characters).", example: "alice" });
 }
 

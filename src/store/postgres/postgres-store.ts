@@ -30,6 +30,7 @@ import { FLOW_ID_PATTERN } from "../flow-id.ts";
 import { checkLimit, decodeCursor, encodeCursor } from "../list-query.ts";
 import { planFold } from "../audit-fold.ts";
 import { answerWithin, boundCalls, migrateAtStartUp, openPool } from "./connect.ts";
+import { storable, storableText } from "./storable.ts";
 
 /** store_facts' row of the encryption-key check (store/key-check.ts). */
 const KEY_CHECK = "encryption-key-check";
@@ -131,9 +132,9 @@ export class PostgresFlowStore implements FlowStore {
     const at = query.attentionAt ?? Date.now();
     const where = [sql`TRUE`];
     if (query.machine !== undefined) where.push(sql`machine = ${query.machine}`);
-    if (query.legalEntity !== undefined) where.push(sql`legal_entity = ${query.legalEntity}`);
+    if (query.legalEntity !== undefined) where.push(sql`legal_entity = ${storableText(query.legalEntity)}`);
     // Lists go as JSON, never as PostgreSQL arrays: the pool does not fetch array types (connect.ts).
-    if (query.legalEntities !== undefined) where.push(sql`legal_entity IN (SELECT jsonb_array_elements_text(${sql.json(query.legalEntities as string[])}))`);
+    if (query.legalEntities !== undefined) where.push(sql`legal_entity IN (SELECT jsonb_array_elements_text(${sql.json(storable(query.legalEntities as string[]))}))`);
     if (query.state !== undefined) where.push(sql`state = ${query.state}`);
     if (query.attention === true) where.push(sql`attention_from <= ${at}`);
     if (query.attention === false) where.push(sql`(attention_from IS NULL OR attention_from > ${at})`);
@@ -470,7 +471,7 @@ export class PostgresFlowStore implements FlowStore {
       const record = gone ? (recordOf(gone) as unknown as postgres.JSONValue) : null;
       const [report] = await tx`
         INSERT INTO flow_damage (flow_id, file, reason, at, record)
-        VALUES (${id}, ${file}, ${reason}, ${new Date()}, ${record === null ? null : tx.json(record)})
+        VALUES (${id}, ${file}, ${storableText(reason)}, ${new Date()}, ${record === null ? null : tx.json(record)})
         RETURNING *`;
       // Other instances drop what they hold of it; the revision is past the last one written.
       if (gone) await tx`SELECT pg_notify(${CHANNEL}, ${`${id}:${Number(gone.revision) + 1}:${this.instanceId}${typeof gone.legal_entity === "string" ? `:${gone.legal_entity}` : ""}`})`;
@@ -533,7 +534,10 @@ function reportOf(row: Row): DamageReport {
   return { id: row.flow_id as string | null, file: row.file as string, movedTo: `flow_damage/${row.id}`, reason: row.reason as string, at: (row.at as Date).toISOString() };
 }
 
-/** A record as column values; a time the database cannot hold is refused here, with the field named. */
+/**
+ * A record as column values; a time the database cannot hold is refused here, with the field named.
+ * The summary is made storable (storable.ts): it can carry a provider's words (lastError).
+ */
 function columnsOf(record: FlowRecord) {
   const time = (field: "createdAt" | "updatedAt") => {
     const date = new Date(record[field]);
@@ -547,7 +551,7 @@ function columnsOf(record: FlowRecord) {
     revision: record.revision,
     createdAt: time("createdAt"),
     updatedAt: time("updatedAt"),
-    summary: record.summary as postgres.JSONValue,
+    summary: storable(record.summary) as postgres.JSONValue,
     sealedSnapshot: record.sealedSnapshot,
     nextDeadlineAt: record.nextDeadlineAt ?? null,
     attentionFrom: record.attentionFrom ?? null,
@@ -569,17 +573,22 @@ function entryOf(row: Row): AuditEntry {
   };
 }
 
-/** Audit entries as flow_audit rows (times as ISO strings; extra public fields such as `person` in detail). */
+/**
+ * Audit entries as flow_audit rows (times as ISO strings; extra public fields such as `person` in
+ * detail), made storable (storable.ts): an entry can carry a provider's words.
+ */
 function auditRows(entries: AuditEntry[]) {
-  return entries.map(({ flowId, at, from, to, event, user, ...rest }) => ({
-    flow_id: flowId,
-    at,
-    from_state: from,
-    to_state: to,
-    event,
-    actor: user,
-    detail: Object.keys(rest).length ? rest : null,
-  }));
+  return entries.map(({ flowId, at, from, to, event, user, ...rest }) =>
+    storable({
+      flow_id: flowId,
+      at,
+      from_state: from,
+      to_state: to,
+      event,
+      actor: user,
+      detail: Object.keys(rest).length ? rest : null,
+    }),
+  );
 }
 
 /**
