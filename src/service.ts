@@ -8,7 +8,7 @@ import { MachineRegistry } from "./engine/machine-registry.ts";
 import { authorizationFlowMachine } from "./flows/authorization-flow.ts";
 import { AuthorizationService } from "./flows/authorization-service.ts";
 import { callLease } from "./flows/call-lease.ts";
-import { createIdportenClient, loadClientKey } from "./idporten/idporten-client.ts";
+import { createIdportenClient } from "./idporten/idporten-client.ts";
 import { createAltinnClient } from "./altinn/altinn-client.ts";
 import { createApp, type Readiness } from "./server/app.ts";
 import { loadApiToken, loadEncryptionKey } from "./store/secret-files.ts";
@@ -21,8 +21,9 @@ import { acquireDataDirLock, type DataDirLock } from "./store/data-dir-lock.ts";
 import { releaseFolders } from "./store/private-files.ts";
 import type { ShutdownSignal } from "./lifecycle/shutdown-signal.ts";
 import { readFile } from "node:fs/promises";
-import { API_TOKEN_CLIENT, loadApiClients, tokenSha256, type ApiClient, type Sha256 } from "./identity/api-clients.ts";
-import { loadUiUsers, type UiUser } from "./identity/ui-users.ts";
+import { API_TOKEN_CLIENT, tokenSha256, type ApiClient, type Sha256 } from "./identity/api-clients.ts";
+import type { UiUser } from "./identity/ui-users.ts";
+import { readFileSettings } from "./lifecycle/file-settings.ts";
 import { loadDemoUser } from "./identity/demo-user.ts";
 import { parseTrustedProxies } from "./identity/trusted-proxies.ts";
 import { Sessions, SignInLimiter } from "./identity/sessions.ts";
@@ -99,6 +100,11 @@ async function wire(
   opened: Array<() => Promise<void> | void>,
   closeOpened: () => Promise<void>,
 ): Promise<Service> {
+  // The settings that may name files first, all of them at once: a wrong one stops start-up before anything opens.
+  const files = await readFileSettings(
+    { apiClients: config.apiClients, uiUsers: config.ui.users, clientKey: config.idporten.clientAuth === "private_key_jwt" ? (config.idporten.clientKey ?? "") : undefined },
+    (path) => readFile(path, "utf8"),
+  );
   const { key, source: keySource } = await loadEncryptionKey(config.encryptionKey, config.dataDir);
   const box = await (options.secretBox ?? createSecretBox)(key);
   // The flow store first: with PostgreSQL it applies the migrations (and says so) before anything
@@ -115,15 +121,15 @@ async function wire(
   const apiToken = await loadApiToken(config.apiToken, config.dataDir, config.apiClients !== undefined);
   const apiClients = [
     ...(apiToken ? [{ name: API_TOKEN_CLIENT, tokenSha256: await tokenSha256(apiToken.token), legalEntities: "*" as const, users: "*" as const }] : []),
-    ...(await loadApiClients(config.apiClients, (path) => readFile(path, "utf8"))),
+    ...files.apiClients,
   ];
   // The page's people: UI_USERS; or, for the embedded demo with no one configured, a generated "demo".
-  const uiUsers = await loadUiUsers(config.ui.users, (path) => readFile(path, "utf8"));
+  const uiUsers = files.uiUsers;
   const demo = uiUsers.length === 0 && !config.ui.trustedUserHeader && config.simulator ? await loadDemoUser(config.dataDir) : null;
   if (demo) uiUsers.push(demo.user);
   const simulatedClock = config.simulatedClock ? new SimulatedClock() : null;
   const clock: Clock = simulatedClock ?? realClock;
-  const clientKey = config.idporten.clientAuth === "private_key_jwt" ? await loadClientKey(config.idporten.clientKey ?? "") : undefined;
+  const clientKey = files.clientKey;
 
   const { callbackPath, callbackUrl } = callbackRoute(config.publicUrl, config.idporten.redirectUri);
   const simulator = config.simulator

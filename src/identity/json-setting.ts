@@ -1,11 +1,12 @@
-// API_CLIENTS and UI_USERS are read alike: inline JSON when the value starts with "[", else the path
+// API_CLIENTS and UI_USERS are read alike: inline JSON when the value starts with "[" (or "{"), else the path
 // of a file holding it; a JSON array, every problem named against the variable (and the file).
 import { ConfigError } from "../config.ts";
 
 /** The setting's JSON text and where it came from ("UI_USERS" or "UI_USERS (/etc/authflow/users.json)"); null when unset. */
 export async function settingText(variable: string, value: string | undefined, readText: (path: string) => Promise<string>): Promise<{ text: string; source: string } | null> {
   if (!value) return null;
-  if (value.trimStart().startsWith("[")) return { text: value, source: variable };
+  // "{" too: JSON meant inline (an object where an array belongs) is said to be that, not a missing file.
+  if (/^\s*[[{]/.test(value)) return { text: value, source: variable };
   const path = value.trim();
   try {
     return { text: await readText(path), source: `${variable} (${path})` };

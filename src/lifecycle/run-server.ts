@@ -2,8 +2,10 @@
 // start the service, listen, print where everything is, and stop cleanly on SIGTERM/SIGINT.
 // Each entry supplies only what its runtime does differently (the Runtime below).
 
-import { readConfig, type Config, type Env } from "../config.ts";
+import { readFile } from "node:fs/promises";
+import { ConfigError, readConfig, type Config, type Env } from "../config.ts";
 import { startService, startupLines, type Service, type StartOptions } from "../service.ts";
+import { fileSettingProblems } from "./file-settings.ts";
 import { gracefulStop } from "./graceful-stop.ts";
 import { ShutdownSignal } from "./shutdown-signal.ts";
 import { describeStartupFailure, portVariables, type StartupFailure } from "./startup-failure.ts";
@@ -69,7 +71,9 @@ export async function runServer(runtime: Runtime): Promise<void> {
   try {
     config = readConfig(runtime.env);
   } catch (error) {
-    return fail(describeStartupFailure(error));
+    // Every problem in one line: those of the settings that name files too (read once the rest is right).
+    const more = error instanceof ConfigError ? await fileSettingProblems(runtime.env, (path) => readFile(path, "utf8")) : [];
+    return fail(describeStartupFailure(more.length > 0 ? new ConfigError([...(error as ConfigError).problems, ...more]) : error));
   }
   const ports = portVariables(config);
 

@@ -226,6 +226,20 @@ describe("start-up problems: one line naming what to change, exit code 2, no sta
     expect(proc.child.exitCode).toBe(2);
   }, 60_000);
 
+  it("every wrong variable in the one line, also those that name a file or hold JSON (API_CLIENTS, UI_USERS, IDPORTEN_CLIENT_KEY)", async () => {
+    const env = await serverEnv({ PORT: "abc", API_CLIENTS: "[bad", UI_USERS: "{bad", IDPORTEN_CLIENT_AUTH: "private_key_jwt", IDPORTEN_CLIENT_KEY: "/nonexistent/client.jwk", IDPORTEN_CLIENT_KEY_ID: "k" });
+    await expectOneLineExit(
+      startNode(env),
+      'authflow: bad configuration: PORT must be a whole number, got "abc"; API_CLIENTS is not valid JSON (Unexpected token \'b\', "[bad" is not valid JSON); UI_USERS is not valid JSON (Expected property name or \'}\' in JSON at position 1); IDPORTEN_CLIENT_KEY is not usable: the file /nonexistent/client.jwk could not be read (ENOENT); expected a private JWK as JSON, a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----), or the path of a file holding one.',
+    );
+    // The rest right: the file settings alone, still all of them, still exit 2 (a missing key file was exit 1).
+    const fixed = await serverEnv({ UI_USERS: "/nonexistent/users.json", IDPORTEN_CLIENT_AUTH: "private_key_jwt", IDPORTEN_CLIENT_KEY: "/nonexistent/client.jwk", IDPORTEN_CLIENT_KEY_ID: "k" });
+    const proc = startNode(fixed);
+    await proc.exited;
+    expect(proc.output().stderr.trim()).toMatch(/^authflow: bad configuration: UI_USERS names the file "\/nonexistent\/users.json", which cannot be read .*; IDPORTEN_CLIENT_KEY is not usable: the file \/nonexistent\/client.jwk could not be read \(ENOENT\)[^\n]*$/);
+    expect(proc.child.exitCode).toBe(2);
+  }, 60_000);
+
   // Waits on the DATA_DIR lock (store/data-dir-lock.ts) being taken by startService.
   it("a second process on the same DATA_DIR", async () => {
     const env = await serverEnv();
