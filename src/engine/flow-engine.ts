@@ -137,6 +137,18 @@ export function auditEventName(type: string): string {
 /** What a sealed snapshot is bound to: its flow and machine. */
 export const sealBinding = (record: Pick<FlowRecord, "id" | "machine" | "version">) => `authflow/flow/${record.id}/${record.machine}@${record.version}`;
 
+/**
+ * A store's failure in words for an API client: a file's error (lowdb's) by its code alone, since its
+ * message names the server's paths (the log line has them); the database's as it is.
+ */
+function storeRefusal(error: unknown): string {
+  const unreachable = storeUnreachable(error);
+  if (unreachable) return unreachable;
+  const { code, path } = error as { code?: unknown; path?: unknown };
+  if (typeof path === "string") return `the store's files refused the change${typeof code === "string" ? ` (${code})` : ""}; the server's log names the file`;
+  return (error as Error).message;
+}
+
 /** Due flows a tick reads at once: enough to hide the store's latency, few enough for any pool or ulimit. */
 const TICK_READS = 16;
 
@@ -387,7 +399,8 @@ export class FlowEngine {
           await this.#reloadAfterLostRace(live, error);
           throw new LostRace();
         }
-        throw new AuthflowError("persist_failed", 503, `The flow could not be deleted (${storeUnreachable(error) ?? (error as Error).message}); it is as it was. Try again.`, { cause: error, extra: { retryAfterSeconds: 2 } });
+        this.#log(`flow ${id}: could not be deleted (${(error as Error).message}); it is as it was`);
+        throw new AuthflowError("persist_failed", 503, `The flow could not be deleted (${storeRefusal(error)}); it is as it was. Try again.`, { cause: error, extra: { retryAfterSeconds: 2 } });
       }
       const row = publicRow(live.record);
       this.#deletedHere.set(id, Date.now());

@@ -127,7 +127,33 @@ export class LowdbFlowStore implements FlowStore {
     store.#index = RowIndex.of(await store.#loadRows());
     store.#auditFilesAtOpen = undefined;
     await store.#makeAuditPrivate(auditFiles);
+    await store.#removeOrphanedAudit(auditFiles);
     return store;
+  }
+
+  /**
+   * An audit file whose flow has no document, and was not set aside as damaged (its trail stays for
+   * readAudit), is what a crash between a delete's two unlinks leaves: the flow is gone, so its trail goes.
+   */
+  async #removeOrphanedAudit(names: string[]): Promise<void> {
+    for (const name of names) {
+      const id = name.endsWith(".jsonl") ? name.slice(0, -".jsonl".length) : "";
+      if (!FLOW_ID_PATTERN.test(id) || this.#index.get(id) || this.#damage.forId(id)) continue;
+      try {
+        await this.#removeAudit(id);
+        this.#log(`store: ${AUDIT_DIR}/${name} belongs to no flow (its flow was deleted, and a stop came before its trail went); removed`);
+      } catch (error) {
+        this.#log(`store: ${AUDIT_DIR}/${name} belongs to no flow and could not be removed (${(error as Error).message}); nothing reads it`);
+      }
+    }
+  }
+
+  /** Removes a flow's audit file (if it has one), durably. */
+  async #removeAudit(id: string): Promise<void> {
+    await unlink(join(this.#auditDir, `${id}.jsonl`)).catch((error: unknown) => {
+      if (errorCode(error) !== "ENOENT") throw error;
+    });
+    await syncDirectory(this.#auditDir);
   }
 
   /** Reads every document once: its row goes into the index, its snapshot is let go. */
@@ -339,18 +365,17 @@ export class LowdbFlowStore implements FlowStore {
     return this.#serially(id, async () => {
       const actual = this.#index.get(id)?.revision ?? null;
       if (actual !== expectedRevision) throw new StaleWriteError(id, expectedRevision, actual);
-      // The trail first: a crash between the two leaves the flow without its trail (it was being
-      // deleted), never a trail without its flow that nothing would ever remove.
-      await unlink(join(this.#auditDir, `${id}.jsonl`)).catch((error: unknown) => {
-        if (errorCode(error) !== "ENOENT") throw error;
-      });
+      // The document first: until it goes, a failure leaves the flow and its whole trail as they
+      // were; once it is gone, so is the flow. A crash before the trail follows leaves an audit file
+      // without its flow, which the next open removes (#removeOrphanedAudit).
       await unlink(join(this.#flowsDir, `${id}.json`));
       this.#index.delete(id);
       this.#foldAt.delete(id);
       this.#unfiled.delete(id);
-      // Gone for good once the folders say so (a power cut must not bring the flow back).
+      // Gone for good once the folder says so (a power cut must not bring the flow back).
       await syncDirectory(this.#flowsDir);
-      await syncDirectory(this.#auditDir);
+      // The flow is deleted now: a trail that cannot be removed is named, and the next open removes it.
+      await this.#removeAudit(id).catch((error) => this.#log(`store: the audit trail of deleted flow ${id} could not be removed (${(error as Error).message}); the next start removes it`));
     });
   }
 

@@ -289,6 +289,36 @@ describe("audit lines ride in the flow's document until they pass 4 KB", () => {
   });
 });
 
+describe("delete (lowdb): the document first, then the trail", () => {
+  const entries = (flowId: string) => Array.from({ length: 40 }, (_, i): AuditEntry => ({ flowId, at: AT, from: `s${i}`, to: `s${i + 1}`, event: `E${i}`, user: "someone" }));
+  const auditFiles = async () => (await readdir(join(dir, "audit"))).sort();
+
+  it("a crash between the two unlinks (the document gone, its audit file left) is tidied at open: the trail goes with one line; a set-aside flow's trail stays", async () => {
+    let store = await LowdbFlowStore.open(dir);
+    for (const id of ["flow-a", "flow-b", "flow-c"]) {
+      await store.save(record(id), null);
+      await store.appendAudit(entries(id));
+    }
+    await store.quarantine("flow-b", "test");
+    await store.close();
+    expect(await auditFiles()).toEqual(["flow-a.jsonl", "flow-b.jsonl", "flow-c.jsonl"]);
+    await rm(join(dir, "flows", "flow-a.json")); // what delete() had done when the process died
+
+    const opened = await openLogged();
+    store = opened.store;
+    expect(opened.lines).toEqual(["store: audit/flow-a.jsonl belongs to no flow (its flow was deleted, and a stop came before its trail went); removed"]);
+    expect(await auditFiles()).toEqual(["flow-b.jsonl", "flow-c.jsonl"]);
+    expect(await store.get("flow-a")).toBeUndefined();
+    expect(await store.readAudit("flow-a", 100)).toEqual([]);
+    expect(await store.readAudit("flow-b", 100)).toHaveLength(40); // damaged: its trail is still read
+    expect(await store.readAudit("flow-c", 100)).toHaveLength(40);
+    await store.delete("flow-c", 1);
+    expect(await auditFiles()).toEqual(["flow-b.jsonl"]);
+    expect(await flowFiles()).toEqual([]);
+    await store.close();
+  });
+});
+
 describe("the audit trail's fold (lowdb)", () => {
   const person = (flowId: string, n: number, pad = 0): AuditEntry => ({ flowId, at: AT, from: "altinnAuthorized", to: "altinnAuthorized", event: `RENEW${"x".repeat(pad)}#${n}`, user: "ada" });
   const upkeep = (flowId: string, n: number): AuditEntry => ({ flowId, at: AT, from: "altinnAuthorized", to: "altinnAuthorized", event: `KEEP_ALIVE#${n}`, user: null, routine: true });
