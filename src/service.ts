@@ -12,8 +12,8 @@ import { createIdportenClient } from "./idporten/idporten-client.ts";
 import { createAltinnClient } from "./altinn/altinn-client.ts";
 import { createApp, type Readiness } from "./server/app.ts";
 import { loadApiToken, loadEncryptionKey } from "./store/secret-files.ts";
-import { LowdbFlowStore } from "./store/lowdb-store.ts";
-import { PostgresFlowStore } from "./store/postgres/postgres-store.ts";
+import { KEY_CHECK_FILE, LowdbFlowStore } from "./store/lowdb-store.ts";
+import { KEY_CHECK, PostgresFlowStore } from "./store/postgres/postgres-store.ts";
 import type { FlowStore } from "./store/flow-store.ts";
 import { startSimulator, type RunningSimulator, type SimulatorClient } from "./simulator/index.ts";
 import { ConfigError, DEFAULT_INTEGRATION } from "./config.ts";
@@ -21,6 +21,7 @@ import { acquireDataDirLock, type DataDirLock } from "./store/data-dir-lock.ts";
 import { releaseFolders } from "./store/private-files.ts";
 import type { ShutdownSignal } from "./lifecycle/shutdown-signal.ts";
 import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { API_TOKEN_CLIENT, tokenSha256, type ApiClient, type Sha256 } from "./identity/api-clients.ts";
 import type { UiUser } from "./identity/ui-users.ts";
 import { readFileSettings } from "./lifecycle/file-settings.ts";
@@ -32,7 +33,7 @@ import { MemorySignInAttempts, PostgresSignInAttempts } from "./identity/sign-in
 import { startStatelyInspector, type StatelyInspector } from "./viewer/stately-inspector.ts";
 import { IntegrationRegistry } from "./integrations/integration-registry.ts";
 import { StoredIntegrationService } from "./integrations/integration-service.ts";
-import { FileIntegrationStore, type IntegrationSettings, type IntegrationStore } from "./integrations/integration-store.ts";
+import { credentialBinding, FileIntegrationStore, type IntegrationSettings, type IntegrationStore } from "./integrations/integration-store.ts";
 import type { IntegrationService } from "./integrations/integration-types.ts";
 import { FormTargets } from "./integrations/form-targets.ts";
 import { PostgresIntegrationStore } from "./integrations/postgres-integration-store.ts";
@@ -105,7 +106,7 @@ async function wire(
     { apiClients: config.apiClients, uiUsers: config.ui.users, clientKey: config.idporten.clientAuth === "private_key_jwt" ? (config.idporten.clientKey ?? "") : undefined },
     (path) => readFile(path, "utf8"),
   );
-  const { key, source: keySource } = await loadEncryptionKey(config.encryptionKey, config.dataDir);
+  const { key, source: keySource, generated: keyGenerated } = await loadEncryptionKey(config.encryptionKey, config.dataDir);
   const box = await (options.secretBox ?? createSecretBox)(key);
   // The flow store first: with PostgreSQL it applies the migrations (and says so) before anything
   // else uses the schema; and a wrong key is refused before anything opens what it sealed.
@@ -115,8 +116,14 @@ async function wire(
     ? await PostgresFlowStore.open(config.databaseUrl, { log: (line) => log(line), instanceId, answerSeconds: config.databaseTimeoutSeconds })
     : await LowdbFlowStore.open(config.dataDir, { log: (line) => log(line) });
   opened.push(() => store.close());
-  // Before any flow is opened: a process with another key would set every flow it reads aside (store/key-check.ts).
-  await checkEncryptionKey(store, box, config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `DATA_DIR ${config.dataDir}`, keySource);
+  // Before any flow is opened: a process with another key would set every flow it reads aside
+  // (store/key-check.ts). A new check value is recorded last, once everything has opened.
+  const keyCheck = await checkEncryptionKey(store, box, {
+    where: config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `DATA_DIR ${config.dataDir}`,
+    checkAt: config.databaseUrl ? `PostgreSQL's store_facts row "${KEY_CHECK}"` : join(resolve(config.dataDir), KEY_CHECK_FILE),
+    keySource,
+    ...(keyGenerated ? { generated: keyGenerated } : {}),
+  });
 
   const apiToken = await loadApiToken(config.apiToken, config.dataDir, config.apiClients !== undefined);
   const apiClients = [
@@ -308,6 +315,12 @@ async function wire(
       ...(demo ? { demoUser: demo.user.user } : {}),
     },
   });
+
+  // Everything opened with this key: a store without a check value records it now (with no flows,
+  // once one of its stored integration credentials opened, if it has any).
+  await keyCheck.record(async () =>
+    (await integrationStore.list()).flatMap((record) => (record.sealedCredential === null ? [] : [{ sealed: record.sealedCredential, binding: credentialBinding(record.name) }])),
+  );
 
   return {
     config,

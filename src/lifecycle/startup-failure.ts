@@ -55,7 +55,7 @@ export function describeStartupFailure(error: unknown, ports: readonly PortVaria
   if (error instanceof ConfigError) return { line: `authflow: bad configuration: ${oneLine(error.message)}`, exitCode: 2 };
   const e = error as { name?: unknown; message?: unknown } | null;
   // Matched by name: the store's lock error is its own module's business; its message is one line.
-  if (e?.name === "DataDirLockedError" || e?.name === "UnguardedPostgresClientError" || e?.name === "EncryptionKeyMismatchError") return { line: `authflow: ${oneLine(String(e.message))}`, exitCode: 2 };
+  if (e?.name === "DataDirLockedError" || e?.name === "UnguardedPostgresClientError" || e?.name === "EncryptionKeyMismatchError" || e?.name === "KeyCheckUnusableError") return { line: `authflow: ${oneLine(String(e.message))}`, exitCode: 2 };
   if (isAddressInUse(error)) {
     const taken = listening ?? portOf(error, ports);
     if (taken) return { line: portInUseLine(taken), exitCode: 2 };

@@ -100,6 +100,11 @@ export interface FoldedEntries {
   last: string;
 }
 
+/** The store's encryption-key check value is not one (empty, edited by hand, a folder): start-up refuses, exit 2 (store/key-check.ts). */
+export class KeyCheckUnusableError extends Error {
+  override name = "KeyCheckUnusableError";
+}
+
 export class StaleWriteError extends Error {
   constructor(id: string, expected: number | null, actual: number | null) {
     super(`Flow ${id}: expected revision ${expected}, store has ${actual}; another writer moved it first`);

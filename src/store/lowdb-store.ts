@@ -33,10 +33,10 @@
 // folders are 0700, every file 0600.
 import { chmodSync, closeSync, fchmodSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { readdir, readFile, stat, unlink } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { DamageLedger, DAMAGED_DIR, FLOW_ID_PATTERN, flowIdOfFileName, inspectFlowDocument } from "./damage.ts";
 import { DurableJsonFile } from "./durable-json-file.ts";
-import { StaleWriteError, type AuditEntry, type Claimant, type DamageReport, type DueFlow, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "./flow-store.ts";
+import { KeyCheckUnusableError, StaleWriteError, type AuditEntry, type Claimant, type DamageReport, type DueFlow, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "./flow-store.ts";
 import { foldTrail } from "./audit-fold.ts";
 import { appendDurably, createFileExclusively, ensurePrivateDir, errorCode, isTempFileName, PRIVATE_FILE_MODE, releaseFolders, syncDirectory, writeFileAtomically } from "./private-files.ts";
 import { RowIndex } from "./row-index.ts";
@@ -319,13 +319,21 @@ export class LowdbFlowStore implements FlowStore {
     try {
       return (await readFile(this.#keyCheckFile, "utf8")).trim();
     } catch (error) {
-      if (errorCode(error) === "ENOENT") return undefined;
-      throw error;
+      const code = errorCode(error);
+      if (code === "ENOENT") return undefined;
+      // Node's words name no file ("EISDIR: illegal operation on a directory, read").
+      if (code === "EISDIR") throw new KeyCheckUnusableError(`${this.#keyCheckFile} is a folder, not the encryption-key check file; remove it, and the next start records the check value of the key it starts with`);
+      throw new Error(`${this.#keyCheckFile} (the encryption-key check) cannot be read: ${(error as Error).message}`, { cause: error });
     }
   }
 
   async recordKeyCheck(value: string): Promise<string> {
-    await createFileExclusively(this.#keyCheckFile, `${value}\n`);
+    try {
+      await createFileExclusively(this.#keyCheckFile, `${value}\n`);
+    } catch (error) {
+      const why = errorCode(error) === "ENOSPC" ? `the disk is full (ENOSPC); free space in DATA_DIR (${dirname(this.#keyCheckFile)}) and start again` : (error as Error).message;
+      throw new Error(`${this.#keyCheckFile} (the encryption-key check) could not be written: ${why}`, { cause: error });
+    }
     return (await this.readKeyCheck())!;
   }
 

@@ -26,11 +26,12 @@ async function readOrCreate(dataDir: string, name: string, generate: () => strin
   return { value: (await readFile(path, "utf8")).trim(), path, created };
 }
 
-export async function loadEncryptionKey(encryptionKey: string | undefined, dataDir: string): Promise<{ key: Uint8Array<ArrayBuffer>; source: string }> {
+/** The key, where it came from, and — when this call generated DATA_DIR/encryption.key — that file's path. */
+export async function loadEncryptionKey(encryptionKey: string | undefined, dataDir: string): Promise<{ key: Uint8Array<ArrayBuffer>; source: string; generated?: string }> {
   if (encryptionKey) return { key: decodeKey(encryptionKey), source: "ENCRYPTION_KEY" };
   const file = await readOrCreate(dataDir, KEY_FILE, () => btoa(String.fromCharCode(...generateKeyBytes())));
   try {
-    return { key: decodeKey(file.value), source: `${file.path}${file.created ? " (generated)" : ""}` };
+    return { key: decodeKey(file.value), source: `${file.path}${file.created ? " (generated)" : ""}`, ...(file.created ? { generated: file.path } : {}) };
   } catch (error) {
     throw new Error(`${file.path}: ${(error as Error).message}`);
   }

@@ -13,21 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { startTestService, type TestService } from "../support/test-service.ts";
-import { authorizedFlow, eventually, fillDisk, heldAtSimulator, simulatorSaw, sleep } from "../support/fault-helpers.ts";
-
-function canMountTmpfs(): string | null {
-  if (process.getuid?.() !== 0) return "not running as root";
-  const probe = mkdtempSync(join(tmpdir(), "authflow-tmpfs-probe-"));
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", probe], { stdio: "pipe" });
-    execFileSync("umount", [probe], { stdio: "pipe" });
-    return null;
-  } catch (error) {
-    return `mount -t tmpfs is not permitted here (${String((error as Error).message).split("\n")[0]})`;
-  } finally {
-    rmSync(probe, { recursive: true, force: true });
-  }
-}
+import { authorizedFlow, canMountTmpfs, eventually, fillDisk, heldAtSimulator, simulatorSaw, sleep } from "../support/fault-helpers.ts";
 
 const cannot = canMountTmpfs();
 if (cannot) console.warn(`test/faults/full-disk-during-refresh: SKIPPED — ${cannot}`);

@@ -1,7 +1,10 @@
 // Helpers for test/faults: the service with the embedded simulator (test-service.ts), driven over
 // HTTP, and what the simulator itself says it saw (its own log lines, its fault queue) — never the
 // service's own counting.
-import { appendFileSync, closeSync, openSync, writeSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect } from "vitest";
 import type { Env } from "../../src/config.ts";
 import { PID, startTestService, type TestService } from "./test-service.ts";
@@ -71,6 +74,21 @@ export async function reopen(t: TestService, env: Env, between: () => Promise<vo
   await t.close();
   await between();
   return startTestService({ ...env, SIMULATOR_PORT: new URL(issuer).port, SIMULATOR_PUBLIC_URL: issuer }, t.dataDir);
+}
+
+/** Why a tmpfs cannot be mounted here (for a full-disk test), or null when it can: needs root and mount. */
+export function canMountTmpfs(): string | null {
+  if (process.getuid?.() !== 0) return "not running as root";
+  const probe = mkdtempSync(join(tmpdir(), "authflow-tmpfs-probe-"));
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", probe], { stdio: "pipe" });
+    execFileSync("umount", [probe], { stdio: "pipe" });
+    return null;
+  } catch (error) {
+    return `mount -t tmpfs is not permitted here (${String((error as Error).message).split("\n")[0]})`;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
 }
 
 /** Fills the file system that holds `path` (creating it) until a write fails with ENOSPC; returns the bytes written. */

@@ -33,7 +33,7 @@ import { answerWithin, boundCalls, migrateAtStartUp, openPool } from "./connect.
 import { storable, storableText } from "./storable.ts";
 
 /** store_facts' row of the encryption-key check (store/key-check.ts). */
-const KEY_CHECK = "encryption-key-check";
+export const KEY_CHECK = "encryption-key-check";
 
 /** A flow's older routine audit entries are folded every this many revisions (audit-fold.ts). */
 const FOLD_EVERY = 64;
