@@ -290,7 +290,7 @@ export class FlowEngine {
       await this.#writeOnce(live, true);
     } catch (error) {
       this.#retire(live);
-      throw new AuthflowError("persist_failed", 503, `The flow could not be written to the store (${storeUnreachable(error) ?? (error as Error).message}); it was not created. Try again.`, {
+      throw new AuthflowError("persist_failed", 503, `The flow could not be written to the store (${storeRefusal(error)}); it was not created. Try again.`, {
         cause: error,
       });
     }
@@ -965,7 +965,7 @@ export class FlowEngine {
   /** The 503 for a flow whose newest change the store has not taken yet. */
   #notWritten(live: LiveFlow, applied: boolean): AuthflowError {
     // In words, never the database's address: "the connection was refused", not "connect ECONNREFUSED 10.0.0.5:5432".
-    const reason = live.heldError === undefined ? "a write is still in progress" : (storeUnreachable(live.heldError) ?? (live.heldError as Error).message);
+    const reason = live.heldError === undefined ? "a write is still in progress" : storeRefusal(live.heldError);
     return new AuthflowError(
       "persist_failed",
       503,
