@@ -102,7 +102,10 @@ export class DamageLedger {
     try {
       text = await readFile(ledger.#ledgerPath, "utf8");
     } catch (error) {
-      if (errorCode(error) !== "ENOENT") log(`store: ${ledger.#ledgerPath} cannot be read (${(error as Error).message}); earlier damage reports are not available`);
+      if (errorCode(error) !== "ENOENT") {
+        ledger.unreadable = true;
+        log(`store: ${ledger.#ledgerPath} cannot be read (${(error as Error).message}); earlier damage reports are not available`);
+      }
     }
     for (const line of text.split("\n")) {
       try {
@@ -114,6 +117,9 @@ export class DamageLedger {
     }
     return ledger;
   }
+
+  /** The ledger was there but could not be read at open: which flows were set aside is not known. */
+  unreadable = false;
 
   get #ledgerPath(): string {
     return join(this.#dataDir, DAMAGED_DIR, LEDGER);

@@ -43,6 +43,8 @@ import { RowIndex } from "./row-index.ts";
 
 const FLOWS_DIR = "flows";
 const AUDIT_DIR = "audit";
+/** Files in audit/ that are not one flow's trail: the integrations' (src/integrations/integration-store.ts INTEGRATIONS_AUDIT_FILE). */
+const SHARED_AUDIT_FILES = new Set(["integrations.jsonl"]);
 /** The encryption-key check value (store/key-check.ts). */
 export const KEY_CHECK_FILE = "key-check";
 /**
@@ -94,6 +96,7 @@ export class LowdbFlowStore implements FlowStore {
   #log: (line: string) => void;
   #index = new RowIndex();
   #claimants = new Map<string, Claimant>();
+  readonly #dataDir: string;
   /** Writes, quarantines and set-asides of one flow run one after another, so a revision check sees the last write's outcome. */
   #chains = new Map<string, Promise<unknown>>();
   /** Per flow: its audit file's appends and folds, one at a time. */
@@ -102,6 +105,7 @@ export class LowdbFlowStore implements FlowStore {
   #foldAt = new Map<string, number>();
 
   private constructor(dataDir: string, damage: DamageLedger, log: (line: string) => void) {
+    this.#dataDir = dataDir;
     this.#flowsDir = join(dataDir, FLOWS_DIR);
     this.#auditDir = join(dataDir, AUDIT_DIR);
     this.#keyCheckFile = join(dataDir, KEY_CHECK_FILE);
@@ -134,11 +138,19 @@ export class LowdbFlowStore implements FlowStore {
   /**
    * An audit file whose flow has no document, and was not set aside as damaged (its trail stays for
    * readAudit), is what a crash between a delete's two unlinks leaves: the flow is gone, so its trail goes.
+   * Not the integrations' trail, which lives beside the flows' (audit/integrations.jsonl; a review saw
+   * this remove it); and none at all while it is not known which flows are set aside — a damage
+   * ledger that cannot be read, or a flow's file in damaged/ that the ledger does not name (a crash
+   * between the move and the ledger's line, or a line that could not be appended).
    */
   async #removeOrphanedAudit(names: string[]): Promise<void> {
+    if (this.#damage.unreadable) return;
+    let setAside: string[] | undefined;
     for (const name of names) {
       const id = name.endsWith(".jsonl") ? name.slice(0, -".jsonl".length) : "";
-      if (!FLOW_ID_PATTERN.test(id) || this.#index.get(id) || this.#damage.forId(id)) continue;
+      if (SHARED_AUDIT_FILES.has(name) || !FLOW_ID_PATTERN.test(id) || this.#index.get(id) || this.#damage.forId(id)) continue;
+      setAside ??= await readdir(join(this.#dataDir, DAMAGED_DIR)).catch(() => [] as string[]);
+      if (setAside.some((file) => file.startsWith(`${id}.json`))) continue;
       try {
         await this.#removeAudit(id);
         this.#log(`store: ${AUDIT_DIR}/${name} belongs to no flow (its flow was deleted, and a stop came before its trail went); removed`);

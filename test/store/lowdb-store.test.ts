@@ -317,6 +317,34 @@ describe("delete (lowdb): the document first, then the trail", () => {
     expect(await flowFiles()).toEqual([]);
     await store.close();
   });
+
+  it("tidies no trail it cannot tell is an orphan: the integrations' trail, a flow set aside without its ledger line, any while the ledger cannot be read", async () => {
+    let store = await LowdbFlowStore.open(dir);
+    for (const id of ["flow-a", "flow-b"]) {
+      await store.save(record(id), null);
+      await store.appendAudit(entries(id));
+    }
+    await store.close();
+    await writeFile(join(dir, "audit", "integrations.jsonl"), `${JSON.stringify({ integration: "acme", at: AT, action: "create" })}\n`); // FileIntegrationStore's trail
+    // flow-b set aside by a process that died before the ledger's line (damage.ts: moved first, then reported).
+    await writeFile(join(dir, "damaged", "flow-b.json.20261207T000000Z"), await readFile(join(dir, "flows", "flow-b.json")));
+    await rm(join(dir, "flows", "flow-b.json"));
+    // The ledger cannot be read at this open: nothing is tidied, not even a real orphan (flow-a's).
+    await rm(join(dir, "flows", "flow-a.json"));
+    await mkdir(join(dir, "damaged", "reports.jsonl"));
+    let opened = await openLogged();
+    await opened.store.close();
+    expect(opened.lines.filter((l) => l.includes("belongs to no flow"))).toEqual([]);
+    expect(await auditFiles()).toEqual(["flow-a.jsonl", "flow-b.jsonl", "integrations.jsonl"]);
+    // The ledger readable (and empty) again: flow-a's trail goes; flow-b's (its file in damaged/) and the integrations' stay.
+    await rm(join(dir, "damaged", "reports.jsonl"), { recursive: true });
+    opened = await openLogged();
+    store = opened.store;
+    expect(opened.lines.filter((l) => l.includes("belongs to no flow"))).toEqual(["store: audit/flow-a.jsonl belongs to no flow (its flow was deleted, and a stop came before its trail went); removed"]);
+    expect(await auditFiles()).toEqual(["flow-b.jsonl", "integrations.jsonl"]);
+    expect(await store.readAudit("flow-b", 100)).toHaveLength(40);
+    await store.close();
+  });
 });
 
 describe("the audit trail's fold (lowdb)", () => {
