@@ -940,7 +940,11 @@ export class FlowEngine {
     const grace = this.#opts.takeOverGraceMs ?? (this.#opts.claimMs ?? 5_000) + (this.#opts.writeRetryMs?.max ?? 5_000);
     const owner = await this.#opts.store.claimant(lease.owner);
     const now = Date.now();
-    if (owner && owner.aliveUntil > now) return now - lease.until >= grace && now - owner.aliveSince >= grace;
+    if (owner && owner.aliveUntil > now) {
+      // An instance of an older release does not say since when (0): this instance's own look at the store stands in.
+      const since = owner.aliveSince || this.#reachableSince;
+      return since !== undefined && now - lease.until >= grace && now - since >= grace;
+    }
     return this.#reachableSince !== undefined && now - this.#reachableSince >= grace;
   }
 

@@ -2,6 +2,7 @@
 // filters mean — so a page means the same thing on lowdb and on PostgreSQL, and the contract suite
 // can hold both to it. Web APIs only (btoa/atob, TextEncoder): the PostgreSQL store runs on Deno too.
 import { badRequest } from "../errors.ts";
+import { FLOW_ID_PATTERN } from "./flow-id.ts";
 import type { FlowRow, ListQuery } from "./flow-store.ts";
 
 export const MAX_PAGE = 500;
@@ -25,7 +26,8 @@ export function decodeCursor(cursor: string): ListPosition {
   try {
     const binary = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
     const value: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string" && !Number.isNaN(Date.parse(value[0]))) {
+    // The id as a flow id is made (a review sent U+0000 in one to PostgreSQL: 500).
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string" && FLOW_ID_PATTERN.test(value[1]) && !Number.isNaN(Date.parse(value[0]))) {
       return { createdAt: value[0], id: value[1] };
     }
   } catch {

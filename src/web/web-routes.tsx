@@ -333,7 +333,7 @@ export function webRoutes(deps: WebDeps) {
         name === undefined
           ? await integrations.create(parsed.data as never, callerOf(c))
           : await integrations.update(name, parsed.data, callerOf(c), /^\d+$/.test(form.revision ?? "") ? Number(form.revision) : undefined);
-      return flashBack(c, { integrationSaved: saved.name }, `#integration-${saved.name}`);
+      return flashBack(c, { integrationSaved: saved.name }, `#integration-${encodeURIComponent(saved.name)}`);
     } catch (error) {
       if (!(error instanceof AuthflowError)) throw error;
       return back(refusalProblems(error));
@@ -421,7 +421,7 @@ export function webRoutes(deps: WebDeps) {
 
   async function flashBack(c: Context, flash: Flash, anchor?: string) {
     setCookie(c, FLASH_COOKIE, await deps.box.seal(JSON.stringify(flash), FLASH_PURPOSE), { ...cookieOptions, maxAge: 60 });
-    const target = anchor ?? (flash.notice?.flowId ? `#flow-${flash.notice.flowId}` : flash.integrationForm ? `#integration-${flash.integrationForm.name || "new"}` : "#main");
+    const target = anchor ?? (flash.notice?.flowId ? `#flow-${flash.notice.flowId}` : flash.integrationForm ? `#integration-${encodeURIComponent(flash.integrationForm.name || "new")}` : "#main");
     return c.redirect(`${base}/${target}`, 303);
   }
 

@@ -566,8 +566,12 @@ describe("flow engine on lowdb", () => {
     await b.engine.stop();
   });
 
-  /** Two engines ticking every 50 ms (heartbeats of 300 ms) on one store that both reach through `down`: a failover is `down.now = true`. */
-  async function twoTickingThroughOutage() {
+  /**
+   * Two engines ticking every 50 ms (heartbeats of 300 ms) on one store that both reach through
+   * `down`: a failover is `down.now = true`. `olderOwner`: a's heartbeat is read as an instance of a
+   * release before migration 9 leaves it (no alive_since: 0).
+   */
+  async function twoTickingThroughOutage({ olderOwner = false } = {}) {
     const store = await LowdbFlowStore.open(dir);
     const clock = new SimulatedClock();
     const down = { now: false };
@@ -581,18 +585,25 @@ describe("flow engine on lowdb", () => {
       revisionOf: failing(store.revisionOf.bind(store)),
       save: failing(store.save.bind(store)),
       claimDue: failing(store.claimDue.bind(store)),
-      claimant: failing(store.claimant.bind(store)),
+      claimant: failing(async (owner: string) => {
+        const heartbeat = await store.claimant(owner);
+        return heartbeat && olderOwner && owner === aId ? { ...heartbeat, aliveSince: 0 } : heartbeat;
+      }),
     });
     const opts = { shared: true, leaseMs: 1000, callMs: 500, claimMs: 300, writeRetryMs: { first: 100, max: 300 } };
-    const a = await boot(clock, cut, opts);
+    const aId = "instance-a";
+    const a = await boot(clock, cut, { ...opts, instanceId: aId });
     const b = await boot(clock, cut, opts);
     await a.engine.start(50);
-    await b.engine.start(50);
+    await b.engine.start(150); // after an outage, a (ticking every 50 ms) beats its heart first, as a live owner usually would
     return { a, b, down };
   }
 
-  it("a database out of reach for longer than a call's lease, its answer held: no other instance calls again once it is back — the one-time token is sent once", async () => {
-    const { a, b, down } = await twoTickingThroughOutage();
+  it.each([
+    ["", false],
+    [" (its owner an instance of an older release, whose heartbeat does not say since when)", true],
+  ])("a database out of reach for longer than a call's lease, its answer held: no other instance calls again once it is back — the one-time token is sent once%s", async (_, olderOwner) => {
+    const { a, b, down } = await twoTickingThroughOutage({ olderOwner });
     const id = await authorizedFlow(a.engine);
     let answer!: () => void;
     refreshes.gate = new Promise((r) => (answer = r));
@@ -600,7 +611,7 @@ describe("flow engine on lowdb", () => {
     await new Promise((r) => setTimeout(r, 20));
     down.now = true; // a failover: neither instance reaches the database, their heartbeats end
     answer(); // the provider answers (a new one-time token): a holds it, its write retried
-    await new Promise((r) => setTimeout(r, 1300)); // longer than the lease
+    await new Promise((r) => setTimeout(r, 2000)); // longer than the lease and the grace after it
     down.now = false; // back: b's tick may come before a's next write retry, and finds the lease ended
     await new Promise((r) => setTimeout(r, 1000));
     await renewedOnce(a.engine, b.engine, id);

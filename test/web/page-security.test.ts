@@ -95,6 +95,18 @@ async function everything() {
   return { flows, audits, integrations: integrations.status === 200 ? integrations.json : integrations.status };
 }
 
+describe("the integration form at a name no integration may have", () => {
+  it("U+0000 or a space in the path: back to the page with the form (the name in the anchor encoded), not a 500", async () => {
+    const alice = await signedIn("alice");
+    const csrf = await alice.csrf();
+    for (const [path, anchor] of [["a%00b", "#integration-a%00b"], ["a%20b", "#integration-a%20b"]] as const) {
+      const res = await alice.fetch(`/integrations/${path}`, { form: { _csrf: csrf, clientId: "x" } });
+      expect(res.status, res.text.slice(0, 200)).toBe(303);
+      expect(res.location).toContain(anchor);
+    }
+  });
+});
+
 describe("CSRF: every POST needs the session's token", () => {
   it("without a _csrf or with a wrong one, every POST route is refused with 403 and nothing changes", async () => {
     const alice = await signedIn("alice");
