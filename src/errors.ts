@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   unsupported_media_type: "the request body is not sent as JSON (Content-Type: application/json)",
   payload_too_large: "the request body is over 64 KiB",
   not_found: "no such flow, machine or route (or the simulated clock is off)",
+  method_not_allowed: "the path exists, but not with this method (the Allow header and the detail name those it takes)",
   unknown_integration: "the flow names an integration this server does not have (GET /api/integrations lists them)",
   unauthorized: "no bearer token, or not API_TOKEN nor an API_CLIENTS client's token",
   forbidden_user: "the caller may not act for this user or legal entity, or the flow is bound to another user",

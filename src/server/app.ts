@@ -23,6 +23,7 @@ import { validationHook } from "./validate.ts";
 import { webRoutes, type WebDeps } from "../web/web-routes.tsx";
 import { securityHeaders } from "./security-headers.ts";
 import { loggablePath } from "./loggable-path.ts";
+import { allowedMethods } from "./allowed-methods.ts";
 
 export { loggablePath };
 
@@ -76,7 +77,13 @@ export function createApp(deps: AppDeps) {
     await next();
     deps.log(`${c.req.method} ${loggablePath(c.req.url)} ${c.res.status} ${Math.round(performance.now() - started)} ms`);
   });
-  app.notFound((c) => problem(404, `Nothing here: ${c.req.method} ${loggablePath(c.req.url)}. The API is described at /docs.`));
+  app.notFound((c) => {
+    const allowed = allowedMethods(app.routes, new URL(c.req.url).pathname);
+    if (allowed.length === 0) return problem(404, `Nothing here: ${c.req.method} ${loggablePath(c.req.url)}. The API is described at /docs.`);
+    const refused = problem(405, `${loggablePath(c.req.url)} does not take ${c.req.method}; it takes ${allowed.join(", ")}. The API is described at /docs.`);
+    refused.headers.set("allow", allowed.join(", "));
+    return refused;
+  });
 
   // Liveness: the process answers. Readiness: it can do its work, so a load balancer or a
   // supervisor sends traffic only then (and stops once shutdown begins). Neither needs the token.

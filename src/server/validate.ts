@@ -46,6 +46,8 @@ function sentence(issue: core.$ZodIssue, where: string): string {
   // The schemas word their own failures ('"user" is required: …'); zod's defaults get the field named.
   if (issue.message.startsWith('"') || issue.message.startsWith("The ")) return issue.message;
   if (field === "") return where === "body" ? "The request body must be a JSON object." : `The ${where} is not what the API takes: ${issue.message}.`;
+  // A query parameter given twice arrives as an array: said so, not "expected string, received array".
+  if (where === "query" && issue.code === "invalid_type" && issue.expected === "string" && /received array/.test(issue.message)) return `"${field}" (query) is given more than once; give it once.`;
   return `"${field}" (${where}): ${issue.message.replace(/^Invalid input: /, "")}.`;
 }
 

@@ -78,6 +78,7 @@ describe("HTTP API against the real simulator", () => {
     const flow = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id;
     const events: Array<[unknown, RegExp]> = [
       [{ type: "NOPE", user: "alice" }, /"type" must be one of/],
+      [{ user: "alice" }, /"type" must be one of .*; it is missing\.$/],
       [{ type: "AUTHORIZE" }, /"user" is required/],
       [{ type: "AUTHORIZE", user: "x".repeat(129) }, /at most 128/],
       [{ type: "AUTHORIZE", user: "al\u0000ice" }, /control/],
@@ -94,7 +95,29 @@ describe("HTTP API against the real simulator", () => {
     expect(missing.status).toBe(404);
     expect(missing.type).toContain("application/problem+json");
     expect((await t.api("GET", "/api/flows?state=bogus")).status).toBe(400);
+    // A filter no flow can match, and a parameter given twice, are said to be what they are.
+    const filters: Array<[string, string]> = [
+      ["legalEntity=123", '"legalEntity" must be a Norwegian organisation number: 9 digits with a valid MOD11 check digit (got "123").'],
+      ["limit=5&limit=6", '"limit" (query) is given more than once; give it once.'],
+      ["cursor=a&cursor=b", '"cursor" (query) is given more than once; give it once.'],
+    ];
+    for (const [query, detail] of filters) {
+      const res = await t.api("GET", `/api/flows?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(res.json.detail).toBe(detail);
+    }
     expect((await t.api("GET", "/api/clock")).status).toBe(404);
+    // A path that exists with a method it does not take: 405 naming the methods it takes, in Allow too.
+    const wrongMethod = await fetch(`${t.url}/api/flows/${flow}`, { method: "PUT", headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" }, body: "{}" });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("allow")).toBe("GET, HEAD, DELETE");
+    expect(wrongMethod.headers.get("content-type")).toContain("application/problem+json");
+    expect(await wrongMethod.json()).toMatchObject({
+      type: "https://authflow.dev/problems/method_not_allowed",
+      title: "Method not allowed",
+      detail: `/api/flows/${flow} does not take PUT; it takes GET, HEAD, DELETE. The API is described at /docs.`,
+    });
+    expect((await t.api("PUT", "/api/nope")).status).toBe(404);
   });
 
   it("a whole flow: AUTHORIZE → ID-porten login (login_hint) → Success → altinnAuthorized → token for the bound user only", async () => {

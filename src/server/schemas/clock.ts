@@ -1,9 +1,9 @@
 // /api/clock (SIMULATED_CLOCK=on): read the simulated time, or move it.
-import { Instant, shown, z } from "./common.ts";
+import { got, Instant, z } from "./common.ts";
 
 export const MAX_ADVANCE_SECONDS = 10 * 365 * 86400;
 
-const advanceMessage = (value: unknown) => `"advanceSeconds" must be a number of seconds from 0 to ${MAX_ADVANCE_SECONDS} (ten years); got ${shown(value ?? null)}.`;
+const advanceMessage = (value: unknown) => `"advanceSeconds" must be a number of seconds from 0 to ${MAX_ADVANCE_SECONDS} (ten years); ${got(value)}.`;
 
 export const AdvanceClockBody = z
   .object({

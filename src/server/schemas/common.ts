@@ -11,6 +11,11 @@ export function shown(value: unknown, max = 40): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
+/** What was sent in a field's place, for a detail: "it is missing" when nothing was (not "got null"). */
+export function got(value: unknown, max = 40): string {
+  return value === undefined ? "it is missing" : `got ${shown(value, max)}`;
+}
+
 /** Organisation number: 9 digits, MOD11 check digit with weights 3 2 7 6 5 4 3 2. */
 export function isOrganisationNumber(value: string): boolean {
   if (!/^\d{9}$/.test(value)) return false;
@@ -22,7 +27,7 @@ export function isOrganisationNumber(value: string): boolean {
 }
 
 export const organisationNumberMessage = (field: string, value: unknown) =>
-  `"${field}" must be a Norwegian organisation number: 9 digits with a valid MOD11 check digit (got ${shown(value ?? null)}).`;
+  `"${field}" must be a Norwegian organisation number: 9 digits with a valid MOD11 check digit (${got(value)}).`;
 
 /** A legal entity's organisation number (MOD11-checked). */
 export function organisationNumber(field = "legalEntity") {

@@ -1,6 +1,6 @@
 // POST /api/flows/:id/events: AUTHORIZE {user, uiLocale?, acr?}, or one of the others with {user}.
 import { PUBLIC_EVENTS } from "../../machines/authorization-types.ts";
-import { ACR_VALUES, UI_LOCALES, oneOf, shown, userId, z } from "./common.ts";
+import { ACR_VALUES, UI_LOCALES, got, oneOf, userId, z } from "./common.ts";
 
 const OTHER_EVENTS = PUBLIC_EVENTS.filter((type) => type !== "AUTHORIZE") as unknown as readonly ["EXCHANGE_CODE", "EXCHANGE_ALTINN", "RENEW", "REVOKE"];
 
@@ -33,6 +33,6 @@ export const EventBody = z
     error: (iss) =>
       (iss as { code: string }).code === "invalid_type"
         ? "The request body must be a JSON object."
-        : `"type" must be one of ${PUBLIC_EVENTS.join(", ")}; got ${shown((iss.input as { type?: unknown } | undefined)?.type ?? null)}.`,
+        : `"type" must be one of ${PUBLIC_EVENTS.join(", ")}; ${got((iss.input as { type?: unknown } | undefined)?.type)}.`,
   })
   .openapi("FlowEvent", { description: "An event for the flow's machine: `type` says which." });

@@ -1,6 +1,6 @@
 // The flow view (what summarize() and toView() make of a flow), a page of them, and its audit trail.
 import { TOP_STATES } from "../../machines/authorization-types.ts";
-import { Instant, oneOf, shown, z } from "./common.ts";
+import { Instant, oneOf, organisationNumber, shown, z } from "./common.ts";
 
 const GRANT_STATES = ["idle", "idportenAuthorized", "altinnAuthorized", "expired"] as const;
 
@@ -69,7 +69,8 @@ export const FlowViewSchema = z
   .openapi("Flow", { description: "A flow's public view. Never a token, a secret, ID-porten's own URL, state or nonce, or a full national identity number." });
 
 export const FlowListQuery = z.object({
-  legalEntity: z.string().optional().openapi({ description: "Only flows for this organisation number." }),
+  // Checked like a create's: a filter that no flow can match is the caller's mistake, said so (not an empty page).
+  legalEntity: organisationNumber("legalEntity").optional().openapi({ description: "Only flows for this organisation number." }),
   state: oneOf("state", TOP_STATES).optional().openapi({ description: "Only flows in this public state." }),
   attention: oneOf("attention", ["true", "false"]).optional().openapi({ description: "true: only flows that need a person; false: only those that do not." }),
   limit: z
