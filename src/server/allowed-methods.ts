@@ -28,7 +28,8 @@ function matches(path: string, pathname: string): boolean {
       .split("/")
       .map((segment) => (segment === "*" ? ".*" : segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
       .join("/");
-    patterns.set(path, (pattern = new RegExp(`^${source}/?$`)));
+    // Strict, as Hono's router is: /api/flows/ is not /api/flows (a review saw a 405 "does not take GET; it takes GET").
+    patterns.set(path, (pattern = new RegExp(`^${source}$`)));
   }
   return pattern.test(pathname);
 }

@@ -79,7 +79,7 @@ export function createApp(deps: AppDeps) {
   });
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, new URL(c.req.url).pathname);
-    if (allowed.length === 0) return problem(404, `Nothing here: ${c.req.method} ${loggablePath(c.req.url)}. The API is described at /docs.`);
+    if (allowed.length === 0 || allowed.includes(c.req.method)) return problem(404, `Nothing here: ${c.req.method} ${loggablePath(c.req.url)}. The API is described at /docs.`);
     const refused = problem(405, `${loggablePath(c.req.url)} does not take ${c.req.method}; it takes ${allowed.join(", ")}. The API is described at /docs.`);
     refused.headers.set("allow", allowed.join(", "));
     return refused;

@@ -41,13 +41,13 @@ export async function jsonObject(c: Context): Promise<Record<string, unknown>> {
 
 const PLACE = { json: "body", query: "query", param: "path" } as const;
 
-function sentence(issue: core.$ZodIssue, where: string): string {
+function sentence(issue: core.$ZodIssue, where: string, repeated: (field: string) => boolean): string {
   const field = issue.path.map(String).join(".");
+  // A query parameter given twice arrives as an array: said so, whatever the field's own words.
+  if (where === "query" && field !== "" && repeated(field)) return `"${field}" (query) is given more than once; give it once.`;
   // The schemas word their own failures ('"user" is required: …'); zod's defaults get the field named.
   if (issue.message.startsWith('"') || issue.message.startsWith("The ")) return issue.message;
   if (field === "") return where === "body" ? "The request body must be a JSON object." : `The ${where} is not what the API takes: ${issue.message}.`;
-  // A query parameter given twice arrives as an array: said so, not "expected string, received array".
-  if (where === "query" && issue.code === "invalid_type" && issue.expected === "string" && /received array/.test(issue.message)) return `"${field}" (query) is given more than once; give it once.`;
   return `"${field}" (${where}): ${issue.message.replace(/^Invalid input: /, "")}.`;
 }
 
@@ -55,10 +55,11 @@ function sentence(issue: core.$ZodIssue, where: string): string {
  * The routes' validation hook: a zod failure becomes a 400 problem whose detail names each refused
  * field and what is wrong with it, also listed in `errors` ({in, field, detail}).
  */
-export const validationHook: Hook<unknown, any, any, Response | undefined> = (result) => {
+export const validationHook: Hook<unknown, any, any, Response | undefined> = (result, c) => {
   if (result.success) return undefined;
   const where = PLACE[result.target as keyof typeof PLACE] ?? result.target;
-  const errors = result.error.issues.map((issue) => ({ in: where, field: issue.path.map(String).join("."), detail: sentence(issue, where) }));
+  const repeated = (field: string) => (c.req.queries(field)?.length ?? 0) > 1;
+  const errors = result.error.issues.map((issue) => ({ in: where, field: issue.path.map(String).join("."), detail: sentence(issue, where, repeated) }));
   const detail = [...new Set(errors.map((e) => e.detail))].join(" ");
   return problem(400, detail, { errors }, "bad_request");
 };

@@ -32,7 +32,7 @@
 // is next read, and reads as absent (the engine then answers from damaged()). DATA_DIR and its
 // folders are 0700, every file 0600.
 import { chmodSync, closeSync, fchmodSync, fstatSync, openSync, readFileSync } from "node:fs";
-import { readdir, readFile, stat, unlink } from "node:fs/promises";
+import { lstat, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { DamageLedger, DAMAGED_DIR, FLOW_ID_PATTERN, flowIdOfFileName, inspectFlowDocument } from "./damage.ts";
 import { DurableJsonFile } from "./durable-json-file.ts";
@@ -151,6 +151,8 @@ export class LowdbFlowStore implements FlowStore {
       if (SHARED_AUDIT_FILES.has(name) || !FLOW_ID_PATTERN.test(id) || this.#index.get(id) || this.#damage.forId(id)) continue;
       setAside ??= await readdir(join(this.#dataDir, DAMAGED_DIR)).catch(() => [] as string[]);
       if (setAside.some((file) => file.startsWith(`${id}.json`))) continue;
+      // Something still at its document's place (a link or a folder set aside that could not be moved): not an orphan.
+      if (await lstat(join(this.#flowsDir, `${id}.json`)).then(() => true, () => false)) continue;
       try {
         await this.#removeAudit(id);
         this.#log(`store: ${AUDIT_DIR}/${name} belongs to no flow (its flow was deleted, and a stop came before its trail went); removed`);

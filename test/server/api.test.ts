@@ -100,6 +100,8 @@ describe("HTTP API against the real simulator", () => {
       ["legalEntity=123", '"legalEntity" must be a Norwegian organisation number: 9 digits with a valid MOD11 check digit (got "123").'],
       ["limit=5&limit=6", '"limit" (query) is given more than once; give it once.'],
       ["cursor=a&cursor=b", '"cursor" (query) is given more than once; give it once.'],
+      ["state=idle&state=idle", '"state" (query) is given more than once; give it once.'],
+      ["legalEntity=999999999&legalEntity=999999999", '"legalEntity" (query) is given more than once; give it once.'],
     ];
     for (const [query, detail] of filters) {
       const res = await t.api("GET", `/api/flows?${query}`);
@@ -118,6 +120,8 @@ describe("HTTP API against the real simulator", () => {
       detail: `/api/flows/${flow} does not take PUT; it takes GET, HEAD, DELETE. The API is described at /docs.`,
     });
     expect((await t.api("PUT", "/api/nope")).status).toBe(404);
+    // Strict paths, as the router's: a trailing slash is no route at all (not "does not take GET; it takes GET").
+    for (const path of ["/api/flows/", `/api/flows/${flow}/`, "/healthz/"]) expect((await t.api("GET", path)).status, path).toBe(404);
   });
 
   it("a whole flow: AUTHORIZE → ID-porten login (login_hint) → Success → altinnAuthorized → token for the bound user only", async () => {

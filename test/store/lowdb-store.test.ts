@@ -1,6 +1,7 @@
 // The lowdb store against real files in a temp DATA_DIR: durable private writes, damage set aside at
 // start-up (one line each, the other flows serve), quarantine, and the audit trail's torn lines.
-import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StaleWriteError, type AuditEntry, type FlowRecord } from "../../src/store/flow-store.ts";
@@ -343,6 +344,29 @@ describe("delete (lowdb): the document first, then the trail", () => {
     expect(opened.lines.filter((l) => l.includes("belongs to no flow"))).toEqual(["store: audit/flow-a.jsonl belongs to no flow (its flow was deleted, and a stop came before its trail went); removed"]);
     expect(await auditFiles()).toEqual(["flow-b.jsonl", "integrations.jsonl"]);
     expect(await store.readAudit("flow-b", 100)).toHaveLength(40);
+    await store.close();
+  });
+
+  it("leaves the trail of a flow whose document is still in flows/ (a link that could not be set aside: damaged/ refused the move)", async () => {
+    let store = await LowdbFlowStore.open(dir);
+    await store.save(record("flow-a"), null);
+    await store.appendAudit(entries("flow-a"));
+    await store.close();
+    // The document replaced by a link to a copy elsewhere: not a file, so open sets it aside — and the move fails.
+    const elsewhere = join(dir, "elsewhere.json");
+    await rename(join(dir, "flows", "flow-a.json"), elsewhere);
+    await symlink(elsewhere, join(dir, "flows", "flow-a.json"));
+    execFileSync("chattr", ["+i", join(dir, "damaged")]); // as root; the test machines run as root
+    let opened: Awaited<ReturnType<typeof openLogged>>;
+    try {
+      opened = await openLogged();
+    } finally {
+      execFileSync("chattr", ["-i", join(dir, "damaged")]);
+    }
+    store = opened.store;
+    expect(opened.lines.some((l) => l.includes("left in place"))).toBe(true);
+    expect(opened.lines.filter((l) => l.includes("belongs to no flow"))).toEqual([]);
+    expect(await auditFiles()).toEqual(["flow-a.jsonl"]);
     await store.close();
   });
 });
