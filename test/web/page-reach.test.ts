@@ -2,9 +2,10 @@
 // page, and another entity's flow is as unknown to them as one that does not exist (404, unnamed).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
-import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../store/postgres-server.ts";
+import { describeWithPostgres } from "../store/postgres-server.ts";
 import { signInWithPassword } from "../support/page-sign-in.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
+import { twoInstancesOnPostgres } from "../support/two-instances.ts";
 
 const MINE = "999999999";
 const OTHERS = "123456785";
@@ -119,21 +120,11 @@ async function pageStream(url: string, session: string) {
 }
 
 await describeWithPostgres("several instances on PostgreSQL", () => {
-  let db: TestDatabase;
-  let a: TestService;
-  let b: TestService;
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
-  });
+  const instances = twoInstancesOnPostgres("authflow_reach");
 
   it("a flow deleted on another instance leaves the page of a person who may see it, and nobody else hears of it", async () => {
-    db = await createTestDatabase("authflow_reach");
     const users = [{ user: "carol", legalEntities: [MINE], passwordHash: await hashPassword("carol-password-3", { ln: 10, r: 8, p: 1 }) }];
-    const env = { UI_USERS: JSON.stringify(users), ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"), DATABASE_URL: db.url };
-    a = await startTestService(env);
-    b = await startTestService(env);
+    const [a, b] = await instances.start({ UI_USERS: JSON.stringify(users), ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64") });
     const { session } = await signInWithPassword(a.url, "carol", "carol-password-3");
     const stream = await pageStream(a.url, session!);
     try {

@@ -3,7 +3,8 @@
 // instance on the same PostgreSQL (table ended_sessions), not just by the process that signed out.
 import { afterAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
-import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../store/postgres-server.ts";
+import { describeWithPostgres } from "../store/postgres-server.ts";
+import { twoInstancesOnPostgres } from "../support/two-instances.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
 const KEY = Buffer.alloc(32, 9).toString("base64");
@@ -50,20 +51,10 @@ describe("sign-out with lowdb", () => {
 });
 
 await describeWithPostgres("sign-out with PostgreSQL", () => {
-  let db: TestDatabase;
-  let a: TestService;
-  let b: TestService;
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
-  });
+  const instances = twoInstancesOnPostgres("authflow_signout");
 
   it("a cookie signed out on one instance is refused by another", async () => {
-    db = await createTestDatabase("authflow_signout");
-    const env = { UI_USERS: await users(), ENCRYPTION_KEY: KEY, DATABASE_URL: db.url };
-    a = await startTestService(env);
-    b = await startTestService(env);
+    const [a, b] = await instances.start({ UI_USERS: await users(), ENCRYPTION_KEY: KEY });
     const copy = await signIn(a);
     expect(await homeStatus(b, copy)).toBe(200); // one key: either instance opens the session
     await signOut(a, copy);
