@@ -71,7 +71,8 @@ export async function runServer(runtime: Runtime): Promise<void> {
   try {
     config = readConfig(runtime.env);
   } catch (error) {
-    // Every problem in one line: those of the settings that name files too (read once the rest is right).
+    // Every problem in one line: the settings that name files (API_CLIENTS, UI_USERS, the client key)
+    // are read here too, so that one round of fixes is enough.
     const more = error instanceof ConfigError ? await fileSettingProblems(runtime.env, (path) => readFile(path, "utf8")) : [];
     return fail(describeStartupFailure(more.length > 0 ? new ConfigError([...(error as ConfigError).problems, ...more]) : error));
   }

@@ -90,8 +90,8 @@ function compare(recorded: string, expected: string, place: KeyCheckPlace): void
 
 /**
  * A flow's snapshot opens with the key: with its binding, or without one — a flow of the first
- * release was sealed with no additional data; the engine sets such a flow aside as damaged, but the
- * key that sealed it is the store's all the same.
+ * release was sealed with no additional data; the engine no longer opens such a flow (README
+ * "Upgrading from the first release"), but the key that sealed it is the store's all the same.
  */
 const flowSamples = (record: FlowRecord): SealedSample[] => [
   { sealed: record.sealedSnapshot, binding: sealBinding(record) },
