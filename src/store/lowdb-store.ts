@@ -33,7 +33,8 @@
 // folders are 0700, every file 0600.
 import { chmodSync, closeSync, fchmodSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { lstat, readdir, readFile, stat, unlink } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
+import { INTEGRATIONS_AUDIT_FILE } from "../integrations/integration-store.ts";
 import { DamageLedger, DAMAGED_DIR, FLOW_ID_PATTERN, flowIdOfFileName, inspectFlowDocument } from "./damage.ts";
 import { DurableJsonFile } from "./durable-json-file.ts";
 import { KeyCheckUnusableError, StaleWriteError, type AuditEntry, type Claimant, type DamageReport, type DueFlow, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "./flow-store.ts";
@@ -43,8 +44,8 @@ import { RowIndex } from "./row-index.ts";
 
 const FLOWS_DIR = "flows";
 const AUDIT_DIR = "audit";
-/** Files in audit/ that are not one flow's trail: the integrations' (src/integrations/integration-store.ts INTEGRATIONS_AUDIT_FILE). */
-const SHARED_AUDIT_FILES = new Set(["integrations.jsonl"]);
+/** Files in audit/ that are not one flow's trail: the integrations'. */
+const SHARED_AUDIT_FILES = new Set([basename(INTEGRATIONS_AUDIT_FILE)]);
 /** The encryption-key check value (store/key-check.ts). */
 export const KEY_CHECK_FILE = "key-check";
 /**
@@ -345,7 +346,7 @@ export class LowdbFlowStore implements FlowStore {
     try {
       await createFileExclusively(this.#keyCheckFile, `${value}\n`);
     } catch (error) {
-      const why = errorCode(error) === "ENOSPC" ? `the disk is full (ENOSPC); free space in DATA_DIR (${dirname(this.#keyCheckFile)}) and start again` : (error as Error).message;
+      const why = errorCode(error) === "ENOSPC" ? `the disk is full (ENOSPC); free space in DATA_DIR (${this.#dataDir}) and start again` : (error as Error).message;
       throw new Error(`${this.#keyCheckFile} (the encryption-key check) could not be written: ${why}`, { cause: error });
     }
     return (await this.readKeyCheck())!;
