@@ -198,7 +198,9 @@ async function wire(
   const endedSessions = config.databaseUrl ? await PostgresEndedSessions.open(config.databaseUrl, Date.now, config.databaseTimeoutSeconds) : await FileEndedSessions.open(config.dataDir);
   opened.push(() => endedSessions.close());
   // The sign-in limit counts in PostgreSQL when instances share it, so a guesser gets no more tries per instance.
-  const signInAttempts = config.databaseUrl ? await PostgresSignInAttempts.open(config.databaseUrl, Date.now, undefined, config.databaseTimeoutSeconds) : new MemorySignInAttempts();
+  // There only a keyed digest of each user name and address is kept: a password typed as a user name must not be.
+  const signInKeyDigest = (key: string) => box.mac(`authflow sign-in key\n${key}`);
+  const signInAttempts = config.databaseUrl ? await PostgresSignInAttempts.open(config.databaseUrl, signInKeyDigest, Date.now, undefined, config.databaseTimeoutSeconds) : new MemorySignInAttempts();
   opened.push(() => signInAttempts.close());
   const inspector = config.inspectPort !== undefined ? await startStatelyInspector(config.inspectPort) : undefined;
   if (inspector) opened.push(() => inspector.stop());

@@ -5,7 +5,6 @@
 // instances behind the balancer, so there the count is the database's, taken under a lock per key.
 import type postgres from "postgres";
 import { boundCalls, openMigrated } from "../store/postgres/connect.ts";
-import { storableText } from "../store/postgres/storable.ts";
 
 export interface SignInLimits {
   perUser: number;
@@ -28,10 +27,17 @@ export interface SignInAttempts {
   close(): Promise<void>;
 }
 
-// A key holds what was typed, made storable (store/postgres/storable.ts): a user name may carry a NUL,
-// or half of an emoji cut at 128 characters, which PostgreSQL refuses. The same keys in memory.
-const userKey = (user: string) => storableText(`u:${user.toLowerCase()}`);
-const addressKey = (address: string) => storableText(`a:${address}`);
+// A key names what was typed. In memory it is the text itself; in PostgreSQL only its keyed digest
+// is kept (PostgresSignInAttempts): a person who types their password into the user-name field
+// leaves it in the failed attempt's key, and a row is also in the WAL, replicas and backups.
+const userKey = (user: string) => `u:${user.toLowerCase()}`;
+const addressKey = (address: string) => `a:${address}`;
+
+/**
+ * What PostgreSQL keeps of a key: a MAC under the service's key (every instance has the same key, so
+ * every instance counts the same user under the same digest), never the typed text.
+ */
+export type SignInKeyDigest = (key: string) => Promise<string>;
 
 /** Seconds until one more attempt is allowed under `limit`, given the failures' times (oldest first); 0 if now. */
 function waitFor(times: readonly number[], limit: number, now: number, windowMs: number): number {
@@ -128,21 +134,30 @@ export class PostgresSignInAttempts implements SignInAttempts {
   #sweeping: Promise<void> = Promise.resolve();
   private constructor(
     private readonly sql: postgres.Sql,
+    private readonly digest: SignInKeyDigest,
     private readonly now: () => number,
     private readonly limits: SignInLimits,
   ) {
     boundCalls(this, sql, ["attempt", "withdraw", "succeeded"]);
   }
 
-  /** `answerSeconds`: how long a call waits for the database (DATABASE_TIMEOUT_SECONDS; store/postgres/connect.ts). */
-  static async open(databaseUrl: string, now: () => number = Date.now, limits: SignInLimits = SIGN_IN_LIMITS, answerSeconds?: number): Promise<PostgresSignInAttempts> {
+  /**
+   * `digest`: what a key is kept as (SignInKeyDigest; the service's is its SecretBox's MAC).
+   * `answerSeconds`: how long a call waits for the database (DATABASE_TIMEOUT_SECONDS; store/postgres/connect.ts).
+   */
+  static async open(databaseUrl: string, digest: SignInKeyDigest, now: () => number = Date.now, limits: SignInLimits = SIGN_IN_LIMITS, answerSeconds?: number): Promise<PostgresSignInAttempts> {
     const sql = await openMigrated(databaseUrl, "authflow-sign-in", 2, answerSeconds);
-    return new PostgresSignInAttempts(sql, now, limits);
+    return new PostgresSignInAttempts(sql, digest, now, limits);
+  }
+
+  /** The stored keys of a user name and an address, in that order. */
+  #keys(user: string, address: string): Promise<string[]> {
+    return Promise.all([this.digest(userKey(user)), this.digest(addressKey(address))]);
   }
 
   async attempt(user: string, address: string): Promise<number> {
     const now = this.now();
-    const keys = [userKey(user), addressKey(address)];
+    const keys = await this.#keys(user, address);
     const wait = (await this.sql.begin(async (tx) => {
       // One transaction per attempt, holding a lock per key (taken in one order: no deadlock), so
       // attempts made at once on several instances are counted one after another, never past the limit.
@@ -167,12 +182,12 @@ export class PostgresSignInAttempts implements SignInAttempts {
   }
 
   async withdraw(user: string, address: string): Promise<void> {
-    await this.#dropNewest([userKey(user), addressKey(address)]);
+    await this.#dropNewest(await this.#keys(user, address));
   }
 
   async succeeded(user: string, address?: string): Promise<void> {
-    await this.sql`DELETE FROM sign_in_failures WHERE key = ${userKey(user)}`;
-    if (address !== undefined) await this.#dropNewest([addressKey(address)]);
+    await this.sql`DELETE FROM sign_in_failures WHERE key = ${await this.digest(userKey(user))}`;
+    if (address !== undefined) await this.#dropNewest([await this.digest(addressKey(address))]);
   }
 
   /** Resolves when the sweep under way (if any) has ended: for close, and for tests. */

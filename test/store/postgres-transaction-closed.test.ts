@@ -57,6 +57,9 @@ async function resettingRelay() {
   return { port: (relay.address() as net.AddressInfo).port, reset: () => sockets.forEach((s) => s.resetAndDestroy()) };
 }
 
+// The keys as typed (the service keeps a MAC of each): signInLocks below takes the same locks by them.
+const plainKeys = async (key: string) => key;
+
 const outcome = (call: Promise<unknown>) =>
   call.then(
     (value) => `answered ${String(value)}`,
@@ -66,7 +69,7 @@ const outcome = (call: Promise<unknown>) =>
 describe.skipIf(skip)("a transaction whose connection is closed under it (PostgreSQL)", { timeout: 30_000 }, () => {
   it("the server ends the connection (pg_terminate_backend), three times: each call fails, the process lives, the pool keeps working", async () => {
     const db = await database();
-    const attempts = await PostgresSignInAttempts.open(db.url, Date.now, undefined, 3); // a pool of two; answer within 3 s
+    const attempts = await PostgresSignInAttempts.open(db.url, plainKeys, Date.now, undefined, 3); // a pool of two; answer within 3 s
     cleanups.push(() => attempts.close());
     const locks = await signInLocks(db.url, "ada", "10.0.0.1");
     // Three times: the sign-in pool has two connections, and each closed transaction used to park
@@ -88,7 +91,7 @@ describe.skipIf(skip)("a transaction whose connection is closed under it (Postgr
 
   it("the database stops answering inside the transaction and the pool lets go of its sockets, three times: 503-class error each time, the process lives, the pool keeps working", async () => {
     const db = await database();
-    const attempts = await PostgresSignInAttempts.open(db.url, Date.now, undefined, 1); // answer within 1 s
+    const attempts = await PostgresSignInAttempts.open(db.url, plainKeys, Date.now, undefined, 1); // answer within 1 s
     cleanups.push(() => attempts.close());
     const locks = await signInLocks(db.url, "bea", "10.0.0.2");
     for (const round of [1, 2, 3]) {
@@ -109,7 +112,7 @@ describe.skipIf(skip)("a transaction whose connection is closed under it (Postgr
     const relay = await resettingRelay();
     const url = new URL(db.url);
     url.port = String(relay.port);
-    const attempts = await PostgresSignInAttempts.open(url.toString(), Date.now, undefined, 4);
+    const attempts = await PostgresSignInAttempts.open(url.toString(), plainKeys, Date.now, undefined, 4);
     cleanups.push(() => attempts.close());
     // Both connections of the pool up and used.
     await Promise.all([attempts.attempt("w1", "10.1.1.1"), attempts.attempt("w2", "10.1.1.2")]);

@@ -3,6 +3,7 @@
 // guesses get at most five checks and the right password among them does not get in.
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSecretBox } from "../../src/crypto/secrets.ts";
 import { hashPassword } from "../../src/identity/password.ts";
 import { SignInLimiter } from "../../src/identity/sessions.ts";
 import { MemorySignInAttempts, PostgresSignInAttempts, type SignInAttempts } from "../../src/identity/sign-in-attempts.ts";
@@ -148,7 +149,9 @@ await describeWithPostgres("with PostgreSQL", () => {
     async (now) => {
       const db = await createTestDatabase("authflow_signin");
       databases.push(db);
-      const instances = await Promise.all([PostgresSignInAttempts.open(db.url, now), PostgresSignInAttempts.open(db.url, now)]);
+      const box = await createSecretBox(new Uint8Array(32).fill(7));
+      const digest = (key: string) => box.mac(`authflow sign-in key\n${key}`);
+      const instances = await Promise.all([PostgresSignInAttempts.open(db.url, digest, now), PostgresSignInAttempts.open(db.url, digest, now)]);
       urls.set(instances[0], db.url);
       return instances;
     },
@@ -178,6 +181,17 @@ await describeWithPostgres("with PostgreSQL", () => {
       expect(statuses).toEqual([401, 401, 401, 401, 401]);
       expect(await guess(instances[1]!, "guess-5")).toBe(429);
       expect(await guess(instances[0]!, "alice-password-1")).toBe(429); // the right one waits too
+      // Review finding: the table kept each key as typed, so a password typed into the user-name
+      // field stayed in clear in the database (and its WAL and backups). Only keyed digests now.
+      expect((await signInWithPassword(instances[0]!.url, "Correct-Horse-Battery-Staple-42", "")).status).toBe(401);
+      const sql = postgres(db.url, { max: 1, onnotice: () => undefined });
+      try {
+        const keys = (await sql`SELECT key FROM sign_in_failures`).map((row) => row.key as string);
+        expect(keys.length).toBeGreaterThanOrEqual(6 * 2);
+        for (const typed of ["alice", "correct-horse", "127.0.0.1", "u:", "a:"]) expect(keys.filter((key) => key.toLowerCase().includes(typed))).toEqual([]);
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
     } finally {
       for (const service of instances) await service.close();
     }
