@@ -59,9 +59,32 @@ export class Sessions {
     return session;
   }
 
+  /**
+   * Whether a session read earlier still holds: not expired, not signed out (on any instance). For
+   * what outlives its request — a page's event stream — which must end with its session. Throws
+   * when the record of sign-outs cannot be read.
+   */
+  async holds(session: Session): Promise<boolean> {
+    return !this.expired(session) && !(await this.ended.has(session.sid));
+  }
+
+  expired(session: Session): boolean {
+    return session.expiresAt <= this.now();
+  }
+
   /** Signs the session out for good: resolves once that is recorded where every instance looks. */
-  end(session: Session): Promise<void> {
-    return this.ended.add(session.sid, session.expiresAt);
+  async end(session: Session): Promise<void> {
+    await this.ended.add(session.sid, session.expiresAt);
+    for (const listener of this.#endListeners) listener(session.sid);
+  }
+
+  // This process's own sign-outs, told at once (another instance's are found by holds()).
+  #endListeners = new Set<(sid: string) => void>();
+
+  /** Calls `listener` with the session id of each sign-out made by this process; answers the way to stop. */
+  onEnd(listener: (sid: string) => void): () => void {
+    this.#endListeners.add(listener);
+    return () => this.#endListeners.delete(listener);
   }
 }
 

@@ -119,6 +119,12 @@ export const APP_SCRIPT = `// authflow page: moves each card when its flow chang
       var old = document.getElementById("flow-" + data.id);
       if (old) old.remove();
     });
+    // The session ended (signed out here or elsewhere, or expired): no reconnecting, which would
+    // only be refused; the page says so, and a reload goes to the sign-in.
+    source.addEventListener("signedout", function () {
+      source.close();
+      status.textContent = status.getAttribute("data-signed-out-text") || "";
+    });
     source.onerror = function () {
       status.textContent = "";
       if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);

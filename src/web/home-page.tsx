@@ -53,7 +53,7 @@ export function HomePage(props: HomeProps) {
   return (
     <Layout lang={props.lang} title={t.authorizations} user={props.user} csrf={props.csrf} path="/" base={props.base}>
       <h1>{t.authorizations}</h1>
-      <p id="live-status" class="live" role="status" aria-live="polite" data-live-text={t.live}></p>
+      <p id="live-status" class="live" role="status" aria-live="polite" data-live-text={t.live} data-signed-out-text={t.liveSignedOut}></p>
       {props.notice && !props.notice.flowId && (
         <p class={`notice ${props.notice.kind}`} role={props.notice.kind === "error" ? "alert" : "status"}>
           {props.notice.text}

@@ -63,6 +63,10 @@ const FLASH_COOKIE = "authflow_flash";
 const PAGE_FLOWS = 2000;
 /** How many flows' cards may wait for a browser that has stopped reading its event stream before the stream is ended. */
 const STREAM_WAITING_FLOWS = 1000;
+/** How often a page's event stream checks that its session still holds (a sign-out on another instance, the expiry). */
+const SESSION_CHECK_MS = 5_000;
+/** How long a page's event stream of a person the trusted proxy signed in lasts before the browser reconnects through the proxy. */
+const PROXY_STREAM_MS = 15 * 60_000;
 const SIGNIN_COOKIE = "authflow_signin";
 const FLASH_PURPOSE = "authflow page flash v1";
 const FLOW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -349,12 +353,32 @@ export function webRoutes(deps: WebDeps) {
   app.get("/events", (c) => {
     const caller = callerOf(c);
     const ctx = cardContext(c);
+    const session = c.get("session");
     return streamSSE(c, async (stream) => {
       let unlisten = () => {};
-      const ended = new Promise<void>((resolve) => {
-        stream.onAbort(() => resolve());
-        if (deps.shutdown) unlisten = deps.shutdown.onStop(() => resolve());
+      // true: the session ended (the browser is told, and does not reconnect); false: the stream just ends.
+      let end: (signedOut: boolean) => void = () => {};
+      const ended = new Promise<boolean>((resolve) => {
+        end = resolve;
+        stream.onAbort(() => resolve(false));
+        if (deps.shutdown) unlisten = deps.shutdown.onStop(() => resolve(false));
       });
+      // The stream lives no longer than its session (review: cards kept coming to a cookie signed out
+      // on another instance). A sign-out here ends it at once; one elsewhere, or the session's expiry,
+      // within SESSION_CHECK_MS. While the record of sign-outs cannot be read, the stream goes on (a
+      // sign-out cannot be recorded then either); the expiry needs no record.
+      const stopOnSignOut = deps.sessions.onEnd((sid) => sid === session.sid && end(true));
+      let checking = false;
+      const check = setInterval(async () => {
+        if (checking) return;
+        checking = true;
+        const holds = await deps.sessions.holds(session).catch(() => !deps.sessions.expired(session));
+        checking = false;
+        if (!holds) end(true);
+      }, SESSION_CHECK_MS);
+      // The trusted proxy's sign-in holds only while the proxy says so on each request: such a
+      // stream ends now and then, and the browser's reconnection asks the proxy again.
+      const proxyTurn = session.via === "proxy" ? setTimeout(() => end(false), PROXY_STREAM_MS) : undefined;
       // While the browser is not reading, each flow's newest card waits, not every change of it
       // (newest-per-key.ts): the page replaces a card whole, so one that reads again is up to date
       // with one card per changed flow. That is still one per flow, so past STREAM_WAITING_FLOWS
@@ -387,11 +411,15 @@ export function webRoutes(deps: WebDeps) {
         if (!out.busy) out.put("ping", null);
       }, 15_000);
       await stream.writeSSE({ event: "ready", data: "" });
-      await ended;
+      const signedOut = await ended;
       clearInterval(ping);
+      clearInterval(check);
+      clearTimeout(proxyTurn);
+      stopOnSignOut();
       unlisten();
       stop();
       out.drop();
+      if (signedOut && !stream.aborted) await stream.writeSSE({ event: "signedout", data: "" }).catch(() => undefined);
     });
   });
 

@@ -4,19 +4,21 @@ import { afterAll } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../store/postgres-server.ts";
 import { startTestService, type TestService } from "./test-service.ts";
 
-/** Call inside a describe: `start(env)` makes the database (named `<prefix>_<random>`) and both services with `env` and its DATABASE_URL. */
+/** Call inside a describe: each `start(env)` makes a database (named `<prefix>_<random>`) and both services with `env` and its DATABASE_URL. */
 export function twoInstancesOnPostgres(prefix: string) {
-  let db: TestDatabase | undefined;
+  const databases: TestDatabase[] = [];
   const started: TestService[] = [];
   afterAll(async () => {
     for (const service of started) await service.close();
-    await db?.drop();
+    for (const db of databases) await db.drop();
   });
   return {
     async start(env: Record<string, string>): Promise<[TestService, TestService]> {
-      db = await createTestDatabase(prefix);
-      for (let i = 0; i < 2; i++) started.push(await startTestService({ ...env, DATABASE_URL: db.url }));
-      return [started[0]!, started[1]!];
+      const db = await createTestDatabase(prefix);
+      databases.push(db);
+      const pair: [TestService, TestService] = [await startTestService({ ...env, DATABASE_URL: db.url }), await startTestService({ ...env, DATABASE_URL: db.url })];
+      started.push(...pair);
+      return pair;
     },
   };
 }

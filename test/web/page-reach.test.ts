@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
 import { describeWithPostgres } from "../store/postgres-server.ts";
 import { signInWithPassword } from "../support/page-sign-in.ts";
+import { pageStream } from "../support/page-stream.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 import { twoInstancesOnPostgres } from "../support/two-instances.ts";
 
@@ -92,32 +93,6 @@ it("finds one legal entity's authorizations, within the person's reach, and says
   expect(wrong).toContain('aria-invalid="true"');
   expect(flows(wrong)).toEqual(flows(all)); // the whole list stays
 });
-
-/** The page stream's frames (`event: … data: …` blocks) for `session` on `url`, collected until closed. */
-async function pageStream(url: string, session: string) {
-  const abort = new AbortController();
-  const res = await fetch(`${url}/events`, { headers: { cookie: session }, signal: abort.signal });
-  expect(res.status).toBe(200);
-  const frames: string[] = [];
-  let buffer = "";
-  const decoder = new TextDecoder();
-  void (async () => {
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        for (let end; (end = buffer.indexOf("\n\n")) >= 0; buffer = buffer.slice(end + 2)) frames.push(buffer.slice(0, end));
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  const until = async (what: string) => {
-    for (let i = 0; i < 250 && !frames.some((f) => f.includes(what)); i++) await new Promise((r) => setTimeout(r, 20));
-    return frames.some((f) => f.includes(what));
-  };
-  await until("event: ready");
-  return { frames, until, close: () => abort.abort() };
-}
 
 await describeWithPostgres("several instances on PostgreSQL", () => {
   const instances = twoInstancesOnPostgres("authflow_reach");

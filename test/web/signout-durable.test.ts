@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/identity/password.ts";
 import { describeWithPostgres } from "../store/postgres-server.ts";
+import { pageStream } from "../support/page-stream.ts";
 import { twoInstancesOnPostgres } from "../support/two-instances.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
@@ -48,6 +49,21 @@ describe("sign-out with lowdb", () => {
     expect(await homeStatus(t, copy)).toBe(303);
     expect(await homeStatus(t, other)).toBe(200);
   }, 60_000);
+
+  it("the page's event stream of a session ends when it signs out, and the browser is told so", async () => {
+    // Review finding: a stream opened before the sign-out kept delivering cards.
+    const session = await signIn(t);
+    const stream = await pageStream(t.url, session);
+    try {
+      await signOut(t, session);
+      expect(await stream.endedWithin(2_000), "a sign-out on this instance ends the stream at once").toBe(true);
+      expect(stream.frames.at(-1)).toBe("event: signedout\ndata: ");
+      const after = (await t.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id as string;
+      expect(await stream.until(after, 500)).toBe(false);
+    } finally {
+      stream.close();
+    }
+  }, 60_000);
 });
 
 await describeWithPostgres("sign-out with PostgreSQL", () => {
@@ -59,5 +75,23 @@ await describeWithPostgres("sign-out with PostgreSQL", () => {
     expect(await homeStatus(b, copy)).toBe(200); // one key: either instance opens the session
     await signOut(a, copy);
     expect(await homeStatus(b, copy)).toBe(303);
+  }, 60_000);
+
+  it("a page's event stream on another instance ends within seconds of the sign-out", async () => {
+    const [a, b] = await instances.start({ UI_USERS: await users(), ENCRYPTION_KEY: KEY });
+    const session = await signIn(a);
+    const stream = await pageStream(b.url, session);
+    const other = await pageStream(b.url, await signIn(b)); // another session of the same person goes on
+    try {
+      await signOut(a, session);
+      expect(await stream.endedWithin(10_000), `B's stream of the signed-out session ends; it got ${JSON.stringify(stream.frames)}`).toBe(true);
+      expect(stream.frames.at(-1)).toBe("event: signedout\ndata: ");
+      const after = (await a.api("POST", "/api/flows", { legalEntity: "999999999" })).json.id as string;
+      expect(await other.until(after)).toBe(true);
+      expect(stream.frames.join("\n")).not.toContain(after);
+    } finally {
+      stream.close();
+      other.close();
+    }
   }, 60_000);
 });
