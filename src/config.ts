@@ -81,6 +81,8 @@ export interface Config {
   authorizationWarningDays: number;
   loginTimeoutSeconds: number;
   outboundTimeoutMs: number;
+  /** Outbound calls (to ID-porten and Altinn) this process has out at once; the rest wait their turn. */
+  outboundConcurrency: number;
   exchangeMode: "auto" | "manual";
   simulatedClock: boolean;
   /** INSPECT=on: actors report to the Stately inspector server on this port. */
@@ -322,6 +324,7 @@ export function readConfig(env: Env): Readonly<Config> {
   const authorizationWarningDays = read.integer("AUTHORIZATION_WARNING_DAYS", 30, 0, 3650);
   const loginTimeoutSeconds = read.integer("LOGIN_TIMEOUT_SECONDS", 600);
   const outboundTimeoutMs = read.integer("OUTBOUND_TIMEOUT_SECONDS", 10, 1, 300) * 1000;
+  const outboundConcurrency = read.integer("OUTBOUND_CONCURRENCY", 16, 1, 1000);
   const databaseTimeoutSeconds = read.integer("DATABASE_TIMEOUT_SECONDS", 15, 1, 300); // = DEFAULT_ANSWER_SECONDS in store/postgres/connect.ts
   const exchangeMode = read.oneOf("EXCHANGE_MODE", ["auto", "manual"] as const, "auto");
 
@@ -356,6 +359,7 @@ export function readConfig(env: Env): Readonly<Config> {
     authorizationWarningDays,
     loginTimeoutSeconds,
     outboundTimeoutMs,
+    outboundConcurrency,
     exchangeMode,
     simulatedClock,
     inspectPort,

@@ -205,7 +205,21 @@ async function wire(
   const inspector = config.inspectPort !== undefined ? await startStatelyInspector(config.inspectPort) : undefined;
   if (inspector) opened.push(() => inspector.stop());
   // A call's lease outlasts the call (flows/call-lease.ts): no other instance takes it over meanwhile.
-  engine = new FlowEngine({ store, box, clock, registry, log, instanceId, shared: config.databaseUrl !== undefined, ...callLease(config), ...(inspector ? { inspect: inspector.inspect } : {}) });
+  // Outbound calls wait for one of OUTBOUND_CONCURRENCY places (engine/outbound-gate.ts); a code
+  // exchange goes first: a person waits for it, and the code lives for seconds.
+  engine = new FlowEngine({
+    store,
+    box,
+    clock,
+    registry,
+    log,
+    instanceId,
+    shared: config.databaseUrl !== undefined,
+    ...callLease(config),
+    outboundConcurrency: config.outboundConcurrency,
+    urgentCall: (callId) => callId === "exchangeCode",
+    ...(inspector ? { inspect: inspector.inspect } : {}),
+  });
   opened.push(() => engine!.stop());
   // Flows are hydrated when needed; start-up only hydrates what is due (a flow caught mid-call resumes now).
   await engine.start();

@@ -24,6 +24,7 @@ import { AuthflowError, notFound } from "../errors.ts";
 import { storeUnreachable } from "../store/store-unreachable.ts";
 import { StaleWriteError, type AuditEntry, type FlowChange, type FlowRecord, type FlowRow, type FlowStore, type ListPage, type ListQuery } from "../store/flow-store.ts";
 import type { MachineRegistry, RegisteredMachine } from "./machine-registry.ts";
+import { OutboundGate } from "./outbound-gate.ts";
 import { RepeatedFailure } from "./repeated-failure.ts";
 
 export interface EngineEvent {
@@ -83,6 +84,10 @@ export interface FlowEngineOptions {
    * that waits for its answer. Default claimMs + the write retry's largest pause.
    */
   takeOverGraceMs?: number;
+  /** Outbound calls this process has out at once; the others wait for a place (outbound-gate.ts). Default 16. */
+  outboundConcurrency?: number;
+  /** Calls a person waits for whatever else (a code exchange): they take the next place first, like a call of a flow someone awaits. */
+  urgentCall?: (callId: string) => boolean;
 }
 
 interface LiveFlow {
@@ -190,10 +195,19 @@ export class FlowEngine {
   #ticker: ReturnType<typeof setInterval> | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
   #ticking: Promise<number> | undefined;
+  #gate: OutboundGate;
+  /** How many callers wait (waitFor) for each flow: its calls go before the backlog of upkeep. */
+  #awaited = new Map<string, number>();
 
   constructor(options: FlowEngineOptions) {
     this.#opts = options;
     this.#me = options.instanceId ?? crypto.randomUUID();
+    this.#gate = new OutboundGate(options.outboundConcurrency ?? 16);
+  }
+
+  /** Outbound calls out now and waiting for a place. */
+  get outbound(): { out: number; waiting: number } {
+    return { out: this.#gate.out, waiting: this.#gate.waiting };
   }
 
   get instanceId(): string {
@@ -206,19 +220,21 @@ export class FlowEngine {
   }
 
   /**
-   * Starts the engine's background work: hydrating what is due (at once: a flow caught mid-call by
-   * a crash resumes now), dropping what is idle, and following other instances' changes. Returns
-   * how many flows were hydrated by the first tick.
+   * Starts the engine's background work: hydrating what is due (the first tick at once: a flow
+   * caught mid-call by a crash resumes now), dropping what is idle, and following other instances'
+   * changes. The first tick is not waited for: after a stop of some minutes it finds hundreds of
+   * renewals due, and a service that listened only once it had hydrated them (and written their
+   * first steps) answered neither requests nor health checks for 7–12 s (review, 2,000 flows).
    */
-  async start(tickMs = 1000): Promise<number> {
+  async start(tickMs = 1000): Promise<void> {
     if (this.#opts.shared) {
       this.#unsubscribe = await this.#opts.store.subscribe((change) => void this.#remoteChange(change));
     }
-    const first = await this.tick();
     const failures = new RepeatedFailure("deadline tick", `every ${tickMs / 1000} s`, (line) => this.#log(line));
-    this.#ticker = setInterval(() => void this.tick().then(() => failures.succeeded(), (e) => failures.failed(e)), tickMs);
+    const tick = () => void this.tick().then(() => failures.succeeded(), (e) => failures.failed(e));
+    tick();
+    this.#ticker = setInterval(tick, tickMs);
     (this.#ticker as { unref?: () => void }).unref?.();
-    return first;
   }
 
   /** Hydrates the flows due within the horizon (claimed for this instance) and drops idle ones. */
@@ -414,6 +430,17 @@ export class FlowEngine {
 
   /** Waits (up to `timeoutMs`) until `predicate` holds for the flow's snapshot and that state is written. */
   async waitFor(id: string, predicate: (snapshot: AnyMachineSnapshot) => boolean, timeoutMs: number): Promise<AnyMachineSnapshot> {
+    this.#awaited.set(id, (this.#awaited.get(id) ?? 0) + 1);
+    try {
+      return await this.#waitFor(id, predicate, timeoutMs);
+    } finally {
+      const left = this.#awaited.get(id)! - 1;
+      if (left === 0) this.#awaited.delete(id);
+      else this.#awaited.set(id, left);
+    }
+  }
+
+  async #waitFor(id: string, predicate: (snapshot: AnyMachineSnapshot) => boolean, timeoutMs: number): Promise<AnyMachineSnapshot> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const live = await this.#load(id);
@@ -499,7 +526,18 @@ export class FlowEngine {
       if (answer.ok) return answer.value as T;
       throw answer.value;
     }
+    // Another instance's lease is waited out before a place is taken (no place is held meanwhile);
+    // after the wait for a place, the lease is looked at again: a long wait leaves it short, and it
+    // is then taken again before the call leaves.
     if (this.#opts.shared) await this.#takeLease(live, stillOurs);
+    const leave = await this.#gate.enter(() => (this.#awaited.get(live.id) ?? 0) > 0 || (this.#opts.urgentCall?.(callId) ?? false));
+    try {
+      stillOurs();
+      if (this.#opts.shared) await this.#takeLease(live, stillOurs);
+    } catch (error) {
+      leave();
+      throw error;
+    }
     const flight = (async (): Promise<HeldAnswer> => {
       let answer: HeldAnswer;
       // The sequence number is taken when the answer is here, not when the call left: a write whose
@@ -510,6 +548,7 @@ export class FlowEngine {
       } catch (error) {
         answer = { seq: ++this.#seq, ok: false, value: error, at: Date.now() };
       }
+      leave();
       // Kept until a write of its outcome lands: if that write loses a race, the reloaded flow gets it.
       let answers = this.#held.get(live.id);
       if (!answers) this.#held.set(live.id, (answers = new Map()));

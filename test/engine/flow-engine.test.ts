@@ -46,14 +46,23 @@ async function boot(clock: SimulatedClock, store?: FlowStore, extra: Partial<Flo
   });
   const fakeIdporten = {
     prepareAuthorization: async () => ({ url: "https://op/authorize", state: "s", nonce: "n", codeVerifier: "v", redirectUri: CALLBACK_URL }),
-    exchangeCode: async () => tokenSet(SECRET_ACCESS, SECRET_REFRESH),
+    // A code other than SECRET_CODE gets a refresh token of its own: the order refreshes leave in names the flows.
+    exchangeCode: async (input: { callbackParams: Record<string, string> }) => {
+      const code = input.callbackParams.code;
+      return tokenSet(SECRET_ACCESS, code === undefined || code === SECRET_CODE ? SECRET_REFRESH : `${SECRET_REFRESH}-of-${code}`);
+    },
     refresh: async (token: string) => {
       refreshes.tokens.push(token);
       refreshes.count++;
-      await refreshes.gate;
-      const failure = refreshes.failures.shift();
-      if (failure) throw failure;
-      return tokenSet(`${SECRET_ACCESS}-${refreshes.count}`, `${SECRET_REFRESH}-${refreshes.count}`);
+      refreshes.maxOut = Math.max(refreshes.maxOut, ++refreshes.out);
+      try {
+        await refreshes.gate;
+        const failure = refreshes.failures.shift();
+        if (failure) throw failure;
+        return tokenSet(`${SECRET_ACCESS}-${refreshes.count}`, `${SECRET_REFRESH}-${refreshes.count}`);
+      } finally {
+        refreshes.out--;
+      }
     },
     revoke: async () => {
       revocations.count++;
@@ -83,13 +92,15 @@ async function boot(clock: SimulatedClock, store?: FlowStore, extra: Partial<Flo
 /** Revocations asked for; `gate` holds their answer back (a process that dies before it). */
 const revocations: { count: number; gate: Promise<void> } = { count: 0, gate: Promise.resolve() };
 /** Refreshes made by the current boot (`tokens`: the refresh tokens sent); `gate` holds their answer back until a test lets it go; `failures` are thrown by the next ones. */
-const refreshes: { count: number; gate: Promise<void>; tokens: string[]; failures: unknown[] } = { count: 0, gate: Promise.resolve(), tokens: [], failures: [] };
+const refreshes: { count: number; gate: Promise<void>; tokens: string[]; failures: unknown[]; out: number; maxOut: number } = { count: 0, gate: Promise.resolve(), tokens: [], failures: [], out: 0, maxOut: 0 };
 const logLines: string[] = [];
 beforeEach(() => {
   refreshes.count = 0;
   refreshes.gate = Promise.resolve();
   refreshes.tokens.length = 0;
   refreshes.failures.length = 0;
+  refreshes.out = 0;
+  refreshes.maxOut = 0;
   revocations.count = 0;
   revocations.gate = Promise.resolve();
   logLines.length = 0;
@@ -103,10 +114,10 @@ const authorize = (user: string, state = `flow.${user}`) => ({
   settings: SETTINGS,
 });
 
-async function authorizedFlow(engine: FlowEngine) {
+async function authorizedFlow(engine: FlowEngine, code = SECRET_CODE) {
   const flow = await engine.create("authorization", { legalEntity: "999999999", integration: "default" });
   await engine.send(flow.id, authorize("alice"));
-  await engine.send(flow.id, { type: "CALLBACK", state: "flow.alice", callbackUrl: CALLBACK_URL, code: SECRET_CODE });
+  await engine.send(flow.id, { type: "CALLBACK", state: "flow.alice", callbackUrl: CALLBACK_URL, code });
   await engine.waitFor(flow.id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }), 2000);
   return flow.id;
 }
@@ -843,6 +854,74 @@ describe("flow engine on lowdb", () => {
     expect(revocations.count).toBe(2);
     expect((await second.engine.current(id)).context.revocations).toEqual([]);
     await second.engine.stop();
+  });
+
+  it("at most outboundConcurrency calls are out at once: twelve renewals asked for together leave three at a time, and every one lands", async () => {
+    // Review finding: after a stop, every authorization's renewal fell due at once and all left at
+    // once; the provider queued them past the client's timeout, and 519 of 2,000 authorizations ended.
+    const clock = new SimulatedClock();
+    const { engine } = await boot(clock, undefined, { outboundConcurrency: 3 });
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await authorizedFlow(engine, `code-${i}`));
+    let release!: () => void;
+    refreshes.gate = new Promise((r) => (release = r));
+    for (const id of ids) await engine.send(id, { type: "RENEW", user: "alice" });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(refreshes.out).toBe(3);
+    expect(engine.outbound).toEqual({ out: 3, waiting: 9 });
+    release();
+    for (const id of ids) await engine.waitFor(id, (s) => s.context.authorization?.idporten.refreshToken.startsWith(`${SECRET_REFRESH}-`) && !s.context.authorization.idporten.refreshToken.includes("-of-"), 5000);
+    expect(refreshes.count).toBe(12);
+    expect(refreshes.maxOut).toBe(3);
+    expect(engine.outbound).toEqual({ out: 0, waiting: 0 });
+    await engine.stop();
+  });
+
+  it("start does not wait for the first tick: the service listens while that tick hydrates what fell due", async () => {
+    // Review finding: with 2,000 renewals due after a stop, start-up hydrated 500 and wrote their first
+    // steps before the service listened — 7–12 s without answering requests or health checks.
+    const store = await LowdbFlowStore.open(dir);
+    let claims = 0;
+    let releaseClaim!: () => void;
+    const claimHeld = new Promise<void>((r) => (releaseClaim = r));
+    const slow = Object.assign(Object.create(store) as FlowStore, {
+      claimDue: async (...args: Parameters<FlowStore["claimDue"]>) => {
+        claims++;
+        await claimHeld;
+        return store.claimDue(...args);
+      },
+    });
+    const engine = new FlowEngine({ store: slow, box: await createSecretBox(key), clock: new SimulatedClock(), registry: new MachineRegistry(), log: () => undefined });
+    const outcome = await Promise.race([engine.start(60_000).then(() => "started"), new Promise((r) => setTimeout(() => r("still waiting for the first tick"), 1000))]);
+    expect(outcome).toBe("started");
+    expect(claims).toBe(1);
+    releaseClaim();
+    await engine.stop();
+  });
+
+  it("a call someone waits for takes the next place before the backlog of upkeep", async () => {
+    const clock = new SimulatedClock();
+    const { engine } = await boot(clock, undefined, { outboundConcurrency: 2 });
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push(await authorizedFlow(engine, `code-${i}`));
+    let releaseFirst!: () => void;
+    refreshes.gate = new Promise((r) => (releaseFirst = r));
+    for (const id of ids) await engine.send(id, { type: "RENEW", user: "alice" });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(refreshes.tokens).toEqual([`${SECRET_REFRESH}-of-code-0`, `${SECRET_REFRESH}-of-code-1`]);
+    // A token call for the last in line waits for its renewal (the service's waitFor).
+    const awaited = engine.waitFor(ids[7]!, (s) => !s.context.authorization?.idporten.refreshToken.includes("-of-"), 5000);
+    let releaseRest!: () => void;
+    refreshes.gate = new Promise((r) => (releaseRest = r));
+    releaseFirst();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(refreshes.tokens.slice(2)).toContain(`${SECRET_REFRESH}-of-code-7`);
+    expect(refreshes.tokens).toHaveLength(4);
+    releaseRest();
+    await awaited;
+    for (const id of ids) await engine.waitFor(id, (s) => !s.context.authorization?.idporten.refreshToken.includes("-of-"), 5000);
+    expect(refreshes.count).toBe(8);
+    await engine.stop();
   });
 
   it("explains refusals: 409 for a state that does not take the event, 403 for another user, 422 for the redirect URL", async () => {
