@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   guard_refused: "a guard refused the event (such as the redirect URL check)",
   not_authorized: "the flow holds no authorization yet",
   authorization_expired: "the authorization has ended; the user must authorize again",
+  needs_attention: "no valid tokens can be had until a person acts (a refused client secret, a person Altinn refuses): the detail says what to do; retrying does not help",
   conflict: "the flow is being changed elsewhere, or no longer runs",
   flow_in_use: "the flow cannot be deleted now: it holds an authorization, a revocation ID-porten has not confirmed, or a call under way (the detail says which and what to do)",
   flow_damaged: "the flow's stored document was damaged and set aside",

@@ -90,6 +90,16 @@ export interface AttentionItem {
   detail: string;
 }
 
+/** How often a token call asks the provider again for a flow that needs a person. */
+const ASK_AGAIN_MS = 60_000;
+
+/** The token call's answer for a flow that needs a person: what happened and what to do, not "try again". */
+function needsAttention(attention: { error: string; error_description: string; hint?: string | undefined }, state: string): AuthflowError {
+  return new AuthflowError("needs_attention", 409, `No valid tokens can be had until a person acts: ${attention.error_description}${attention.hint ? ` ${attention.hint}` : ""}`, {
+    extra: { state, lastError: { error: attention.error, error_description: attention.error_description, ...(attention.hint ? { hint: attention.hint } : {}) } },
+  });
+}
+
 export function toView(record: FlowRow, now?: number, warningDays = 0): FlowView {
   const view = { id: record.id, ...record.summary, createdAt: record.createdAt, updatedAt: record.updatedAt } as unknown as FlowView;
   return now === undefined ? view : { ...view, needsAttention: attentionOf(view, now, warningDays) };
@@ -117,6 +127,8 @@ export class AuthorizationService {
   #o: AuthorizationServiceOptions;
   /** One renewal at a time per flow, however many callers ask: they share this promise. */
   #renewals = new Map<string, Promise<void>>();
+  /** When a token call last asked the provider again for a flow that needs a person (#mayAskAgain). */
+  #askedAgain = new Map<string, number>();
 
   constructor(options: AuthorizationServiceOptions) {
     this.#o = options;
@@ -413,6 +425,20 @@ export class AuthorizationService {
             extra: { state, lastError: ctx.lastError },
           });
         }
+        // A code being exchanged is a moment away from an authorization: wait for it, as for a renewal.
+        if (state === "exchanging" && step < 3) {
+          await this.#settle(id);
+          continue;
+        }
+        // A login under way: following "send AUTHORIZE" would replace it and spend its link (review).
+        if (ctx.attempt) {
+          throw new AuthflowError(
+            "not_authorized",
+            409,
+            `The flow is ${state} and holds no authorization yet: "${ctx.attempt.user}"'s login is pending — it must be completed at the authorizationUrl AUTHORIZE answered. Send AUTHORIZE again only to start over (it replaces that login).`,
+            { extra: { state } },
+          );
+        }
         throw new AuthflowError("not_authorized", 409, `The flow is ${state} and holds no authorization yet. Send AUTHORIZE and complete the ID-porten login first.`, { extra: { state } });
       }
       if (ctx.boundUser === null || !holdsBinding(ctx, user)) throw new AuthflowError("forbidden_user", 403, bindingRefusal(ctx, user));
@@ -434,8 +460,14 @@ export class AuthorizationService {
           { extra: { state } },
         );
       }
+      // What needs a person (a refused client secret, a person Altinn refuses) is asked again at most
+      // once a minute per flow: each token call asked again, and an ERP that obeyed Retry-After asked
+      // forever — against Altinn each ask is an exchange, and Altinn locks a person out (review).
+      if (ctx.attention && (step > 0 || !this.#mayAskAgain(id))) throw needsAttention(ctx.attention, state);
       if (step > 0 && ctx.lastError) {
-        throw new AuthflowError("upstream_unavailable", 503, `No valid tokens could be had: ${ctx.lastError.error_description}`, { extra: { lastError: ctx.lastError, retryAfterSeconds: 5 } });
+        // Altinn's lockout (429) lasts longer than a moment: asked again in seconds, it only lasts longer.
+        const retryAfterSeconds = ctx.lastError.error === "altinn_locked_out" ? 60 : 5;
+        throw new AuthflowError("upstream_unavailable", 503, `No valid tokens could be had: ${ctx.lastError.error_description}${ctx.lastError.hint ? ` ${ctx.lastError.hint}` : ""}`, { extra: { lastError: ctx.lastError, retryAfterSeconds } });
       }
       if (!auth.idporten.refreshToken && !accessValid) {
         throw new AuthflowError("authorization_expired", 409, "The access token has expired and this client has no refresh token to renew it. Authorize again: send AUTHORIZE and log in with ID-porten.", {
@@ -445,6 +477,17 @@ export class AuthorizationService {
       await this.#renewOnce(id, user, client);
     }
     throw new AuthflowError("upstream_unavailable", 503, "No valid tokens could be had after renewing; try again shortly.", { extra: { retryAfterSeconds: 5 } });
+  }
+
+  /** Whether a token call may ask the provider again for a flow that needs a person (once a minute per flow, per instance). */
+  #mayAskAgain(id: string): boolean {
+    const now = Date.now();
+    const last = this.#askedAgain.get(id);
+    if (last !== undefined && now - last < ASK_AGAIN_MS) return false;
+    // Kept small: entries older than the minute say nothing.
+    if (this.#askedAgain.size >= 1000) for (const [key, at] of this.#askedAgain) if (now - at >= ASK_AGAIN_MS) this.#askedAgain.delete(key);
+    this.#askedAgain.set(id, now);
+    return true;
   }
 
   #renewOnce(id: string, user: string, client?: string): Promise<void> {

@@ -159,6 +159,17 @@ const renewalFailed = [
   { target: "ready", actions: ["recordError", "countRenewalFailure"] },
 ] as const;
 
+/**
+ * An Altinn exchange that failed. Altinn refusing a fresh ID-porten token (401: a person it does not
+ * know — in TT02 a test person not in its register; 403: no scope it accepts) is not mended by
+ * asking again: the flow needs a person, and says so (review: such a flow was listed by nobody's
+ * ?attention=true, and every token call asked Altinn again).
+ */
+const altinnFailed = [
+  { guard: "altinnRefused", target: "ready", actions: ["recordError", "needAttention"] },
+  { target: "ready", actions: "recordError" },
+] as const;
+
 /** While the grant is ready, a login that succeeded meanwhile takes over (re-entering the state re-arms its deadlines). */
 const takeOverReplacement = { guard: "replacementHeld", target: "#authorization.grant.idportenAuthorized", reenter: true, actions: "bindReplacement" } as const;
 
@@ -234,6 +245,7 @@ export const authorizationMachine = setup({
     revocationDue: ({ context }) => context.revocations.length > 0,
     refusedGrant: ({ event }) => toFlowError(errorOf(event)).error === "invalid_grant",
     clientRefused: ({ event }) => ["invalid_client", "unauthorized_client"].includes(toFlowError(errorOf(event)).error),
+    altinnRefused: ({ event }) => ["altinn_unauthorized", "altinn_forbidden"].includes(toFlowError(errorOf(event)).error),
     lostResponse: ({ context, event }) => (errorOf(event) as { lost?: unknown } | undefined)?.lost === true && (context.authorization?.lostRetries ?? 1) < 1,
   },
   actions: {
@@ -316,7 +328,7 @@ export const authorizationMachine = setup({
     }),
     recordAltinn: assign(({ context, event }) => {
       const altinn = (event as unknown as { output: AltinnToken }).output;
-      return { authorization: { ...context.authorization!, altinn }, lastError: null };
+      return { authorization: { ...context.authorization!, altinn }, attention: null, lastError: null };
     }),
     recordError: assign(({ event }) => ({ lastError: toFlowError(errorOf(event)) })),
     noteRenewalAttempt: assign(({ context, event }) => ({
@@ -328,8 +340,10 @@ export const authorizationMachine = setup({
     countLostRetry: assign(({ context }) => ({ authorization: { ...context.authorization!, lostRetries: context.authorization!.lostRetries + 1 } })),
     needAttention: assign(({ context, event }) => {
       const error = toFlowError(errorOf(event));
-      // An actor's error event carries no time; the renewal it ends was started at lastRenewalAt.
-      return { attention: { ...error, since: context.attention?.since ?? context.authorization?.lastRenewalAt ?? 0 } };
+      // An actor's error event carries no time; the renewal it ends was started at lastRenewalAt,
+      // and an Altinn exchange right after a login at the login's tokens' receipt.
+      const auth = context.authorization;
+      return { attention: { ...error, since: context.attention?.since ?? auth?.lastRenewalAt ?? auth?.idporten.refreshedAt ?? 0 } };
     }),
     expireAuthorization: assign(({ event }) => {
       const refused = event.type !== "AUTHORIZATION_EXPIRED" ? toFlowError(errorOf(event)) : null;
@@ -420,7 +434,7 @@ export const authorizationMachine = setup({
                 src: "exchangeAltinn",
                 input: altinnInput,
                 onDone: { target: "#authorization.grant.altinnAuthorized", actions: "recordAltinn" },
-                onError: { target: "ready", actions: "recordError" },
+                onError: altinnFailed,
               },
             },
           },
@@ -438,7 +452,7 @@ export const authorizationMachine = setup({
                 src: "exchangeAltinn",
                 input: altinnInput,
                 onDone: { target: "ready", actions: "recordAltinn" },
-                onError: { target: "ready", actions: "recordError" },
+                onError: altinnFailed,
               },
             },
           },

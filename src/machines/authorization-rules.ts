@@ -38,6 +38,10 @@ export function holdsBinding(context: AuthorizationContext, user: string): boole
 
 export function bindingRefusal(context: AuthorizationContext, user: string): string {
   const holder = context.boundUser ?? context.attempt?.user;
+  // Their own login is under way (it replaces the authorization once it succeeds): another AUTHORIZE would only start it over.
+  if (context.boundUser !== null && context.attempt?.user === user) {
+    return `This authorization belongs to user "${holder}", not "${user}". "${user}"'s own login is pending: once it is completed (at the authorizationUrl AUTHORIZE answered), the authorization is theirs.`;
+  }
   return `This authorization belongs to user "${holder}", not "${user}". Only the user who authorized may use it; "${user}" must send AUTHORIZE and log in first.`;
 }
 

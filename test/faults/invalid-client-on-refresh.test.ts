@@ -31,8 +31,10 @@ it("invalid_client on a token-call renewal: attention with IDPORTEN_CLIENT_SECRE
     body: { error: "invalid_client", error_description: "Client authentication failed (correlation id: 5c7e1f0a-0000-4000-8000-000000000000)" },
   });
   const refused = await t.api("POST", `/api/flows/${id}/token`, { user: "alice" });
-  expect(refused.status, refused.text).toBe(503); // not 409 "expired": the authorization is good
-  expect(refused.json.detail).toMatch(/invalid_client|client/i);
+  // Not "expired" (the authorization is good), and not "retry in 5 s" (asking again does not help): a person must act.
+  expect(refused.status, refused.text).toBe(409);
+  expect(refused.json).toMatchObject({ type: expect.stringContaining("needs_attention"), lastError: { error: "invalid_client" } });
+  expect(refused.json.detail).toContain("IDPORTEN_CLIENT_SECRET");
   expect(refused.type).toContain("application/problem+json");
 
   const attention = (await t.api("GET", "/api/flows?attention=true")).json.flows as Array<Record<string, any>>;
