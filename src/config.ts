@@ -228,6 +228,11 @@ export function readConfig(env: Env): Readonly<Config> {
   let databaseUrl = read.text("DATABASE_URL")?.trim();
   if (databaseUrl !== undefined) {
     if (!/^postgres(ql)?:\/\//.test(databaseUrl)) read.report("DATABASE_URL", `must be a postgres:// or postgresql:// URL, got "${databaseUrl.replace(/\/\/[^@/]*@/, "//…@").slice(0, 80)}"`);
+    // An "@" past the host's end means a user name or password with "@" or "/" in clear: read one
+    // way the host is part of the password, and the log line naming the host showed it (review).
+    else if (/@/.test(databaseUrl.replace(/^postgres(ql)?:\/\//, "").split(/[?#]/)[0]!.replace(/^[^/]*/, ""))) {
+      read.report("DATABASE_URL", 'has an "@" after the host: percent-encode "@", "/", "?", "#" and ":" in the user name and password (%40, %2F, %3F, %23, %3A)');
+    }
     // TLS as libpq reads it: PGSSLMODE and PGSSLROOTCERT where the URL says nothing (url-tls.ts).
     const tls = withLibpqTls(databaseUrl, { PGSSLMODE: env.PGSSLMODE, PGSSLROOTCERT: env.PGSSLROOTCERT });
     databaseUrl = tls.url;

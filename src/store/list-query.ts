@@ -21,13 +21,22 @@ export function encodeCursor(row: ListPosition): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** A creation time as toISOString writes it, from 2000 to 9999. */
+function isCreationTime(text: string): boolean {
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(text) || text < "2000") return false;
+  const time = Date.parse(text);
+  return !Number.isNaN(time) && new Date(time).toISOString() === text;
+}
+
 /** The position a cursor names. A cursor that is not one of ours is the caller's mistake: 400, not 500. */
 export function decodeCursor(cursor: string): ListPosition {
   try {
     const binary = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
     const value: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
     // The id as a flow id is made (a review sent U+0000 in one to PostgreSQL: 500).
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string" && FLOW_ID_PATTERN.test(value[1]) && !Number.isNaN(Date.parse(value[0]))) {
+    // The time as the store writes it (toISOString of a real creation time): a year past 9999 or a
+    // date PostgreSQL cannot hold answered 500 (review), "1" or year 1 quietly paged from the start.
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string" && FLOW_ID_PATTERN.test(value[1]) && isCreationTime(value[0])) {
       return { createdAt: value[0], id: value[1] };
     }
   } catch {

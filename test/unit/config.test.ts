@@ -209,6 +209,12 @@ describe("configuration for VAT (issue 9)", () => {
     // postgres.js's own ssl= counts as the mode; a + in a file's path is a +, as libpq reads it.
     expect(url({ DATABASE_URL: "postgres://db/a?ssl=verify-ca&sslrootcert=/etc/ca+1.pem" })).toBe("postgres://db/a?ssl=verify-ca&sslrootcert=/etc/ca+1.pem");
     expect(fail({ ...base, DATABASE_URL: "postgres://db/a?ssl=yes" })).toMatch(/^DATABASE_URL ssl must be one of .*true, false, got "yes"/);
+    // A password with "@" and "/" in clear: which part is the host is a guess, and the guess put part of the password in a log line (review).
+    const unencoded = fail({ ...base, DATABASE_URL: "postgres://postgres:Pw@Mark/er9@127.0.0.1:5432/db" });
+    expect(unencoded).toMatch(/^DATABASE_URL has an "@" after the host: percent-encode/);
+    expect(unencoded).not.toMatch(/Mark|er9/);
+    expect(url({ DATABASE_URL: "postgres://postgres:Pw%40Mark%2Fer9@127.0.0.1:5432/db" })).toBe("postgres://postgres:Pw%40Mark%2Fer9@127.0.0.1:5432/db");
+    expect(url({ DATABASE_URL: "postgres://app@db/a?application_name=x@y" })).toBe("postgres://app@db/a?application_name=x@y"); // in the query: no doubt
   });
 
   it("simulator: refresh-token reuse grace (default none) and an optional control token of at least 16 characters", () => {
