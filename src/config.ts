@@ -232,6 +232,9 @@ export function readConfig(env: Env): Readonly<Config> {
     // way the host is part of the password, and the log line naming the host showed it (review).
     else if (/@/.test(databaseUrl.replace(/^postgres(ql)?:\/\//, "").split(/[?#]/)[0]!.replace(/^[^/]*/, ""))) {
       read.report("DATABASE_URL", 'has an "@" after the host: percent-encode "@", "/", "?", "#" and ":" in the user name and password (%40, %2F, %3F, %23, %3A)');
+    } else if (/[?#]/.test(databaseUrl.replace(/^postgres(ql)?:\/\//, "").split("/")[0]!.split("@").slice(0, -1).join("@"))) {
+      // A "?" or "#" in the user name or password cuts the URL in two: start-up failed with "Invalid URL" and nothing more.
+      read.report("DATABASE_URL", 'has a "?" or "#" in its user name or password: percent-encode "@", "/", "?", "#" and ":" there (%40, %2F, %3F, %23, %3A)');
     }
     // TLS as libpq reads it: PGSSLMODE and PGSSLROOTCERT where the URL says nothing (url-tls.ts).
     const tls = withLibpqTls(databaseUrl, { PGSSLMODE: env.PGSSLMODE, PGSSLROOTCERT: env.PGSSLROOTCERT });

@@ -68,6 +68,8 @@ export interface StartOptions {
   secretBox?: (key: Uint8Array<ArrayBuffer>) => Promise<SecretBox>;
   /** The runtime's own SHA-256 for the API's bearer check (the Node entry's is synchronous node:crypto); WebCrypto otherwise. */
   sha256?: Sha256;
+  /** How long a trusted-proxy person's page stream lasts before the page opens its next one (web-routes.tsx; tests shorten it). */
+  proxyStreamMs?: number;
 }
 
 export async function startService(config: Readonly<Config>, log: (line: string) => void = () => {}, options: StartOptions = {}): Promise<Service> {
@@ -327,6 +329,7 @@ async function wire(
       // How long a code lives is known for the simulator only (ID-porten does not document it).
       codeLifetimes: () => ({ [DEFAULT_INTEGRATION]: config.simulator ? (config.simulator.lifetimes.codeSeconds ?? 60) : null }),
       shutdown: options.shutdown,
+      ...(options.proxyStreamMs !== undefined ? { proxyStreamMs: options.proxyStreamMs } : {}),
       log,
       ...(demo ? { demoUser: demo.user.user } : {}),
     },

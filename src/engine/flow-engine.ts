@@ -244,7 +244,13 @@ export class FlowEngine {
         const horizon = this.#opts.horizonMs ?? 60_000;
         // Each tick keeps this instance's claims alive for claimMs (a short time: the others take its
         // flows over soon after it dies); only flows of machines this process runs are claimed.
-        const due = await this.#opts.store.claimDue(this.#opts.clock.now() + horizon, this.#me, Date.now() + (this.#opts.claimMs ?? 5_000), 500, Date.now(), this.#opts.registry.runs()).then(
+        // While calls wait here for a place (outbound-gate.ts), fewer due flows are claimed: a backlog
+        // held here is work other instances could take, and a token call that lands on another
+        // instance waits for its flow's call in this queue (review) — so the queue stays a few
+        // rounds of places long.
+        const { waiting, limit: places } = { waiting: this.#gate.waiting, limit: this.#gate.limit };
+        const claim = waiting > places ? Math.max(0, 4 * places - waiting) : 500;
+        const due = await this.#opts.store.claimDue(this.#opts.clock.now() + horizon, this.#me, Date.now() + (this.#opts.claimMs ?? 5_000), claim, Date.now(), this.#opts.registry.runs()).then(
           (rows) => ((this.#reachableSince ??= Date.now()), rows),
           (error: unknown) => {
             this.#reachableSince = undefined;

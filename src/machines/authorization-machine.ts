@@ -320,10 +320,13 @@ export const authorizationMachine = setup({
     recordRenewed: assign(({ context, event }) => {
       const tokens = (event as unknown as DoneTokens).output;
       const auth = context.authorization!;
+      // A renewal mends what ID-porten refused, not what Altinn refused: that stays until an exchange
+      // succeeds (a keep-alive cleared Altinn's attention without asking Altinn again: review).
+      const altinns = (error: { error: string } | null) => error !== null && error.error.startsWith("altinn_");
       return {
         authorization: { ...auth, idporten: idportenFrom(tokens, auth.idporten.refreshToken), renewalFailures: 0, lostRetries: 0 },
-        attention: null,
-        lastError: null,
+        attention: altinns(context.attention) ? context.attention : null,
+        lastError: altinns(context.lastError) ? context.lastError : null,
       };
     }),
     recordAltinn: assign(({ context, event }) => {
@@ -426,8 +429,11 @@ export const authorizationMachine = setup({
           invoke: { id: "authorizationDeadline", src: "deadline", input: authorizationDeadline },
           on: { AUTHORIZATION_EXPIRED: { target: "expired", actions: "expireAuthorization" } },
           states: {
-            deciding: { always: [{ guard: "autoAltinn", target: "exchangingAltinn" }, { target: "ready" }] },
-            ...upkeep("ready", { EXCHANGE_ALTINN: { guard: "boundUser", target: "exchangingAltinn" } } as const),
+            // A login that succeeded while a renewal was out takes over first (its Altinn exchange, not the old one's).
+            deciding: { always: [takeOverReplacement, { guard: "autoAltinn", target: "exchangingAltinn" }, { target: "ready" }] },
+            // A renewal here goes by `deciding`: in auto mode the Altinn exchange that failed is tried
+            // again with the fresh token (at each keep-alive, not at each token call).
+            ...upkeep("deciding", { EXCHANGE_ALTINN: { guard: "boundUser", target: "exchangingAltinn" } } as const),
             exchangingAltinn: {
               invoke: {
                 id: "exchangeAltinn",

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { readConfig, type Env } from "../config.ts";
-import { startService, type Service } from "../service.ts";
+import { startService, type Service, type StartOptions } from "../service.ts";
 
 export const API_TOKEN = "test-api-token-0123456789abcdef0123456789";
 export const PID = "01817010055";
@@ -32,26 +32,27 @@ export interface TestService {
   close(): Promise<void>;
 }
 
-async function listen(handler: { fetch: (req: Request) => Response | Promise<Response> }): Promise<{ server: ServerType; port: number }> {
+// The node server's bindings (the socket: the peer's address, which TRUSTED_PROXIES is checked against) go through to the app.
+async function listen(handler: { fetch: (req: Request, env?: unknown) => Response | Promise<Response> }): Promise<{ server: ServerType; port: number }> {
   return new Promise((resolve) => {
-    const server = serve({ fetch: (req) => handler.fetch(req), port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) => resolve({ server, port: info.port }));
+    const server = serve({ fetch: (req, env) => handler.fetch(req, env), port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) => resolve({ server, port: info.port }));
   });
 }
 
-export async function startTestService(env: Env = {}, dataDir?: string): Promise<TestService> {
+export async function startTestService(env: Env = {}, dataDir?: string, options: StartOptions = {}): Promise<TestService> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), "authflow-test-")));
   const lines: string[] = [];
-  const handler = { fetch: (_req: Request): Response | Promise<Response> => new Response("starting", { status: 503 }) };
+  const handler = { fetch: (_req: Request, _env?: unknown): Response | Promise<Response> => new Response("starting", { status: 503 }) };
   const { server, port } = await listen(handler);
   const url = `http://127.0.0.1:${port}`;
   // The first start lets the simulator pick a port; a restart keeps that issuer, as ID-porten's never changes.
   let simulator: Env = { SIMULATOR_PORT: "0" };
   const boot = async (extra: Env) => {
     const config = readConfig({ PORT: String(port), PUBLIC_URL: url, DATA_DIR: dir, API_TOKEN, ...simulator, ...env, ...extra });
-    const service = await startService(config, (line) => lines.push(line));
+    const service = await startService(config, (line) => lines.push(line), options);
     const issuer = service.simulator!.issuer;
     simulator = { SIMULATOR_PORT: new URL(issuer).port, SIMULATOR_PUBLIC_URL: issuer };
-    handler.fetch = (req) => service.app.fetch(req);
+    handler.fetch = (req, env) => service.app.fetch(req, env);
     return service;
   };
   let service = await boot({});

@@ -85,49 +85,60 @@ export const APP_SCRIPT = `// authflow page: moves each card when its flow chang
   var flows = document.querySelector("section.flows");
   if (!status || !flows || !window.EventSource) return;
   var source;
+  function onFlow(message) {
+    var data;
+    try { data = JSON.parse(message.data); } catch (e) { return; }
+    var template = document.createElement("template");
+    template.innerHTML = data.html;
+    var card = template.content.firstElementChild;
+    if (!card) return;
+    var old = document.getElementById("flow-" + data.id);
+    // Keep the keyboard where it was: the same control in the new card, else the card's heading.
+    var focused = old && old.contains(document.activeElement) ? document.activeElement : null;
+    var focusKey = focused ? (focused.getAttribute("data-action") || focused.getAttribute("name") || "") : null;
+    // A new flow goes first (the page lists newest first), unless the page shows one legal entity and it is another's.
+    var only = flows.getAttribute("data-only");
+    if (!old && only && card.getAttribute("data-legal-entity") !== only) return;
+    var first = flows.querySelector(":scope > article.flow, :scope > section.entity");
+    if (old) old.replaceWith(card); else if (first) first.parentNode.insertBefore(card, first); else flows.appendChild(card);
+    if (focused) {
+      var same = focusKey ? card.querySelector('[data-action="' + focusKey + '"], [name="' + focusKey + '"]') : null;
+      var heading = card.querySelector("h3");
+      if (same) same.focus(); else if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
+    }
+    var badge = card.querySelector(".badge");
+    var title = card.querySelector("h3");
+    if (badge && title) status.textContent = title.textContent.trim() + ": " + badge.textContent.trim();
+  }
+  function onDeleted(message) {
+    var data;
+    try { data = JSON.parse(message.data); } catch (e) { return; }
+    var old = document.getElementById("flow-" + data.id);
+    if (old) old.remove();
+  }
   function connect() {
-    source = new EventSource((document.documentElement.getAttribute("data-base") || "") + "/events");
-    source.addEventListener("ready", function () { status.textContent = status.getAttribute("data-live-text") || ""; });
-    source.addEventListener("flow", function (message) {
-      var data;
-      try { data = JSON.parse(message.data); } catch (e) { return; }
-      var template = document.createElement("template");
-      template.innerHTML = data.html;
-      var card = template.content.firstElementChild;
-      if (!card) return;
-      var old = document.getElementById("flow-" + data.id);
-      // Keep the keyboard where it was: the same control in the new card, else the card's heading.
-      var focused = old && old.contains(document.activeElement) ? document.activeElement : null;
-      var focusKey = focused ? (focused.getAttribute("data-action") || focused.getAttribute("name") || "") : null;
-      // A new flow goes first (the page lists newest first), unless the page shows one legal entity and it is another's.
-      var only = flows.getAttribute("data-only");
-      if (!old && only && card.getAttribute("data-legal-entity") !== only) return;
-      var first = flows.querySelector(":scope > article.flow, :scope > section.entity");
-      if (old) old.replaceWith(card); else if (first) first.parentNode.insertBefore(card, first); else flows.appendChild(card);
-      if (focused) {
-        var same = focusKey ? card.querySelector('[data-action="' + focusKey + '"], [name="' + focusKey + '"]') : null;
-        var heading = card.querySelector("h3");
-        if (same) same.focus(); else if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
-      }
-      var badge = card.querySelector(".badge");
-      var title = card.querySelector("h3");
-      if (badge && title) status.textContent = title.textContent.trim() + ": " + badge.textContent.trim();
+    var mine = new EventSource((document.documentElement.getAttribute("data-base") || "") + "/events");
+    var previous = source;
+    source = mine;
+    mine.addEventListener("ready", function () {
+      status.textContent = status.getAttribute("data-live-text") || "";
+      // The stream this one replaces (see "renew") is closed only now: no change fell between them.
+      if (previous && previous !== mine) { previous.close(); previous = null; }
     });
-    source.addEventListener("deleted", function (message) {
-      var data;
-      try { data = JSON.parse(message.data); } catch (e) { return; }
-      var old = document.getElementById("flow-" + data.id);
-      if (old) old.remove();
-    });
+    mine.addEventListener("flow", onFlow);
+    mine.addEventListener("deleted", onDeleted);
+    // Asked by the server (a person the trusted proxy signed in): a new stream, through the proxy.
+    mine.addEventListener("renew", function () { if (source === mine) connect(); });
     // The session ended (signed out here or elsewhere, or expired): no reconnecting, which would
     // only be refused; the page says so, and a reload goes to the sign-in.
-    source.addEventListener("signedout", function () {
-      source.close();
-      status.textContent = status.getAttribute("data-signed-out-text") || "";
+    mine.addEventListener("signedout", function () {
+      mine.close();
+      if (source === mine) status.textContent = status.getAttribute("data-signed-out-text") || "";
     });
-    source.onerror = function () {
+    mine.onerror = function () {
+      if (source !== mine) { mine.close(); return; } // a replaced stream: its successor carries on
       status.textContent = "";
-      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
+      if (mine.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
     };
   }
   connect();

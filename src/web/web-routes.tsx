@@ -48,6 +48,8 @@ export interface WebDeps {
   /** Each written change of a flow: its new view, or that it is gone (deleted or set aside). */
   watchFlows: (listener: (change: FlowChange) => void) => () => void;
   now: () => number;
+  /** How long a page's event stream of a person the trusted proxy signed in lasts before the page opens its next one (PROXY_STREAM_MS; tests shorten it). */
+  proxyStreamMs?: number;
   /** Per integration: its code lifetime in seconds when known. */
   codeLifetimes: () => Record<string, number | null>;
   shutdown?: ShutdownSignal | undefined;
@@ -65,8 +67,10 @@ const PAGE_FLOWS = 2000;
 const STREAM_WAITING_FLOWS = 1000;
 /** How often a page's event stream checks that its session still holds (a sign-out on another instance, the expiry). */
 const SESSION_CHECK_MS = 5_000;
-/** How long a page's event stream of a person the trusted proxy signed in lasts before the browser reconnects through the proxy. */
+/** How long a page's event stream of a person the trusted proxy signed in lasts before the page opens its next one through the proxy. */
 const PROXY_STREAM_MS = 15 * 60_000;
+/** How long such a stream goes on after the page was asked to open its next one. */
+const PROXY_STREAM_OVERLAP_MS = 30_000;
 const SIGNIN_COOKIE = "authflow_signin";
 const FLASH_PURPOSE = "authflow page flash v1";
 const FLOW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -374,11 +378,20 @@ export function webRoutes(deps: WebDeps) {
         checking = true;
         const holds = await deps.sessions.holds(session).catch(() => !deps.sessions.expired(session));
         checking = false;
-        if (!holds) end(true);
+        // A proxy's session that merely ran out is made anew by the next request through the proxy: not "signed out".
+        if (!holds) end(!(session.via === "proxy" && deps.sessions.expired(session)));
       }, SESSION_CHECK_MS);
-      // The trusted proxy's sign-in holds only while the proxy says so on each request: such a
-      // stream ends now and then, and the browser's reconnection asks the proxy again.
-      const proxyTurn = session.via === "proxy" ? setTimeout(() => end(false), PROXY_STREAM_MS) : undefined;
+      // The trusted proxy's sign-in holds only while the proxy says so on each request: now and then
+      // the page is asked to open a new stream (through the proxy, which decides) and to close this
+      // one once the new one is ready — no change falls between the two; one that does not is ended.
+      let proxyEnd: ReturnType<typeof setTimeout> | undefined;
+      const proxyTurn =
+        session.via === "proxy"
+          ? setTimeout(() => {
+              void stream.writeSSE({ event: "renew", data: "" }).catch(() => undefined);
+              proxyEnd = setTimeout(() => end(false), PROXY_STREAM_OVERLAP_MS);
+            }, deps.proxyStreamMs ?? PROXY_STREAM_MS)
+          : undefined;
       // While the browser is not reading, each flow's newest card waits, not every change of it
       // (newest-per-key.ts): the page replaces a card whole, so one that reads again is up to date
       // with one card per changed flow. That is still one per flow, so past STREAM_WAITING_FLOWS
@@ -415,6 +428,7 @@ export function webRoutes(deps: WebDeps) {
       clearInterval(ping);
       clearInterval(check);
       clearTimeout(proxyTurn);
+      clearTimeout(proxyEnd);
       stopOnSignOut();
       unlisten();
       stop();

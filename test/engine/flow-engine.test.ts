@@ -899,6 +899,36 @@ describe("flow engine on lowdb", () => {
     await engine.stop();
   });
 
+  it("while calls wait for a place, a tick claims fewer due flows: the backlog is left to other instances", async () => {
+    const clock = new SimulatedClock();
+    const store = await LowdbFlowStore.open(dir);
+    const limits: number[] = [];
+    const counting = new Proxy(store, {
+      get(target, name) {
+        if (name === "claimDue") return (...args: Parameters<FlowStore["claimDue"]>) => (limits.push(args[3]), target.claimDue(...args));
+        const value = Reflect.get(target, name, target) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as FlowStore;
+    const { engine } = await boot(clock, counting, { outboundConcurrency: 1 });
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push(await authorizedFlow(engine, `code-${i}`));
+    await engine.tick();
+    expect(limits.at(-1)).toBe(500);
+    let release!: () => void;
+    refreshes.gate = new Promise((r) => (release = r));
+    for (const id of ids) await engine.send(id, { type: "RENEW", user: "alice" });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(engine.outbound).toEqual({ out: 1, waiting: 6 });
+    await engine.tick();
+    expect(limits.at(-1)).toBe(0); // 6 waiting for 1 place: more than four rounds' worth
+    release();
+    for (const id of ids) await engine.waitFor(id, (s) => !s.context.authorization?.idporten.refreshToken.includes("-of-"), 5000);
+    await engine.tick();
+    expect(limits.at(-1)).toBe(500);
+    await engine.stop();
+  });
+
   it("a call someone waits for takes the next place before the backlog of upkeep", async () => {
     const clock = new SimulatedClock();
     const { engine } = await boot(clock, undefined, { outboundConcurrency: 2 });

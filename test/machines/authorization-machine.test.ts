@@ -594,6 +594,37 @@ describe("a keep-alive for tokens already renewed renews nothing", () => {
   });
 });
 
+describe("Altinn refusing the person needs a person (review)", () => {
+  it("attention for Altinn's 401 outlives an ID-porten renewal; the keep-alive asks Altinn again with the fresh token; an exchange that succeeds clears it", async () => {
+    const refused = Object.assign(new Error("401"), { oauth: { error: "altinn_unauthorized", error_description: "Altinn refused the ID-porten token (401)" } });
+    let altinnKnowsThePerson = false;
+    const h = harness(undefined, { altinn: async (n) => (altinnKnowsThePerson ? { token: `altinn-${n}`, expiresAt: Date.now() + 7200_000 } : Promise.reject(refused)) });
+    const actor = h.start();
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
+    const state = actor.getSnapshot().context.attempt!.request.state;
+    actor.send({ type: "CALLBACK", at: h.at(), state, callbackUrl: CALLBACK_URL, code: "c", iss: "https://op" } as never);
+    for (let i = 0; i < 6; i++) await flush();
+    expect(view(actor.getSnapshot())).toEqual({ idportenAuthorized: "ready" });
+    const attention = actor.getSnapshot().context.attention!;
+    expect(attention.error).toBe("altinn_unauthorized");
+    expect(attention.since).toBe(h.at()); // when the login's tokens came, not 1970
+
+    h.clock.advance(480_000); // the keep-alive: ID-porten renews; Altinn still refuses
+    for (let i = 0; i < 6; i++) await flush();
+    expect(h.calls.refresh).toBe(1);
+    expect(h.calls.altinn).toBe(2);
+    expect(view(actor.getSnapshot())).toEqual({ idportenAuthorized: "ready" });
+    expect(actor.getSnapshot().context.attention).toMatchObject({ error: "altinn_unauthorized", since: attention.since });
+    expect(actor.getSnapshot().context.lastError?.error).toBe("altinn_unauthorized");
+
+    altinnKnowsThePerson = true; // registered at Altinn meanwhile
+    h.clock.advance(480_000);
+    for (let i = 0; i < 6; i++) await flush();
+    expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
+    expect(actor.getSnapshot().context).toMatchObject({ attention: null, lastError: null });
+  });
+});
+
 describe("renewal failures that need words (issue 8)", () => {
   it("a renewal whose answer was lost (timeout) is retried at once, once; then it backs off", async () => {
     const lost = Object.assign(new Error("timeout"), { oauth: { error: "temporarily_unavailable", error_description: "no answer" }, lost: true });

@@ -215,6 +215,11 @@ describe("configuration for VAT (issue 9)", () => {
     expect(unencoded).not.toMatch(/Mark|er9/);
     expect(url({ DATABASE_URL: "postgres://postgres:Pw%40Mark%2Fer9@127.0.0.1:5432/db" })).toBe("postgres://postgres:Pw%40Mark%2Fer9@127.0.0.1:5432/db");
     expect(url({ DATABASE_URL: "postgres://app@db/a?application_name=x@y" })).toBe("postgres://app@db/a?application_name=x@y"); // in the query: no doubt
+    for (const password of ["Sec?ret99", "Sec#ret99"]) {
+      const cut = fail({ ...base, DATABASE_URL: `postgres://postgres:${password}@127.0.0.1:5432/db` });
+      expect(cut).toMatch(/^DATABASE_URL has a "\?" or "#" in its user name or password: percent-encode/);
+      expect(cut).not.toContain("ret99");
+    }
   });
 
   it("simulator: refresh-token reuse grace (default none) and an optional control token of at least 16 characters", () => {
