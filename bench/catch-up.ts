@@ -9,6 +9,7 @@
 //
 //   node --import tsx bench/catch-up.ts
 //   CATCHUP_FLOWS=2000 CATCHUP_DOWN_SECONDS=100 CATCHUP_INSTANCES=2 BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx bench/catch-up.ts
+//   CATCHUP_OUTBOUND_TIMEOUT_SECONDS=2 …: the service's OUTBOUND_TIMEOUT_SECONDS, a slower provider in effect
 //
 // The simulator's refresh tokens live a year; only the service is told of a short inactivity window
 // (CATCHUP_WINDOW_SECONDS, renewed at 80 %), so a renewal lost here is lost to the service's own doing.
@@ -66,6 +67,8 @@ try {
     IDPORTEN_CLIENT_SECRET: secret,
     ALTINN_EXCHANGE_URL: altinn,
     IDPORTEN_REFRESH_TOKEN_LIFETIME_SECONDS: String(WINDOW),
+    // A shorter timeout stands in for a slower provider (the review's run lost its renewals at 10 s on a busy machine).
+    ...(process.env.CATCHUP_OUTBOUND_TIMEOUT_SECONDS ? { OUTBOUND_TIMEOUT_SECONDS: process.env.CATCHUP_OUTBOUND_TIMEOUT_SECONDS } : {}),
     ...(databaseUrl ? { DATABASE_URL: databaseUrl, ENCRYPTION_KEY: Buffer.alloc(32, 5).toString("base64") } : {}),
   });
   let started = 0;
