@@ -114,6 +114,8 @@ const token = createRoute({
   path: "/{id}/token",
   tags,
   summary: "Valid tokens for the bound user: the Altinn token and the ID-porten access token (renewed first when needed)",
+  description:
+    "No token to give: 409 not_authorized (no authorization yet; a pending login is to be completed at its link), 409 authorization_expired (authorize again), 409 needs_attention (only a person can mend it — a refused client secret, a person or scope Altinn refuses: the detail says what to do, and retrying does not help), 503 upstream_unavailable with Retry-After when asking again may help.",
   security: bearer,
   request: { params: FlowIdParams, body: body(TokenBody) },
   responses: {
