@@ -154,6 +154,9 @@ function storeRefusal(error: unknown): string {
   return (error as Error).message;
 }
 
+/** How many rounds of the outbound gate's places a tick lets wait before it claims no more due flows. */
+const BACKLOG_ROUNDS = 16;
+
 /** Due flows a tick reads at once: enough to hide the store's latency, few enough for any pool or ulimit. */
 const TICK_READS = 16;
 
@@ -244,13 +247,13 @@ export class FlowEngine {
         const horizon = this.#opts.horizonMs ?? 60_000;
         // Each tick keeps this instance's claims alive for claimMs (a short time: the others take its
         // flows over soon after it dies); only flows of machines this process runs are claimed.
-        // While calls wait here for a place (outbound-gate.ts), fewer due flows are claimed: a backlog
-        // held here is work other instances could take, and a token call that lands on another
-        // instance waits for its flow's call in this queue (review) — so the queue stays a few
-        // rounds of places long.
-        const { waiting, limit: places } = { waiting: this.#gate.waiting, limit: this.#gate.limit };
-        const claim = waiting > places ? Math.max(0, 4 * places - waiting) : 500;
-        const due = await this.#opts.store.claimDue(this.#opts.clock.now() + horizon, this.#me, Date.now() + (this.#opts.claimMs ?? 5_000), claim, Date.now(), this.#opts.registry.runs()).then(
+        // New claims only as far as the calls waiting here for a place (outbound-gate.ts) leave room
+        // for BACKLOG_ROUNDS rounds of places: a backlog held here is work other instances could
+        // take, and a token call that lands on another instance waits for its flow's call in this
+        // queue (review). The flows this instance holds come back whatever the backlog: no other
+        // instance may take them (a first version limited those too).
+        const fresh = Math.min(500, Math.max(0, BACKLOG_ROUNDS * this.#gate.limit - this.#gate.waiting));
+        const due = await this.#opts.store.claimDue(this.#opts.clock.now() + horizon, this.#me, Date.now() + (this.#opts.claimMs ?? 5_000), 500, Date.now(), this.#opts.registry.runs(), fresh).then(
           (rows) => ((this.#reachableSince ??= Date.now()), rows),
           (error: unknown) => {
             this.#reachableSince = undefined;

@@ -242,6 +242,11 @@ function repeatedFailure(event: { type: string }, before: AnyMachineSnapshot, af
     // Upkeep's retries only: a person's RENEW and what it met stay entries of their own.
     return was.authorization?.renewalByUpkeep === true && (was.authorization.renewalFailures ?? 0) > 0 && was.lastError !== null && whatAPersonSees(before, "code only") === whatAPersonSees(after, "code only");
   }
+  if (event.type === "xstate.error.actor.exchangeAltinn") {
+    // Altinn refusing again as it did (the keep-alive's retry of a person it does not know).
+    const attention = (after.context as AuthorizationContext).attention;
+    return was.attention !== null && attention !== null && (attention.tries ?? 1) > 1 && attention.error === was.attention.error && whatAPersonSees(before, "code only") === whatAPersonSees(after, "code only");
+  }
   if (event.type === "xstate.error.actor.revokeToken") {
     const tried = was.revocations[0];
     const now = tried && (after.context as AuthorizationContext).revocations.find((r) => r.refreshToken === tried.refreshToken);

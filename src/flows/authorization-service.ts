@@ -479,7 +479,12 @@ export class AuthorizationService {
     throw new AuthflowError("upstream_unavailable", 503, "No valid tokens could be had after renewing; try again shortly.", { extra: { retryAfterSeconds: 5 } });
   }
 
-  /** Whether a token call may ask the provider again for a flow that needs a person (once a minute per flow, per instance). */
+  /**
+   * Whether a token call may ask the provider again for a flow that needs a person: once a minute
+   * per flow here. A caller is told 409 (no Retry-After) meanwhile, so a client does not poll; one
+   * whose person has just been mended (registered at Altinn, a new secret) gets its tokens from the
+   * next call. The machine's own retries of Altinn keep a longer backoff (altinnRetryMs).
+   */
   #mayAskAgain(id: string): boolean {
     const now = Date.now();
     const last = this.#askedAgain.get(id);

@@ -82,6 +82,11 @@ export function renewalBackoffMs(failures: number): number {
   return failures <= 0 ? 0 : Math.min(30_000 * 2 ** (failures - 1), 3600_000);
 }
 
+/** Altinn refused the person or scope `tries` times in a row: ask again after 8 min, 16, 32 … at most a day. */
+export function altinnRetryMs(tries: number): number {
+  return Math.min(480_000 * 2 ** Math.max(0, tries - 1), 86_400_000);
+}
+
 /**
  * When to renew so the refresh token never dies of inactivity: at 80% of its window (at least 2 s
  * before its end). After a
@@ -237,7 +242,7 @@ export const authorizationMachine = setup({
     // re-applied after a lost write race) renews nothing: one-time refresh tokens are not spent twice.
     // What needs a person (a refused secret, now fixed) is retried whenever asked.
     keepAliveDue: ({ context, event }) => {
-      if (context.attention !== null) return true;
+      if (context.attention !== null && ["invalid_client", "unauthorized_client"].includes(context.attention.error)) return true;
       const due = keepAliveAt(context);
       return due !== null && typeof (event as { at?: unknown }).at === "number" && (event as { at: number }).at >= due;
     },
@@ -246,6 +251,15 @@ export const authorizationMachine = setup({
     refusedGrant: ({ event }) => toFlowError(errorOf(event)).error === "invalid_grant",
     clientRefused: ({ event }) => ["invalid_client", "unauthorized_client"].includes(toFlowError(errorOf(event)).error),
     altinnRefused: ({ event }) => ["altinn_unauthorized", "altinn_forbidden"].includes(toFlowError(errorOf(event)).error),
+    // After Altinn refused the person or scope, a renewal asks it again only once its backoff has
+    // passed: at every keep-alive (every 8 minutes) it cost an exchange and an audit entry, 65,000 a
+    // year for a person Altinn never knew (review). A person's EXCHANGE_ALTINN asks at once.
+    altinnMayBeAsked: ({ context }) => {
+      const attention = context.attention;
+      if (!attention?.error.startsWith("altinn_") || attention.triedAt === undefined) return true;
+      const at = context.authorization?.lastRenewalAt ?? attention.triedAt;
+      return at - attention.triedAt >= altinnRetryMs(attention.tries ?? 1);
+    },
     lostResponse: ({ context, event }) => (errorOf(event) as { lost?: unknown } | undefined)?.lost === true && (context.authorization?.lostRetries ?? 1) < 1,
   },
   actions: {
@@ -346,7 +360,9 @@ export const authorizationMachine = setup({
       // An actor's error event carries no time; the renewal it ends was started at lastRenewalAt,
       // and an Altinn exchange right after a login at the login's tokens' receipt.
       const auth = context.authorization;
-      return { attention: { ...error, since: context.attention?.since ?? auth?.lastRenewalAt ?? auth?.idporten.refreshedAt ?? 0 } };
+      const triedAt = auth?.lastRenewalAt ?? auth?.idporten.refreshedAt ?? 0;
+      const again = context.attention?.error === error.error;
+      return { attention: { ...error, since: context.attention?.since ?? triedAt, triedAt, tries: (again ? (context.attention!.tries ?? 1) : 0) + 1 } };
     }),
     expireAuthorization: assign(({ event }) => {
       const refused = event.type !== "AUTHORIZATION_EXPIRED" ? toFlowError(errorOf(event)) : null;
@@ -430,7 +446,7 @@ export const authorizationMachine = setup({
           on: { AUTHORIZATION_EXPIRED: { target: "expired", actions: "expireAuthorization" } },
           states: {
             // A login that succeeded while a renewal was out takes over first (its Altinn exchange, not the old one's).
-            deciding: { always: [takeOverReplacement, { guard: "autoAltinn", target: "exchangingAltinn" }, { target: "ready" }] },
+            deciding: { always: [takeOverReplacement, { guard: and(["autoAltinn", "altinnMayBeAsked"]), target: "exchangingAltinn" }, { target: "ready" }] },
             // A renewal here goes by `deciding`: in auto mode the Altinn exchange that failed is tried
             // again with the fresh token (at each keep-alive, not at each token call).
             ...upkeep("deciding", { EXCHANGE_ALTINN: { guard: "boundUser", target: "exchangingAltinn" } } as const),

@@ -123,6 +123,9 @@ export interface Attention {
   error_description: string;
   hint?: string;
   since: number;
+  /** Altinn's refusals: when Altinn was last asked, and how many times in a row it refused (the keep-alive asks it again less and less often). */
+  triedAt?: number;
+  tries?: number;
 }
 
 export interface AuthorizationContext {

@@ -153,9 +153,11 @@ export interface FlowStore {
    * of those machines (those this instance can open). `claimUntil` and `now` are on one clock (the
    * wall clock, ms), compared in the process, never with the database's now(): an owner is dead
    * when its `claimUntil <= now`. `now` defaults to Date.now(); tests pass it to let a claim end
-   * without waiting.
+   * without waiting. `fresh`: at most this many of them claimed anew (default `limit`) — the flows
+   * `owner` holds already are answered whatever it is (only `owner` may bring them back into
+   * memory); lowdb, one process, holds every due flow and ignores it.
    */
-  claimDue(until: number, owner: string, claimUntil: number, limit: number, now?: number, machines?: readonly string[]): Promise<DueFlow[]>;
+  claimDue(until: number, owner: string, claimUntil: number, limit: number, now?: number, machines?: readonly string[], fresh?: number): Promise<DueFlow[]>;
   /**
    * An owner's heartbeat as claimDue keeps it: alive until `aliveUntil`, without a break since
    * `aliveSince` (both on the instances' clock, ms); null when it has none (never ticked, of an older

@@ -314,7 +314,8 @@ export class LowdbFlowStore implements FlowStore {
    * process per DATA_DIR, so there is no other instance to claim against: only the owner's
    * heartbeat is kept (in memory). With `machines`, only flows of those machines (name@version).
    */
-  async claimDue(until: number, owner: string, claimUntil: number, limit: number, now = Date.now(), machines?: readonly string[]): Promise<DueFlow[]> {
+  // `fresh` is not read: one process holds every due flow (none is "claimed anew").
+  async claimDue(until: number, owner: string, claimUntil: number, limit: number, now = Date.now(), machines?: readonly string[], _fresh?: number): Promise<DueFlow[]> {
     const was = this.#claimants.get(owner);
     this.#claimants.set(owner, { aliveUntil: claimUntil, aliveSince: was && was.aliveUntil > now ? was.aliveSince : now });
     const runs = machines === undefined ? undefined : new Set(machines);

@@ -378,20 +378,21 @@ export function webRoutes(deps: WebDeps) {
         checking = true;
         const holds = await deps.sessions.holds(session).catch(() => !deps.sessions.expired(session));
         checking = false;
+        if (holds) return;
         // A proxy's session that merely ran out is made anew by the next request through the proxy: not "signed out".
-        if (!holds) end(!(session.via === "proxy" && deps.sessions.expired(session)));
+        if (session.via === "proxy" && deps.sessions.expired(session)) renewThroughProxy();
+        else end(true);
       }, SESSION_CHECK_MS);
       // The trusted proxy's sign-in holds only while the proxy says so on each request: now and then
       // the page is asked to open a new stream (through the proxy, which decides) and to close this
       // one once the new one is ready — no change falls between the two; one that does not is ended.
       let proxyEnd: ReturnType<typeof setTimeout> | undefined;
-      const proxyTurn =
-        session.via === "proxy"
-          ? setTimeout(() => {
-              void stream.writeSSE({ event: "renew", data: "" }).catch(() => undefined);
-              proxyEnd = setTimeout(() => end(false), PROXY_STREAM_OVERLAP_MS);
-            }, deps.proxyStreamMs ?? PROXY_STREAM_MS)
-          : undefined;
+      const renewThroughProxy = () => {
+        if (proxyEnd !== undefined) return;
+        void stream.writeSSE({ event: "renew", data: "" }).catch(() => undefined);
+        proxyEnd = setTimeout(() => end(false), PROXY_STREAM_OVERLAP_MS);
+      };
+      const proxyTurn = session.via === "proxy" ? setTimeout(renewThroughProxy, deps.proxyStreamMs ?? PROXY_STREAM_MS) : undefined;
       // While the browser is not reading, each flow's newest card waits, not every change of it
       // (newest-per-key.ts): the page replaces a card whole, so one that reads again is up to date
       // with one card per changed flow. That is still one per flow, so past STREAM_WAITING_FLOWS

@@ -608,6 +608,10 @@ describe("Altinn refusing the person needs a person (review)", () => {
     const attention = actor.getSnapshot().context.attention!;
     expect(attention.error).toBe("altinn_unauthorized");
     expect(attention.since).toBe(h.at()); // when the login's tokens came, not 1970
+    // A keep-alive from a stale timer renews nothing: Altinn's attention is no reason to (a refused client secret is).
+    actor.send({ type: "KEEP_ALIVE", at: h.at() });
+    for (let i = 0; i < 3; i++) await flush();
+    expect(h.calls.refresh).toBe(0);
 
     h.clock.advance(480_000); // the keep-alive: ID-porten renews; Altinn still refuses
     for (let i = 0; i < 6; i++) await flush();
@@ -617,9 +621,16 @@ describe("Altinn refusing the person needs a person (review)", () => {
     expect(actor.getSnapshot().context.attention).toMatchObject({ error: "altinn_unauthorized", since: attention.since });
     expect(actor.getSnapshot().context.lastError?.error).toBe("altinn_unauthorized");
 
+    // Refused twice: the next keep-alive renews but leaves Altinn be (16 minutes since it was asked, not 8).
     altinnKnowsThePerson = true; // registered at Altinn meanwhile
     h.clock.advance(480_000);
     for (let i = 0; i < 6; i++) await flush();
+    expect(h.calls.refresh).toBe(2);
+    expect(h.calls.altinn).toBe(2);
+    expect(view(actor.getSnapshot())).toEqual({ idportenAuthorized: "ready" });
+    h.clock.advance(480_000);
+    for (let i = 0; i < 6; i++) await flush();
+    expect(h.calls.altinn).toBe(3);
     expect(view(actor.getSnapshot())).toEqual({ altinnAuthorized: "ready" });
     expect(actor.getSnapshot().context).toMatchObject({ attention: null, lastError: null });
   });

@@ -70,6 +70,25 @@ describe("routine audit entries (the authorization flow)", () => {
     expect(rows.at(-3)).toMatchObject({ event: "RENEW", routine: false });
   });
 
+  it("Altinn refusing a person it does not know: the keep-alive asks again on a backoff (8, 16, 32 minutes …), and a refusal repeated is routine", async () => {
+    // Review finding: every keep-alive (8 minutes) asked Altinn again and wrote a full entry — 65,000 a year.
+    const h = harness(undefined, { altinn: async () => Promise.reject({ error: "altinn_unauthorized", error_description: "Altinn refused the ID-porten token (401)" }) });
+    const { actor, rows } = observed(h);
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
+    callback(actor);
+    await settle();
+    for (let keepAlive = 0; keepAlive < 7; keepAlive++) {
+      h.clock.advance(480_000);
+      await settle();
+    }
+    // Asked at the login, then at +8, +24 and +56 minutes: 4 of 8 chances.
+    expect(h.calls.refresh).toBe(7);
+    expect(h.calls.altinn).toBe(4);
+    const refusals = rows.filter((r) => r.event === "error: exchangeAltinn");
+    expect(refusals.map((r) => r.routine)).toEqual([false, true, true, true]);
+    expect(rows.filter((r) => !r.routine).map((r) => r.event)).not.toContain("KEEP_ALIVE");
+  });
+
   it("while a colleague's login is pending, the Altinn token that first completes the authorization is not routine", async () => {
     const h = harness(undefined, {
       altinn: async (n) => {

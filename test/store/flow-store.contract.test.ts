@@ -350,6 +350,16 @@ for (const backend of backends) {
       });
 
       if (backend.shared) {
+        it("`fresh` bounds the flows claimed anew, never the owner's own: a backed-up instance gets its own back, the rest go to another", async () => {
+          // Review finding: a first version bounded all of them, and a flow only its (backed-up) owner could take waited in the store.
+          await seedDeadlines();
+          const a = store;
+          const b = await backend.peer();
+          expect((await a.claimDue(NOW, "a", NOW + 1000, 500, NOW, undefined, 2)).map((r) => r.id)).toEqual(["flow-first", "flow-second"]);
+          expect((await a.claimDue(NOW, "a", NOW + 1000, 500, NOW, undefined, 0)).map((r) => r.id)).toEqual(["flow-first", "flow-second"]); // its own, nothing anew
+          expect((await b.claimDue(NOW, "b", NOW + 1000, 500, NOW)).map((r) => r.id)).toEqual(["flow-third", "flow-edge"]);
+        });
+
         it("a claim held by another owner is skipped until it ends; the same owner re-claims; a save does not end a claim", async () => {
           await seedDeadlines();
           const a = store;

@@ -173,7 +173,7 @@ describe("the Stately Studio export", () => {
       expect.objectContaining({ target: ["#authorization.grant.idportenAuthorized"], guard: "replacementHeld", actions: ["bindReplacement"], reenter: true }),
     ]);
     expect(grant.altinnAuthorized.states.ready.always[0]).toMatchObject({ guard: "replacementHeld", target: ["#authorization.grant.idportenAuthorized"] });
-    expect(grant.idportenAuthorized.states.deciding.always.map((t: { guard?: string }) => t.guard ?? null)).toEqual(["autoAltinn", null]);
+    expect(grant.idportenAuthorized.states.deciding.always.map((t: { guard?: string }) => t.guard ?? null)).toEqual(["replacementHeld", "autoAltinn && altinnMayBeAsked", null]);
     expect(json.states.revocation.states.inactive.always[0]).toMatchObject({ guard: "revocationDue", target: ["#authorization.revocation.waiting"] });
     expect(json.states.revocation.states.waiting.always[0]).toMatchObject({ guard: "!revocationDue", target: ["#authorization.revocation.inactive"] });
   });

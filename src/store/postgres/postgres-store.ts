@@ -245,7 +245,7 @@ export class PostgresFlowStore implements FlowStore {
     }
   }
 
-  async claimDue(until: number, owner: string, claimUntil: number, limit: number, now: number = Date.now(), machines?: readonly string[]): Promise<DueFlow[]> {
+  async claimDue(until: number, owner: string, claimUntil: number, limit: number, now: number = Date.now(), machines?: readonly string[], fresh: number = limit): Promise<DueFlow[]> {
     // A claim holds while its owner's heartbeat does (migration 6): an instance renews its
     // heartbeat here, reads the due flows it holds already (not rewritten), and claims due flows no
     // one holds, up to `limit` in all. Two statements, in this order:
@@ -288,7 +288,7 @@ export class PostgresFlowStore implements FlowStore {
         WHERE f.next_deadline_at <= ${until} AND f.claim_owner IS NULL
           AND (${runs}::text IS NULL OR ${runs}::text::jsonb ? (f.machine || '@' || f.version))
         ORDER BY f.next_deadline_at, f.id
-        LIMIT GREATEST(0, ${limit} - (SELECT count(*) FROM own))
+        LIMIT GREATEST(0, LEAST(${fresh}, ${limit} - (SELECT count(*) FROM own)))
         FOR UPDATE OF f SKIP LOCKED),
       claimed AS (
         -- claim_until too: an instance of an older release, during an upgrade, reads it.
