@@ -186,6 +186,8 @@ function checkUrl(raw: string, report: (problem: string) => void): string | unde
 
 /** A base URL that paths are appended to: no trailing slash. */
 const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, "");
+/** A database URL past its scheme ("user:password@host:port/db?…"). */
+const afterScheme = (url: string) => url.replace(/^postgres(ql)?:\/\//, "");
 
 function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
@@ -230,9 +232,9 @@ export function readConfig(env: Env): Readonly<Config> {
     if (!/^postgres(ql)?:\/\//.test(databaseUrl)) read.report("DATABASE_URL", `must be a postgres:// or postgresql:// URL, got "${databaseUrl.replace(/\/\/[^@/]*@/, "//…@").slice(0, 80)}"`);
     // An "@" past the host's end means a user name or password with "@" or "/" in clear: read one
     // way the host is part of the password, and the log line naming the host showed it (review).
-    else if (/@/.test(databaseUrl.replace(/^postgres(ql)?:\/\//, "").split(/[?#]/)[0]!.replace(/^[^/]*/, ""))) {
+    else if (/@/.test(afterScheme(databaseUrl).split(/[?#]/)[0]!.replace(/^[^/]*/, ""))) {
       read.report("DATABASE_URL", 'has an "@" after the host: percent-encode "@", "/", "?", "#" and ":" in the user name and password (%40, %2F, %3F, %23, %3A)');
-    } else if (/[?#]/.test(databaseUrl.replace(/^postgres(ql)?:\/\//, "").split("/")[0]!.split("@").slice(0, -1).join("@"))) {
+    } else if (/[?#]/.test(afterScheme(databaseUrl).split("/")[0]!.split("@").slice(0, -1).join("@"))) {
       // A "?" or "#" in the user name or password cuts the URL in two: start-up failed with "Invalid URL" and nothing more.
       read.report("DATABASE_URL", 'has a "?" or "#" in its user name or password: percent-encode "@", "/", "?", "#" and ":" there (%40, %2F, %3F, %23, %3A)');
     }

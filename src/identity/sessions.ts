@@ -54,7 +54,7 @@ export class Sessions {
     } catch {
       return null;
     }
-    if (typeof session.expiresAt !== "number" || session.expiresAt <= this.now() || typeof session.sid !== "string") return null;
+    if (typeof session.expiresAt !== "number" || this.expired(session) || typeof session.sid !== "string") return null;
     if (await this.ended.has(session.sid)) return null;
     return session;
   }

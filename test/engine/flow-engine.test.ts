@@ -884,8 +884,8 @@ describe("flow engine on lowdb", () => {
     let claims = 0;
     let releaseClaim!: () => void;
     const claimHeld = new Promise<void>((r) => (releaseClaim = r));
-    const slow = Object.assign(Object.create(store) as FlowStore, {
-      claimDue: async (...args: Parameters<FlowStore["claimDue"]>) => {
+    const slow = storeWith(store, {
+      claimDue: async (...args) => {
         claims++;
         await claimHeld;
         return store.claimDue(...args);
@@ -903,13 +903,7 @@ describe("flow engine on lowdb", () => {
     const clock = new SimulatedClock();
     const store = await LowdbFlowStore.open(dir);
     const limits: number[] = [];
-    const counting = new Proxy(store, {
-      get(target, name) {
-        if (name === "claimDue") return (...args: Parameters<FlowStore["claimDue"]>) => (limits.push(args[3], args[6]!), target.claimDue(...args));
-        const value = Reflect.get(target, name, target) as unknown;
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    }) as FlowStore;
+    const counting = storeWith(store, { claimDue: (...args) => (limits.push(args[3], args[6]!), store.claimDue(...args)) });
     const { engine } = await boot(clock, counting, { outboundConcurrency: 1 });
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) ids.push(await authorizedFlow(engine, `code-${i}`));
