@@ -47,6 +47,8 @@ export interface Run {
   latencies: number[];
   /** CPU seconds the measured side used inside the window (when `cpu` was given). */
   cpuSeconds?: number;
+  /** CPU seconds the side's other processes used inside the window (when `otherCpu` was given). */
+  otherCpuSeconds?: number;
   firstFailure?: string;
 }
 
@@ -62,6 +64,8 @@ export async function closedLoop(options: {
   expect: number;
   /** CPU seconds used so far by the side under load (read at the window's start and end). */
   cpu?: () => number;
+  /** CPU seconds used so far by whatever else the measured side needs (its provider, the driver), read the same way. */
+  otherCpu?: () => number;
 }): Promise<Run> {
   let phase: "warmup" | "measure" | "done" = "warmup";
   let ok = 0;
@@ -72,16 +76,20 @@ export async function closedLoop(options: {
   let windowEnd = 0;
   let cpuStart = 0;
   let cpuEnd = 0;
+  let otherStart = 0;
+  let otherEnd = 0;
   const timers: NodeJS.Timeout[] = [];
   const begin = () => {
     phase = "measure";
     windowStart = performance.now();
     cpuStart = options.cpu?.() ?? 0;
+    otherStart = options.otherCpu?.() ?? 0;
     timers.push(
       setTimeout(() => {
         phase = "done";
         windowEnd = performance.now();
         cpuEnd = options.cpu?.() ?? 0;
+        otherEnd = options.otherCpu?.() ?? 0;
       }, options.seconds * 1000),
     );
   };
@@ -113,7 +121,7 @@ export async function closedLoop(options: {
   await Promise.all(Array.from({ length: options.workers }, worker));
   for (const t of timers) clearTimeout(t);
   const seconds = (windowEnd - windowStart) / 1000;
-  return { ok, failed, seconds, perSecond: ok / seconds, latencies, ...(options.cpu ? { cpuSeconds: cpuEnd - cpuStart } : {}), ...(firstFailure ? { firstFailure } : {}) };
+  return { ok, failed, seconds, perSecond: ok / seconds, latencies, ...(options.cpu ? { cpuSeconds: cpuEnd - cpuStart } : {}), ...(options.otherCpu ? { otherCpuSeconds: otherEnd - otherStart } : {}), ...(firstFailure ? { firstFailure } : {}) };
 }
 
 /** `total` requests over `workers` workers; each latency is kept with the request's ordinal (0-based). */
