@@ -13,7 +13,7 @@ import { createAltinnClient } from "../altinn/altinn-client.ts";
 import { createIdportenClient, loadClientKey, type IdportenClient } from "../idporten/idporten-client.ts";
 import { checkRedirectUrl } from "../machines/authorization-rules.ts";
 import type { AltinnExchangeInput, AltinnToken, AttemptSettings, RedirectSetup } from "../machines/authorization-types.ts";
-import { credentialBinding, type IntegrationRecord, type IntegrationSettings, type IntegrationStore } from "./integration-store.ts";
+import { credentialBinding, IntegrationConflict, type IntegrationRecord, type IntegrationSettings, type IntegrationStore } from "./integration-store.ts";
 import { CONFIGURED_INTEGRATION } from "./integration-types.ts";
 
 export interface AltinnExchanger {
@@ -133,7 +133,11 @@ export class IntegrationRegistry {
     this.#creating.set(name, (this.#creating.get(name) ?? 0) + 1);
     try {
       await this.runtime(name);
-      return await create();
+      // Other instances sharing the database are kept from removing it by the store (whileKept);
+      // `create` must not call the integration store itself (its pool may be the one held).
+      return await this.#o.store.whileKept(name, create).catch((error) => {
+        throw error instanceof IntegrationConflict ? unknownIntegration(name) : error;
+      });
     } finally {
       const left = (this.#creating.get(name) ?? 1) - 1;
       if (left > 0) this.#creating.set(name, left);

@@ -179,17 +179,19 @@ export class StoredIntegrationService implements IntegrationService {
     await this.#serial(name, () =>
       this.#o.registry.deleting(name, async () => {
         const stored = await this.#existing(name);
-        const flows = await this.#o.flowsUsing(name);
-        if (flows > 0) {
+        // Counted by the store once no instance can create a flow for it until the removal is done.
+        const mayRemove = async () => {
+          const flows = await this.#o.flowsUsing(name);
+          if (flows === 0) return;
           throw new AuthflowError(
             "conflict",
             409,
             `Integration "${name}" is used by ${flows} flow${flows === 1 ? "" : "s"}; it cannot be deleted while a flow uses it: their renewals and revocations go through its client, and an idle or expired flow can be authorized again with it. Change it instead (PUT /api/integrations/${name}).`,
             { extra: { flows } },
           );
-        }
+        };
         try {
-          await this.#o.store.remove(name, stored.revision, this.#auditEntry(name, "delete", by, []));
+          await this.#o.store.remove(name, stored.revision, this.#auditEntry(name, "delete", by, []), mayRemove);
         } catch (error) {
           if (error instanceof IntegrationConflict) {
             if (error.storedRevision === null) throw notFound(name);

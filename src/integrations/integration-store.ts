@@ -45,8 +45,17 @@ export interface IntegrationStore {
   revisionOf(name: string): Promise<number | undefined>;
   /** Writes `record` if the stored revision is `expectedRevision` (null: nothing stored yet), with its audit entry. */
   save(record: IntegrationRecord, expectedRevision: number | null, audit: IntegrationAuditEntry): Promise<void>;
-  /** Removes the integration if its stored revision is `expectedRevision`, with its audit entry. */
-  remove(name: string, expectedRevision: number, audit: IntegrationAuditEntry): Promise<void>;
+  /**
+   * Removes the integration if its stored revision is `expectedRevision`, with its audit entry.
+   * `mayRemove` runs first, once no flow can be created for it anywhere until the removal is done
+   * (see `whileKept`): it counts the flows that use it and throws to refuse.
+   */
+  remove(name: string, expectedRevision: number, audit: IntegrationAuditEntry, mayRemove?: () => Promise<void>): Promise<void>;
+  /**
+   * Runs `work` (a flow's creation) while the integration cannot be removed by any instance; throws
+   * IntegrationConflict (stored revision null) if it does not exist, or was removed meanwhile.
+   */
+  whileKept<T>(name: string, work: () => Promise<T>): Promise<T>;
   /** The integration's audit trail, oldest first (also after it was deleted). */
   readAudit(name: string, limit?: number): Promise<IntegrationAuditEntry[]>;
   close(): Promise<void>;
@@ -121,14 +130,21 @@ export class FileIntegrationStore implements IntegrationStore {
     });
   }
 
-  remove(name: string, expectedRevision: number, audit: IntegrationAuditEntry): Promise<void> {
+  remove(name: string, expectedRevision: number, audit: IntegrationAuditEntry, mayRemove?: () => Promise<void>): Promise<void> {
     return this.#serial(async () => {
       const stored = await this.get(name);
       if (stored?.revision !== expectedRevision) throw new IntegrationConflict(name, stored?.revision ?? null);
+      await mayRemove?.();
       const { [name]: _gone, ...rest } = this.#doc.integrations;
       await this.#write(rest);
       await this.#appendAudit(audit);
     });
+  }
+
+  /** One process owns DATA_DIR: the registry's guard in this process (IntegrationRegistry.use/deleting) is all it takes. */
+  async whileKept<T>(name: string, work: () => Promise<T>): Promise<T> {
+    if (!(await this.get(name))) throw new IntegrationConflict(name, null);
+    return work();
   }
 
   async readAudit(name: string, limit = 200): Promise<IntegrationAuditEntry[]> {

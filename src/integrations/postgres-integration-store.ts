@@ -28,7 +28,7 @@ export class PostgresIntegrationStore implements IntegrationStore {
 
   private constructor(sql: postgres.Sql) {
     this.#sql = sql;
-    boundCalls(this, sql, ["list", "get", "revisionOf", "save", "remove", "readAudit"]);
+    boundCalls(this, sql, ["list", "get", "revisionOf", "save", "remove", "readAudit", "whileKept"]);
   }
 
   /** `answerSeconds`: how long a call waits for the database (DATABASE_TIMEOUT_SECONDS; store/postgres/connect.ts). */
@@ -67,12 +67,40 @@ export class PostgresIntegrationStore implements IntegrationStore {
     });
   }
 
-  async remove(name: string, expectedRevision: number, audit: IntegrationAuditEntry): Promise<void> {
+  /**
+   * The row is locked FOR UPDATE before `mayRemove` counts the flows: a creation on any instance
+   * holds the row FOR KEY SHARE until its flow is committed (whileKept), so the lock waits for those
+   * under way, and the count, a statement after it, sees their flows; creations that come later wait
+   * for this transaction and then find the row gone. (One statement — DELETE … WHERE NOT EXISTS —
+   * would not do: after waiting for the lock, READ COMMITTED re-checks only the row, not the
+   * subquery, whose snapshot predates the flows just committed.)
+   */
+  async remove(name: string, expectedRevision: number, audit: IntegrationAuditEntry, mayRemove?: () => Promise<void>): Promise<void> {
     await this.#sql.begin(async (tx) => {
-      const gone = await tx`DELETE FROM integrations WHERE name = ${name} AND revision = ${expectedRevision} RETURNING name`;
-      if (gone.length === 0) throw new IntegrationConflict(name, (await this.#revisionIn(tx, name)) ?? null);
+      const [held] = await tx`SELECT revision FROM integrations WHERE name = ${name} FOR UPDATE`;
+      if (!held || Number(held.revision) !== expectedRevision) throw new IntegrationConflict(name, held ? Number(held.revision) : null);
+      await mayRemove?.();
+      await tx`DELETE FROM integrations WHERE name = ${name}`;
       await this.#appendAudit(tx, audit);
     });
+  }
+
+  /**
+   * Holds the integration's row FOR KEY SHARE while `work` creates a flow (its insert commits on the
+   * flow store's own connections), so no instance removes the integration meanwhile (see remove):
+   * the in-process guard of IntegrationRegistry covers only this instance (review: 15 of 30
+   * creations raced with a removal on another instance made a flow whose integration was gone).
+   * The two pools are separate, so a creation holding this one's connection never waits for a
+   * connection that another such creation holds.
+   */
+  async whileKept<T>(name: string, work: () => Promise<T>): Promise<T> {
+    let result: T | undefined;
+    await this.#sql.begin(async (tx) => {
+      const [kept] = await tx`SELECT 1 FROM integrations WHERE name = ${storableText(name)} FOR KEY SHARE`;
+      if (!kept) throw new IntegrationConflict(name, null);
+      result = await work();
+    });
+    return result as T;
   }
 
   async readAudit(name: string, limit = 200): Promise<IntegrationAuditEntry[]> {
