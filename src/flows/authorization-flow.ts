@@ -49,10 +49,11 @@ export function nameIntegrationInRefusal(error: unknown, integration: string | u
   if (integration === undefined || integration === DEFAULT_INTEGRATION) return error;
   const oauth = toFlowError(error);
   if (oauth.error !== "invalid_client" && oauth.error !== "unauthorized_client") return error;
-  const words =
-    `${oauth.error_description} — integration "${integration}": its client secret (or key) is stored on this server, not in IDPORTEN_CLIENT_SECRET. ` +
+  const where =
+    `integration "${integration}": its client secret (or key) is stored on this server, not in IDPORTEN_CLIENT_SECRET. ` +
     `Renew it at Digdir's self-service and enter it on the integration (the Integrations page, or PUT /api/integrations/${integration} with idporten.clientSecret); no restart is needed.`;
-  return { error: oauth.error, error_description: words };
+  // The hint too: the general one says to set IDPORTEN_CLIENT_SECRET and restart, which does nothing for a stored integration (review).
+  return { error: oauth.error, error_description: `${oauth.error_description} — ${where}`, hint: `The client secret (or key) of ${where} The authorization itself is still good.` };
 }
 
 /** An integration that cannot be used (deleted, or its secret does not open): said in the flow's lastError. */

@@ -246,6 +246,11 @@ describe("integrations through /api/integrations", () => {
     const renewedRefused = await api("POST", `/api/flows/${id}/events`, { type: "RENEW", user: "alice" });
     expect(renewedRefused.json.attention?.error).toBe("invalid_client");
     expect(renewedRefused.json.attention.error_description).toMatch(/integration "acme".*PUT \/api\/integrations\/acme/);
+    // The hint too: setting IDPORTEN_CLIENT_SECRET and restarting would do nothing for a stored integration (review).
+    for (const said of [renewedRefused.json.attention.hint, renewedRefused.json.lastError.hint]) {
+      expect(said).toMatch(/integration "acme".*PUT \/api\/integrations\/acme.*no restart is needed/);
+      expect(said).not.toMatch(/set IDPORTEN_CLIENT_SECRET/);
+    }
     const current = (await api("GET", "/api/integrations/acme")).json;
     const renewed = await api("PUT", "/api/integrations/acme", { ...integration("acme"), idporten: { ...integration("acme").idporten, clientSecret: NEW_SECRET }, revision: current.revision });
     expect(renewed.status).toBe(200);
