@@ -136,7 +136,14 @@ const idportenShape = {
   clientId: text("the client id registered at Digdir", 200),
   clientAuth: z.enum(CLIENT_AUTH_METHODS, { error: `must be one of ${CLIENT_AUTH_METHODS.join(", ")}` }).optional(),
   /** Write-only. Absent on update: the stored one is kept. */
-  clientSecret: z.string({ error: "must be text" }).min(1, { error: "must not be empty (leave the field out to keep the stored secret)" }).max(1000, { error: "must be at most 1000 characters" }).optional(),
+  // Not trimmed, and not changed: a secret is what Digdir issued, byte for byte. A control character,
+  // or a space or line break at either end (what a paste brings along), is refused in words rather
+  // than stored to fail at ID-porten as invalid_client (review: "ab\u0000cd" was stored).
+  clientSecret: printable(z.string({ error: "must be text" }))
+    .min(1, { error: "must not be empty (leave the field out to keep the stored secret)" })
+    .max(1000, { error: "must be at most 1000 characters" })
+    .refine((value) => value.trim() === value, { error: "must not begin or end with a space or line break (check what was pasted)" })
+    .optional(),
   /** Write-only, private_key_jwt: the private key as a JWK (JSON) or PEM. Absent on update: the stored one is kept. */
   clientKey: z.string({ error: "must be text" }).min(1, { error: "must not be empty (leave the field out to keep the stored key)" }).max(20_000, { error: "must be at most 20000 characters" }).optional(),
   clientKeyId: printable(z.string({ error: "must be text" })).trim().min(1, { error: "must not be empty" }).max(200, { error: "must be at most 200 characters" }).optional(),
@@ -177,7 +184,8 @@ function crossChecks(value: InputShape, ctx: z.RefinementCtx, creating: boolean)
   const id = value.idporten;
   const scopes = (id.scope ?? DEFAULT_SCOPE).trim().split(/\s+/).filter(Boolean);
   if (!scopes.includes("openid")) ctx.addIssue({ code: "custom", path: ["idporten", "scope"], message: `must include "openid" (space-separated scopes), got "${(id.scope ?? "").slice(0, 200)}"` });
-  (id.registeredRedirectUris ?? []).forEach((uri, i) => {
+  (id.registeredRedirectUris ?? []).forEach((uri, i, all) => {
+    if (all.indexOf(uri) !== i) ctx.addIssue({ code: "custom", path: ["idporten", "registeredRedirectUris", i], message: `lists "${uri.slice(0, 200)}" twice` });
     const problem = httpUrlProblem(uri);
     if (problem) ctx.addIssue({ code: "custom", path: ["idporten", "registeredRedirectUris", i], message: problem });
   });

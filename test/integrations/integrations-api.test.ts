@@ -98,6 +98,22 @@ describe("integrations through /api/integrations", () => {
     expect(cross.json.detail).toMatch(/Redirect URI \(idporten\.redirectUri\) must be one of the registered redirect URIs \("https:\/\/erp\.example\/callback"\)/);
     expect(cross.json.detail).toMatch(/Client secret \(idporten\.clientSecret\) is required with client_secret_post/);
 
+    // A secret is stored byte for byte, so what a paste brings along is refused, not stored to fail at ID-porten (review).
+    for (const [secret, said] of [
+      ["ab\u0000cd-secret", /Client secret \(idporten\.clientSecret\) contains a control or invisible character \(U\+0000 at position 3\)/],
+      ["pasted-secret-Qw8Er6Ty4Ui2 ", /Client secret \(idporten\.clientSecret\) must not begin or end with a space/],
+    ] as const) {
+      const answer = await api("POST", "/api/integrations", { ...integration("pasted"), idporten: { ...integration("pasted").idporten, clientSecret: secret } });
+      expect(answer.status, JSON.stringify(secret)).toBe(400);
+      expect(answer.json.detail).toMatch(said);
+    }
+    const twice = await api("POST", "/api/integrations", {
+      ...integration("twice"),
+      idporten: { ...integration("twice").idporten, registeredRedirectUris: [`${t.url}/callback`, "https://erp.example/callback", `${t.url}/callback`] },
+    });
+    expect(twice.status).toBe(400);
+    expect(twice.json.detail).toMatch(/Registered redirect URIs #3 \(idporten\.registeredRedirectUris\.2\) lists "http:\/\/127\.0\.0\.1:\d+\/callback" twice/);
+
     const unknownField = await api("POST", "/api/integrations", { ...integration("extra"), colour: "blue" });
     expect(unknownField.status).toBe(400);
     expect(unknownField.json.detail).toMatch(/"colour" is not a field of an integration/);
