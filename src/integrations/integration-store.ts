@@ -4,9 +4,10 @@
 // SecretBox, bound to the integration's name. Each change bumps a revision; a write naming an
 // older revision is refused (compare-and-swap), so two editors never overwrite each other blindly.
 // The audit trail of changes is kept beside it, durably (a JSON Lines file; a table).
-import { readFile, rename } from "node:fs/promises";
+import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import { DurableJsonFile } from "../store/durable-json-file.ts";
+import { scanLinesFromEnd } from "../store/lines-from-end.ts";
 import { appendDurably, ensurePrivateDir, errorCode } from "../store/private-files.ts";
 import type { IntegrationAuditEntry, IntegrationSettings } from "./integration-types.ts";
 
@@ -68,6 +69,8 @@ interface FileDocument {
 
 export const INTEGRATIONS_FILE = "integrations.json";
 export const INTEGRATIONS_AUDIT_FILE = join("audit", "integrations.jsonl");
+/** Audit reads scanning the file at once (each holds one chunk); a read-only API client can ask for many. */
+const AUDIT_READERS = 2;
 
 /**
  * lowdb mode: DATA_DIR/integrations.json, written whole through the same durable, private writer
@@ -79,6 +82,7 @@ export class FileIntegrationStore implements IntegrationStore {
   readonly #file: DurableJsonFile<FileDocument>;
   readonly #auditPath: string;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #auditReaders = new Turns(AUDIT_READERS);
 
   private constructor(file: DurableJsonFile<FileDocument>, auditPath: string, doc: FileDocument) {
     this.#file = file;
@@ -147,24 +151,39 @@ export class FileIntegrationStore implements IntegrationStore {
     return work();
   }
 
+  /**
+   * Read from the file's end, one chunk at a time, until `limit` entries of `name` are found: the
+   * file is never folded, so reading all of it made each call cost what the file had grown to (and
+   * fail past ~512 MB). At most AUDIT_READERS scans run at once; the others wait their turn, so many
+   * calls for a name with few entries (each a scan of the whole file) cannot crowd out other work.
+   */
   async readAudit(name: string, limit = 200): Promise<IntegrationAuditEntry[]> {
-    let text: string;
+    limit = Math.trunc(limit); // as slice(-limit) had it
+    if (!(limit >= 1)) return []; // as PostgreSQL's LIMIT 0 (slice(-0) answered every entry)
+    const leave = await this.#auditReaders.enter();
     try {
-      text = await readFile(this.#auditPath, "utf8");
+      // Our lines are JSON.stringify's, which writes a string the same way each time (it escapes only
+      // quotes, backslashes, control characters and lone surrogates): a line without the name as a
+      // JSON string is not the name's, and is not parsed — most lines, in a scan of the whole file.
+      const quoted = JSON.stringify(name);
+      const newestFirst: IntegrationAuditEntry[] = [];
+      await scanLinesFromEnd(this.#auditPath, (line) => {
+        if (!line.includes(quoted)) return false;
+        try {
+          const entry = JSON.parse(line) as IntegrationAuditEntry;
+          if (entry.integration === name) newestFirst.push(entry);
+        } catch {
+          // a line torn by a crash is skipped
+        }
+        return newestFirst.length >= limit;
+      });
+      return newestFirst.reverse();
     } catch (error) {
       if (errorCode(error) === "ENOENT") return [];
       throw error;
+    } finally {
+      leave();
     }
-    const entries = text.split("\n").flatMap((line) => {
-      if (!line) return [];
-      try {
-        const entry = JSON.parse(line) as IntegrationAuditEntry;
-        return entry.integration === name ? [entry] : [];
-      } catch {
-        return []; // a line torn by a crash is skipped
-      }
-    });
-    return entries.slice(-limit);
   }
 
   async close(): Promise<void> {
@@ -187,6 +206,28 @@ export class FileIntegrationStore implements IntegrationStore {
     const run = this.#queue.then(work, work);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+}
+
+/** At most `places` holders at once; the others wait, oldest first. */
+class Turns {
+  #held = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(readonly places: number) {}
+
+  /** Resolves with the way to give the place back, once there is one. */
+  async enter(): Promise<() => void> {
+    if (this.#held < this.places) this.#held++;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve)); // the place is handed over by leave()
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#held--;
+    };
   }
 }
 
