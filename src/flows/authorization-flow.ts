@@ -151,8 +151,13 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
   const logic = authorizationMachine.provide({
     actors: {
       deadline: createDeadlineActor(deps.clock),
+      // Every call to ID-porten names a stored integration in a refusal of its secret (not only the
+      // refresh: a revocation's and a code exchange's said to set IDPORTEN_CLIENT_SECRET; review).
       exchangeCode: fromPromise<TokenSet, CodeExchangeInput>(({ input, system, self }) =>
-        run(system, self.id, input, async () => (await clients(input.integration)).idporten.exchangeCode(input)),
+        run(system, self.id, input, async () => {
+          const { idporten } = await clients(input.integration);
+          return idporten.exchangeCode(input).catch((error: unknown) => Promise.reject(nameIntegrationInRefusal(error, input.integration)));
+        }),
       ),
       refreshIdporten: fromPromise<TokenSet, RefreshInput>(({ input, system, self }) =>
         run(system, self.id, input, async () => {
@@ -168,7 +173,10 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
         run(system, self.id, input, async () => (await clients(input.integration)).altinn.exchange(input)),
       ),
       revokeToken: fromPromise<unknown, RevocationInput>(({ input, system, self }) =>
-        run(system, self.id, input, async () => (await clients(input.integration)).idporten.revoke(input.refreshToken)),
+        run(system, self.id, input, async () => {
+          const { idporten } = await clients(input.integration);
+          return idporten.revoke(input.refreshToken).catch((error: unknown) => Promise.reject(nameIntegrationInRefusal(error, input.integration)));
+        }),
       ),
     },
   });
@@ -180,7 +188,10 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
     stateName: publicState,
     summarize,
     refusal: explainRefusal,
-    busy: isBusy,
+    // A revocation under way counts too, for the engine (not for callers, who never wait for one):
+    // its call is leased, so another instance that reloads the flow in `revoking` waits for the
+    // answer instead of calling again (review: one REVOKE, two calls, on the instance not holding it).
+    busy: (snapshot) => isBusy(snapshot) || (snapshot.value as { revocation?: string }).revocation === "revoking",
     // What lives at ID-porten must not be lost track of: an authorization (its refresh token) and a
     // revocation ID-porten has not confirmed stop a delete, with what to do.
     deletable: (snapshot) => {
@@ -258,7 +269,9 @@ function repeatedFailure(event: { type: string }, before: AnyMachineSnapshot, af
 }
 
 /** Events whose audit entries are routine when they change nothing a person sees (see `routine` above). */
-const ROUTINE_EVENTS = new Set(["KEEP_ALIVE", "xstate.done.actor.refreshIdporten", "xstate.done.actor.exchangeAltinn"]);
+// REVOCATION_RETRY: a revocation tried again (hourly, for as long as its token could be used) wrote an
+// entry each time, never folded (review: 8,760 a year for a revocation ID-porten keeps refusing).
+const ROUTINE_EVENTS = new Set(["KEEP_ALIVE", "REVOCATION_RETRY", "xstate.done.actor.refreshIdporten", "xstate.done.actor.exchangeAltinn"]);
 
 /**
  * What a person reading the flow sees of it, beyond what upkeep moves by its nature (token expiry

@@ -218,10 +218,13 @@ export class AuthorizationService {
       if (!waitsForAPerson(record.summary.attention as { error?: string } | null | undefined)) continue;
       if (integration !== undefined && (record.summary.integration ?? this.#o.integration) !== integration) continue;
       const snapshot = await this.#o.engine.current(record.id);
-      if (!snapshot.can({ type: "KEEP_ALIVE", at: this.#o.clock.now() } as never)) continue;
+      // A renewal refused for the secret tries again; so does a revocation refused for it (once the
+      // authorization has ended, that is what the attention is about).
+      const type = ["KEEP_ALIVE", "REVOCATION_RETRY"].find((t) => snapshot.can({ type: t, at: this.#o.clock.now() } as never));
+      if (type === undefined) continue;
       // Not again on a flow another instance resumed meanwhile (a lost race reloads it and asks).
       const stillWanted = (s: AnyMachineSnapshot) => waitsForAPerson((s.context as AuthorizationContext).attention);
-      await this.#o.engine.send(record.id, { type: "KEEP_ALIVE" }, { stillWanted }).then(() => resumed++, () => undefined);
+      await this.#o.engine.send(record.id, { type }, { stillWanted }).then(() => resumed++, () => undefined);
     }
     return resumed;
   }

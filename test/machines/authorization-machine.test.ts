@@ -525,7 +525,8 @@ describe("re-authorization never costs the bound user (issue 8)", () => {
   });
 
   it("a revocation that keeps failing is owed only while its refresh token can still be used: with an inactivity window, until it has passed (not the grant's year)", async () => {
-    const h = harness(undefined, { revoke: async () => Promise.reject({ error: "temporarily_unavailable", error_description: "down" }) });
+    const tries: number[] = [];
+    const h = harness(undefined, { revoke: async () => (tries.push(h.clock.now()), Promise.reject({ error: "temporarily_unavailable", error_description: "down" })) });
     const actor = h.start();
     actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
     callback(actor);
@@ -542,12 +543,38 @@ describe("re-authorization never costs the bound user (issue 8)", () => {
     }
     expect(actor.getSnapshot().context.revocations).toEqual([]);
     expect(h.clock.now() - refreshedAt).toBeLessThanOrEqual(660_000);
+    // Tried by the backoff (0, 30, 90, 210, 450 s), then once more shortly before the token's end
+    // rather than given up when the next step (930 s) would pass it: review, the token stayed usable
+    // 150 s with nobody trying, and DELETE was let through.
+    expect(tries.map((at) => Math.round((at - refreshedAt) / 1000))).toEqual([0, 30, 90, 210, 450, 570]);
     // Without a window it is owed until the grant ends.
     const h2 = harness(undefined, { revoke: async () => Promise.reject({ error: "temporarily_unavailable", error_description: "down" }) });
     const other = await authorized(h2);
     other.send({ type: "REVOKE", at: h2.clock.now(), user: "alice" });
     await flush();
     expect(other.getSnapshot().context.revocations[0]!.until).toBeGreaterThan(h2.clock.now() + 3600_000);
+  });
+
+  it("a revocation ID-porten refuses for the client's secret needs a person (attention), until a revocation goes through", async () => {
+    let refuse = true;
+    const h = harness(undefined, {
+      revoke: async () => (refuse ? Promise.reject({ error: "invalid_client", error_description: "client authentication failed" }) : { revoked: true }),
+    });
+    const actor = await authorized(h, "alice");
+    actor.send({ type: "REVOKE", at: h.clock.now(), user: "alice" });
+    await flush();
+    // Review: REVOKE cleared the attention and the refusal was kept only inside the pending entry —
+    // the flow was listed nowhere, and retried hourly for as long as the token lived.
+    const attention = actor.getSnapshot().context.attention;
+    expect(attention).toMatchObject({ error: "invalid_client", since: h.clock.now() });
+    expect(attention!.error_description).toMatch(/refused the revocation of an ended authorization's refresh token \(client authentication failed\)/);
+    // The secret is mended: the next try revokes, and the attention is over.
+    refuse = false;
+    h.clock.advance(30_000);
+    await flush();
+    await flush();
+    expect(actor.getSnapshot().context.revocations).toEqual([]);
+    expect(actor.getSnapshot().context.attention).toBeNull();
   });
 
   it("REVOKE is not taken while a refresh is in flight (its one-time token is spent; the live one is the one to revoke)", async () => {

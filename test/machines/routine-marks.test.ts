@@ -199,6 +199,10 @@ describe("routine audit entries (the authorization flow)", () => {
     const revocations = second.rows.filter((r) => r.event === "error: revokeToken");
     expect(revocations.length).toBeGreaterThanOrEqual(3);
     expect(revocations.map((r) => r.routine)).toEqual([false, ...revocations.slice(1).map(() => true)]);
+    // Each try again is routine upkeep too: it wrote an entry an hour, never folded (review).
+    const retries = second.rows.filter((r) => r.event === "REVOCATION_RETRY");
+    expect(retries.length).toBeGreaterThanOrEqual(3);
+    expect(retries.every((r) => r.routine)).toBe(true);
   });
 
   it("a person's RENEW refused again and again stays entry by entry, and so does a revocation failing with another error", async () => {
