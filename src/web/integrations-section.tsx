@@ -1,14 +1,21 @@
 // The integration points, as Dynamics' "Web applications" page has them: "NO ID-porten" (issuer,
-// client, secret masked and write-only, redirect URL with a live check, scope, lifetimes) and
-// "NO Altinn" (exchange URL). The configured one is shown; stored ones are edited here.
-import type { FieldProblem, IntegrationView } from "../integrations/integration-types.ts";
+// client, its authentication — a secret or, with private_key_jwt, a private key and its key id; the
+// secret and key masked and write-only —, redirect URL with a live check, scope, lifetimes, a refresh
+// token lifetime of none included) and "NO Altinn" (exchange URL). The configured one is shown;
+// stored ones are edited here, and an edit sends back what it shows, so it changes only what was changed.
+import { CLIENT_AUTH_METHODS, LIMITS, type FieldProblem, type IntegrationView } from "../integrations/integration-types.ts";
 import { TEXTS, type Lang, type Texts } from "./i18n.ts";
+import { NO_REFRESH_EXPIRY } from "./integration-form.ts";
 
 export interface IntegrationFormState {
   /** The integration the form was for ("" for a new one), what was typed, and what was wrong. */
   name: string;
   values: Record<string, string>;
   problems: FieldProblem[];
+  /** Fields whose typed values were too long to carry back (the flash cookie's size): the form says so. */
+  leftOut?: string[];
+  /** Problems left out for the same reason. */
+  moreProblems?: number;
 }
 
 export function IntegrationsSection(props: { base: string; canEdit: boolean; integrations: IntegrationView[]; lang: Lang; csrf: string; form?: IntegrationFormState | undefined; saved?: string | undefined }) {
@@ -64,8 +71,20 @@ function IntegrationCard(props: { base: string; canEdit: boolean; integration: I
             <dd>
               <code>{i.idporten.clientId}</code>
             </dd>
-            <dt>{t.clientSecret}</dt>
+            <dt>{t.clientAuth}</dt>
+            <dd data-field="clientAuth">
+              <code>{i.idporten.clientAuth}</code>
+            </dd>
+            <dt>{i.idporten.clientAuth === "private_key_jwt" ? t.clientKey : t.clientSecret}</dt>
             <dd data-field="clientSecret">{i.idporten.clientSecretSet ? `•••••••• ${t.secretSet}` : t.secretNotSet}</dd>
+            {i.idporten.clientAuth === "private_key_jwt" && (
+              <>
+                <dt>{t.clientKeyId}</dt>
+                <dd data-field="clientKeyId">
+                  <code>{i.idporten.clientKeyId ?? "—"}</code>
+                </dd>
+              </>
+            )}
             <dt>{t.redirectUrl}</dt>
             <dd>
               <code>{i.idporten.redirectUri}</code>
@@ -89,7 +108,7 @@ function IntegrationCard(props: { base: string; canEdit: boolean; integration: I
             </dd>
             <dt>{t.lifetimes}</dt>
             <dd>
-              {t.authorizationLifetime}: {i.authorizationLifetimeSeconds} · {t.loginTimeout}: {i.loginTimeoutSeconds} · {t.refreshLifetime}: {i.idporten.refreshTokenLifetimeSeconds ?? "—"}
+              {t.authorizationLifetime}: {i.authorizationLifetimeSeconds} · {t.loginTimeout}: {i.loginTimeoutSeconds} · {t.refreshLifetime}: <span data-field="refreshTokenLifetimeSeconds">{i.idporten.refreshTokenLifetimeSeconds ?? t.refreshNone}</span>
             </dd>
             <dt>{t.exchangeMode}</dt>
             <dd>{i.exchangeMode === "manual" ? t.exchangeManual : t.exchangeAuto}</dd>
@@ -153,10 +172,17 @@ function IntegrationForm(props: { base: string; t: Texts; csrf: string; integrat
   return (
     <form method="post" action={i ? `${props.base}/integrations/${i.name}` : `${props.base}/integrations`} class="integration-form" novalidate>
       <input type="hidden" name="_csrf" value={props.csrf} />
-      {i && <input type="hidden" name="revision" value={String(i.revision)} />}
+      {/* The revision the values shown were typed against (after a refusal), else the one shown: a save of values typed before someone else's change is refused (409), never written over it. */}
+      {i && <input type="hidden" name="revision" value={/^\d+$/.test(typed.revision ?? "") ? typed.revision : String(i.revision)} />}
       {problems.length > 0 && (
         <p class="notice error" role="alert">
           {t.errorTitle}: {problems.map((p) => p.message).join(" ")}
+          {props.form?.moreProblems ? ` ${t.moreProblems(props.form.moreProblems)}` : ""}
+        </p>
+      )}
+      {props.form?.leftOut && props.form.leftOut.length > 0 && (
+        <p class="notice error" role="alert" data-field="leftOut">
+          {t.leftOut(props.form.leftOut.map((f) => formFieldLabel(f, t)))}
         </p>
       )}
       {!i && field("name", t.name, ["name"], "", { required: true, placeholder: "acme-test" })}
@@ -167,14 +193,23 @@ function IntegrationForm(props: { base: string; t: Texts; csrf: string; integrat
         <p class="field">
           <label for={`${key}-clientAuth`}>{t.clientAuth}</label>
           <select id={`${key}-clientAuth`} name="clientAuth">
-            {(["client_secret_post", "client_secret_basic"] as const).map((m) => (
+            {CLIENT_AUTH_METHODS.map((m) => (
               <option value={m} selected={value("clientAuth", i?.idporten.clientAuth ?? "client_secret_post") === m}>
                 {m}
               </option>
             ))}
           </select>
         </p>
-        {field("clientSecret", t.clientSecret, ["idporten.clientSecret"], "", { type: "password", required: !i, hint: i ? t.secretKeep : undefined })}
+        {field("clientSecret", t.clientSecret, ["idporten.clientSecret"], "", { type: "password", hint: i?.idporten.clientSecretSet && i.idporten.clientAuth !== "private_key_jwt" ? t.secretKeep : t.secretHint })}
+        {/* Write-only, as the secret: a key given is sealed and never shown back (the box is always empty). */}
+        <p class={problemOf("idporten.clientKey") ? "field invalid" : "field"}>
+          <label for={`${key}-clientKey`}>{t.clientKey}</label>
+          <textarea id={`${key}-clientKey`} name="clientKey" rows={2} autocomplete="off" spellcheck={false} aria-invalid={problemOf("idporten.clientKey") ? "true" : undefined} aria-describedby={`${key}-clientKey-help`}></textarea>
+          <span id={`${key}-clientKey-help`} class={problemOf("idporten.clientKey") ? "problem" : "hint"}>
+            {problemOf("idporten.clientKey")?.message ?? (i?.idporten.clientSecretSet && i.idporten.clientAuth === "private_key_jwt" ? t.keyKeep : t.keyHint)}
+          </span>
+        </p>
+        {field("clientKeyId", t.clientKeyId, ["idporten.clientKeyId"], i?.idporten.clientKeyId, { hint: t.keyIdHint })}
         {field("redirectUri", t.redirectUrl, ["idporten.redirectUri"], i?.idporten.redirectUri, { required: true })}
         <p class={problemOf("idporten.registeredRedirectUris") ? "field invalid" : "field"}>
           <label for={`${key}-registered`}>{t.registeredRedirects}</label>
@@ -186,7 +221,13 @@ function IntegrationForm(props: { base: string; t: Texts; csrf: string; integrat
           </span>
         </p>
         {field("scope", "Scope", ["idporten.scope"], i?.idporten.scope)}
-        {field("refreshTokenLifetimeSeconds", t.refreshLifetime, ["idporten.refreshTokenLifetimeSeconds"], i?.idporten.refreshTokenLifetimeSeconds, { type: "number" })}
+        {field("refreshTokenLifetimeSeconds", t.refreshLifetime, ["idporten.refreshTokenLifetimeSeconds"], i?.idporten.refreshTokenLifetimeSeconds, { type: "number", hint: t.refreshDefault(LIMITS.refreshTokenLifetimeSeconds.default) })}
+        {/* "None" (null) has a box of its own: an empty number field is the default, so null shown as empty came back as 600. */}
+        <p class="field">
+          <label for={`${key}-${NO_REFRESH_EXPIRY}`}>
+            <input id={`${key}-${NO_REFRESH_EXPIRY}`} name={NO_REFRESH_EXPIRY} type="checkbox" value="on" checked={props.form ? typed[NO_REFRESH_EXPIRY] !== undefined : i?.idporten.refreshTokenLifetimeSeconds === null} /> {t.noKeepAlive}
+          </label>
+        </p>
       </fieldset>
       <fieldset>
         <legend>NO Altinn</legend>
@@ -213,4 +254,24 @@ function IntegrationForm(props: { base: string; t: Texts; csrf: string; integrat
       </button>
     </form>
   );
+}
+
+/** A form field's label as the form shows it (for "too long to show again: …"). */
+function formFieldLabel(field: string, t: Texts): string {
+  const labels: Record<string, string> = {
+    name: t.name,
+    issuer: t.issuer,
+    clientId: t.clientId,
+    clientAuth: t.clientAuth,
+    clientKeyId: t.clientKeyId,
+    redirectUri: t.redirectUrl,
+    registeredRedirectUris: t.registeredRedirects,
+    scope: "Scope",
+    refreshTokenLifetimeSeconds: t.refreshLifetime,
+    exchangeUrl: t.altinnUrl,
+    authorizationLifetimeSeconds: t.authorizationLifetime,
+    loginTimeoutSeconds: t.loginTimeout,
+    exchangeMode: t.exchangeMode,
+  };
+  return labels[field] ?? field;
 }

@@ -21,7 +21,7 @@ import { APP_SCRIPT, APP_STYLE } from "./assets.ts";
 import { FlowCard } from "./flow-card.tsx";
 import { HomePage } from "./home-page.tsx";
 import { LANG_COOKIE, pickLang, TEXTS, type Lang } from "./i18n.ts";
-import { formToInput, refusalProblems, typedValues } from "./integration-form.ts";
+import { formProblems, formToInput, refusalProblems, typedValues } from "./integration-form.ts";
 import type { IntegrationFormState } from "./integrations-section.tsx";
 import { SCRIPT_PATH, STYLE_PATH } from "./layout.tsx";
 import { SignInPage } from "./signin-page.tsx";
@@ -73,11 +73,17 @@ const PROXY_STREAM_MS = 15 * 60_000;
 const PROXY_STREAM_OVERLAP_MS = 30_000;
 const SIGNIN_COOKIE = "authflow_signin";
 const FLASH_PURPOSE = "authflow page flash v1";
+/**
+ * The longest sealed flash: browsers drop a cookie whose name and value pass 4,096 bytes — silently,
+ * and the person then saw neither the problem nor the form (review: a 5,000-character scope). What
+ * is longer is cut down until it fits (fittedFlash), the problem always kept.
+ */
+export const FLASH_MAX_CHARS = 3_800;
 const FLOW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const UI_LOCALES = ["nb", "nn", "en", "se"];
 const ACR_VALUES = ["idporten-loa-substantial", "idporten-loa-high"];
 
-interface Flash {
+export interface Flash {
   notice?: { flowId?: string; kind: "error" | "ok"; text: string };
   create?: { legalEntity: string; error: string };
   integrationForm?: IntegrationFormState;
@@ -331,6 +337,8 @@ export function webRoutes(deps: WebDeps) {
     const integrations = deps.integrations();
     const form = await formOf(c);
     const back = (problems: FieldProblem[]) => flashBack(c, { integrationForm: { name: name ?? "", values: typedValues(form), problems } });
+    const unclear = formProblems(form, TEXTS[lang(c)].refreshBoth);
+    if (unclear.length > 0) return back(unclear);
     const input = formToInput(form);
     const parsed = name === undefined ? integrationCreateSchema.safeParse(input) : integrationUpdateSchema.safeParse(input);
     // What was typed is checked first, so its problems are shown field by field whatever the server.
@@ -463,7 +471,8 @@ export function webRoutes(deps: WebDeps) {
   }
 
   async function flashBack(c: Context, flash: Flash, anchor?: string) {
-    setCookie(c, FLASH_COOKIE, await deps.box.seal(JSON.stringify(flash), FLASH_PURPOSE), { ...cookieOptions, maxAge: 60 });
+    const seal = (candidate: Flash) => deps.box.seal(JSON.stringify(candidate), FLASH_PURPOSE);
+    setCookie(c, FLASH_COOKIE, await fittedFlash(flash, seal), { ...cookieOptions, maxAge: 60 });
     const target = anchor ?? (flash.notice?.flowId ? `#flow-${flash.notice.flowId}` : flash.integrationForm ? `#integration-${encodeURIComponent(flash.integrationForm.name || "new")}` : "#main");
     return c.redirect(`${base}/${target}`, 303);
   }
@@ -480,6 +489,53 @@ export function webRoutes(deps: WebDeps) {
   }
 
   return app;
+}
+
+/**
+ * The flash sealed within FLASH_MAX_CHARS. Cut in this order, each step only while still too long:
+ * a problem's words past 500 characters; the longest typed values, one at a time (named in
+ * `leftOut`, so the form says which were not kept); the last problems (counted in `moreProblems`);
+ * at the end one problem and the revision alone. The first problem is never left out.
+ */
+export async function fittedFlash(flash: Flash, seal: (flash: Flash) => Promise<string>): Promise<string> {
+  let sealed = await seal(flash);
+  if (sealed.length <= FLASH_MAX_CHARS) return sealed;
+  const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+  const form = flash.integrationForm;
+  if (!form) {
+    // A flow's notice or the create form's error: words of a bounded size already; clipped all the same.
+    const clipped: Flash = {
+      ...flash,
+      ...(flash.notice ? { notice: { ...flash.notice, text: clip(flash.notice.text, 1_000) } } : {}),
+      ...(flash.create ? { create: { legalEntity: clip(flash.create.legalEntity, 20), error: clip(flash.create.error, 1_000) } } : {}),
+    };
+    return seal(clipped);
+  }
+  const next: IntegrationFormState = { ...form, values: { ...form.values }, problems: form.problems.map((p) => ({ field: clip(p.field, 100), message: clip(p.message, 500) })), leftOut: [] };
+  const attempt = async () => (sealed = await seal({ ...flash, integrationForm: next })).length <= FLASH_MAX_CHARS;
+  if (await attempt()) return sealed;
+  // The longest typed values first; the revision (D3: what the values were typed against) and the short ones (choices, a checkbox) stay.
+  const droppable = Object.entries(next.values).filter(([field, value]) => field !== "revision" && value.length > 20).sort((a, b) => b[1].length - a[1].length);
+  for (const [field] of droppable) {
+    delete next.values[field];
+    next.leftOut!.push(field);
+    if (await attempt()) return sealed;
+  }
+  while (next.problems.length > 1) {
+    next.problems.pop();
+    next.moreProblems = form.problems.length - next.problems.length;
+    if (await attempt()) return sealed;
+  }
+  const first = next.problems[0];
+  return seal({
+    integrationForm: {
+      name: clip(form.name, 100),
+      values: Object.fromEntries(Object.entries(next.values).filter(([field, value]) => field === "revision" || value.length <= 20)),
+      problems: first ? [{ field: first.field, message: clip(first.message, 300) }] : [],
+      leftOut: Object.keys(form.values).filter((field) => field !== "revision" && form.values[field]!.length > 20),
+      moreProblems: form.problems.length - (first ? 1 : 0),
+    },
+  });
 }
 
 /** A refusal, said for the person at the page (the API's words, and what to do here). */
