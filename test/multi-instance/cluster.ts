@@ -12,6 +12,7 @@ import postgres from "postgres";
 import { killAll, startProcess, type ServerProcess } from "../lifecycle/process-group.ts";
 import { ADMIN_URL, createTestDatabase, type TestDatabase } from "../store/postgres-server.ts";
 import { startPgWireCount, type PgWireCount } from "../support/pg-wire-count.ts";
+import { freePort } from "../support/free-port.ts";
 import type { Balancer } from "./balancer.ts";
 
 export const API_TOKEN = "multi-instance-api-token-0123456789abcdef";
@@ -175,6 +176,25 @@ export async function startInstance(index: number, env: Record<string, string>):
   const [, url] = await waitForLine(proc, /authflow listening on (http:\/\/\S+?) /, `instance ${index}`);
   const port = Number(new URL(url!).port);
   return { index, proc, url: url!, port, dataDir, instanceId: "", http: httpClient(url!) };
+}
+
+/**
+ * Two instances on one database of their own, behind one public URL (A listens on it: a login's
+ * callback comes to A), sharing a standalone simulator (`simulatorEnv` added to its settings), both
+ * ready. `relayB`: B reaches the database through the cluster's wire relay, which can hold its writes.
+ */
+export async function pairBehindOneUrl(options: { simulatorEnv?: Record<string, string>; relayB?: boolean } = {}): Promise<{ cluster: RelayedDatabase; sim: Simulator; a: Instance; b: Instance }> {
+  const cluster = await relayedDatabase();
+  const { db, relay } = cluster;
+  const port = await freePort();
+  const sim = await startSimulator({ SIMULATOR_REDIRECT_URIS: `http://127.0.0.1:${port}/callback`, ...options.simulatorEnv });
+  const env = { ...instanceEnv({ databaseUrl: db.url, sim, publicUrl: `http://127.0.0.1:${port}` }), SIMULATED_CLOCK: "off" };
+  const a = await startInstance(0, { ...env, PORT: String(port) });
+  const b = await startInstance(1, options.relayB ? { ...env, DATABASE_URL: relay.url(db.name) } : env);
+  for (const instance of [a, b]) {
+    await eventually(async () => (await fetch(`${instance.url}/readyz`)).status === 200, () => `instance ${instance.index} is not ready`, 15_000);
+  }
+  return { cluster, sim, a, b };
 }
 
 /** The instance's own log lines (time stamp removed). */

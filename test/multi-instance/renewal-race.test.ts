@@ -8,8 +8,7 @@
 // every time. Counted at the simulator, from its own log.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PG_REQUIRED, probe } from "../store/postgres-server.ts";
-import { freePort } from "../support/free-port.ts";
-import { browserLogin, eventually, instanceEnv, instanceLines, LEGAL_ENTITY, relayedDatabase, sleep, startInstance, startSimulator, type Instance, type RelayedDatabase, type Simulator } from "./cluster.ts";
+import { browserLogin, instanceLines, LEGAL_ENTITY, pairBehindOneUrl, sleep, type Instance, type RelayedDatabase, type Simulator } from "./cluster.ts";
 
 const reach = await probe();
 const skip = !reach.ok && !PG_REQUIRED;
@@ -39,17 +38,7 @@ describe.skipIf(skip)(`a renewal that loses the race to another instance's is dr
 
   beforeAll(async () => {
     if (!reach.ok) throw new Error(`${reach.reason}. This test is required here (CI or AUTHFLOW_PG_TESTS=required).`);
-    cluster = await relayedDatabase();
-    const { db, relay } = cluster;
-    // Both behind one public URL, as behind a balancer; the login's callback comes to A.
-    const port = await freePort();
-    sim = await startSimulator({ SIMULATOR_REDIRECT_URIS: `http://127.0.0.1:${port}/callback`, SIMULATOR_ACCESS_TOKEN_LIFETIME_SECONDS: String(ACCESS_TOKEN_SECONDS) });
-    const env = { ...instanceEnv({ databaseUrl: db.url, sim, publicUrl: `http://127.0.0.1:${port}` }), SIMULATED_CLOCK: "off" };
-    a = await startInstance(0, { ...env, PORT: String(port) });
-    b = await startInstance(1, { ...env, DATABASE_URL: relay.url(db.name) });
-    for (const instance of [a, b]) {
-      await eventually(async () => (await fetch(`${instance.url}/readyz`)).status === 200, () => `instance ${instance.index} is not ready`, 15_000);
-    }
+    ({ cluster, sim, a, b } = await pairBehindOneUrl({ simulatorEnv: { SIMULATOR_ACCESS_TOKEN_LIFETIME_SECONDS: String(ACCESS_TOKEN_SECONDS) }, relayB: true }));
   }, 60_000);
 
   afterAll(() => cluster?.teardown(), 30_000);

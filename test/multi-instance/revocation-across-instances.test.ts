@@ -6,8 +6,7 @@
 // by a fault (a delay), and the simulator names each fault it answers with in its log.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PG_REQUIRED, probe } from "../store/postgres-server.ts";
-import { freePort } from "../support/free-port.ts";
-import { browserLogin, eventually, instanceEnv, LEGAL_ENTITY, relayedDatabase, sleep, startInstance, startSimulator, type Instance, type RelayedDatabase, type Simulator } from "./cluster.ts";
+import { browserLogin, eventually, LEGAL_ENTITY, pairBehindOneUrl, sleep, type Instance, type RelayedDatabase, type Simulator } from "./cluster.ts";
 
 const reach = await probe();
 const skip = !reach.ok && !PG_REQUIRED;
@@ -21,15 +20,7 @@ describe.skipIf(skip)(`a REVOKE on another instance than the one holding the flo
 
   beforeAll(async () => {
     if (!reach.ok) throw new Error(`${reach.reason}. This test is required here (CI or AUTHFLOW_PG_TESTS=required).`);
-    cluster = await relayedDatabase();
-    const port = await freePort();
-    sim = await startSimulator({ SIMULATOR_REDIRECT_URIS: `http://127.0.0.1:${port}/callback` });
-    const env = { ...instanceEnv({ databaseUrl: cluster.db.url, sim, publicUrl: `http://127.0.0.1:${port}` }), SIMULATED_CLOCK: "off" };
-    a = await startInstance(0, { ...env, PORT: String(port) });
-    b = await startInstance(1, env);
-    for (const instance of [a, b]) {
-      await eventually(async () => (await fetch(`${instance.url}/readyz`)).status === 200, () => `instance ${instance.index} is not ready`, 15_000);
-    }
+    ({ cluster, sim, a, b } = await pairBehindOneUrl());
   }, 60_000);
 
   afterAll(() => cluster?.teardown(), 30_000);
