@@ -70,6 +70,8 @@ export interface StartOptions {
   sha256?: Sha256;
   /** How long a trusted-proxy person's page stream lasts before the page opens its next one (web-routes.tsx; tests shorten it). */
   proxyStreamMs?: number;
+  /** The clock the page's sign-in sessions expire by (Date.now; tests move it on to expire one). */
+  sessionClock?: () => number;
 }
 
 export async function startService(config: Readonly<Config>, log: (line: string) => void = () => {}, options: StartOptions = {}): Promise<Service> {
@@ -314,7 +316,7 @@ async function wire(
       integrationAdmins: new Set([...config.ui.integrationAdmins, ...(demo ? [demo.user.user] : [])]),
       trustedUserHeader: config.ui.trustedUserHeader,
       trustedProxy: parseTrustedProxies(config.ui.trustedProxies).matches,
-      sessions: new Sessions(box, Date.now, endedSessions),
+      sessions: new Sessions(box, options.sessionClock ?? Date.now, endedSessions),
       limiter: new SignInLimiter(signInAttempts),
       box,
       secureCookies: config.publicUrl.startsWith("https:"),

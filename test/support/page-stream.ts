@@ -2,9 +2,10 @@
 // blocks), collected until the server ends it or the test closes it.
 import { expect } from "vitest";
 
-export async function pageStream(url: string, session: string) {
+/** `session`: the page's session cookie; `headers`: others (a trusted proxy's user header). */
+export async function pageStream(url: string, session: string, headers: Record<string, string> = {}) {
   const abort = new AbortController();
-  const res = await fetch(`${url}/events`, { headers: { cookie: session }, signal: abort.signal });
+  const res = await fetch(`${url}/events`, { headers: { ...(session ? { cookie: session } : {}), ...headers }, signal: abort.signal });
   expect(res.status).toBe(200);
   const frames: string[] = [];
   let buffer = "";

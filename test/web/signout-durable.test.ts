@@ -66,6 +66,27 @@ describe("sign-out with lowdb", () => {
   }, 60_000);
 });
 
+describe("a trusted proxy's session that runs out under an open page", () => {
+  let now = Date.now();
+  let p: TestService;
+  afterAll(async () => p?.close());
+
+  it("renews the page's stream through the proxy, and does not say signed out", async () => {
+    p = await startTestService({ TRUSTED_USER_HEADER: "x-remote-user", TRUSTED_PROXIES: "127.0.0.1" }, undefined, { sessionClock: () => now });
+    // The proxy's request makes the session (its header, not a cookie, signs the person in).
+    const stream = await pageStream(p.url, "", { "x-remote-user": "pat" });
+    try {
+      now += 9 * 3_600_000; // past the session's 8 hours
+      // The stream's session check (every 5 s) finds it run out: a proxy's session is made anew by
+      // the next request through the proxy, so the page is asked to open its next stream there.
+      expect(await stream.until("event: renew", 8_000), "the page is asked to renew the stream through the proxy").toBe(true);
+      expect(stream.frames.some((f) => f.startsWith("event: signedout")), "not signed out: the proxy decides that").toBe(false);
+    } finally {
+      stream.close();
+    }
+  }, 60_000);
+});
+
 await describeWithPostgres("sign-out with PostgreSQL", () => {
   const instances = twoInstancesOnPostgres("authflow_signout");
 
