@@ -3,6 +3,7 @@
 // transaction; compare-and-swap on `revision` refuses a stale edit from any instance. The settings,
 // the audit entry and a name looked up are made storable first (store/postgres/storable.ts).
 import postgres from "postgres";
+import { AuthflowError } from "../errors.ts";
 import { boundCalls, openMigrated } from "../store/postgres/connect.ts";
 import { storable, storableText } from "../store/postgres/storable.ts";
 import { IntegrationConflict, type IntegrationRecord, type IntegrationSettings, type IntegrationStore } from "./integration-store.ts";
@@ -22,6 +23,25 @@ function recordOf(row: Row): IntegrationRecord {
     sealedCredential: (row.sealed_credential as string | null) ?? null,
   };
 }
+
+/**
+ * How long a creation or a delete waits for the other's hold on an integration's row. Each holds it
+ * for moments (a flow's insert; a count of the flows), so a longer wait means one is stuck: it is
+ * answered in words, as a busy row, not left to the database timeout — which said "the database
+ * cannot be reached", let go of the pool's connections, and held up every other call on this small
+ * pool (the page's policy lists the integrations) for as long (review).
+ */
+const ROW_LOCK_WAIT_MS = 2_000;
+/** PostgreSQL's lock_not_available: lock_timeout passed. */
+const LOCK_NOT_AVAILABLE = "55P03";
+
+const busyRow = (name: string, doing: "used" | "deleted") => (error: unknown): never => {
+  if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
+  const other = doing === "used" ? "being deleted" : "being used to create a flow";
+  throw new AuthflowError("conflict", 409, `Integration "${name}" is ${other} on another instance just now (it did not let go within ${ROW_LOCK_WAIT_MS / 1000} s). Try again in a moment.`, {
+    extra: { retryAfterSeconds: 2 },
+  });
+};
 
 export class PostgresIntegrationStore implements IntegrationStore {
   readonly #sql: postgres.Sql;
@@ -77,7 +97,8 @@ export class PostgresIntegrationStore implements IntegrationStore {
    */
   async remove(name: string, expectedRevision: number, audit: IntegrationAuditEntry, mayRemove?: () => Promise<void>): Promise<void> {
     await this.#sql.begin(async (tx) => {
-      const [held] = await tx`SELECT revision FROM integrations WHERE name = ${name} FOR UPDATE`;
+      await tx.unsafe(`SET LOCAL lock_timeout = '${ROW_LOCK_WAIT_MS}ms'`);
+      const [held] = await tx`SELECT revision FROM integrations WHERE name = ${name} FOR UPDATE`.catch(busyRow(name, "deleted"));
       if (!held || Number(held.revision) !== expectedRevision) throw new IntegrationConflict(name, held ? Number(held.revision) : null);
       await mayRemove?.();
       await tx`DELETE FROM integrations WHERE name = ${name}`;
@@ -96,7 +117,8 @@ export class PostgresIntegrationStore implements IntegrationStore {
   async whileKept<T>(name: string, work: () => Promise<T>): Promise<T> {
     let result: T | undefined;
     await this.#sql.begin(async (tx) => {
-      const [kept] = await tx`SELECT 1 FROM integrations WHERE name = ${storableText(name)} FOR KEY SHARE`;
+      await tx.unsafe(`SET LOCAL lock_timeout = '${ROW_LOCK_WAIT_MS}ms'`);
+      const [kept] = await tx`SELECT 1 FROM integrations WHERE name = ${storableText(name)} FOR KEY SHARE`.catch(busyRow(name, "used"));
       if (!kept) throw new IntegrationConflict(name, null);
       result = await work();
     });

@@ -56,6 +56,71 @@ suite(title, () => {
     expect(JSON.stringify(audit)).not.toContain(SECRET);
   });
 
+  it("a creation that waits for a row held on another instance is answered in words within seconds, and the listing is not held up", async () => {
+    expect((await t.api("POST", "/api/integrations", body("busy"))).status).toBe(201);
+    // What a delete on another instance does while it counts the flows, held here for 6 s.
+    const holder = postgres(db.url, { max: 1, onnotice: () => undefined });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const locked = new Promise<void>((lockedNow) => {
+      void holder.begin(async (tx) => {
+        await tx`SELECT 1 FROM integrations WHERE name = 'busy' FOR UPDATE`;
+        lockedNow();
+        await held;
+      });
+    });
+    await locked;
+    const letGo = setTimeout(release, 6_000);
+    try {
+      const started = Date.now();
+      const creations = [0, 1].map(() => t.api("POST", "/api/flows", { legalEntity: "999999999", integration: "busy" }).then((a) => ({ ...a, ms: Date.now() - started })));
+      await new Promise((r) => setTimeout(r, 200));
+      const listStarted = Date.now();
+      const list = await t.api("GET", "/api/integrations");
+      const listMs = Date.now() - listStarted;
+      // Review: the creations waited out the database timeout (15 s) and were told "the database cannot
+      // be reached"; the listing, on the same two-connection pool, waited as long.
+      for (const created of await Promise.all(creations)) {
+        expect(created.status, created.text).toBe(409);
+        expect(created.json.detail).toMatch(/Integration "busy" is being deleted on another instance just now .* Try again in a moment/);
+        expect(created.ms).toBeLessThan(4_500);
+      }
+      expect(list.status).toBe(200);
+      expect(listMs, "the integrations listing while creations wait for the row").toBeLessThan(4_000);
+    } finally {
+      clearTimeout(letGo);
+      release();
+      await holder.end({ timeout: 1 });
+    }
+    expect((await t.api("POST", "/api/flows", { legalEntity: "999999999", integration: "busy" })).status, "once the row is let go").toBe(201);
+
+    // And the other way round: a delete waiting for a creation that holds the row (here for 6 s).
+    expect((await t.api("POST", "/api/integrations", body("idle"))).status).toBe(201);
+    const creation = postgres(db.url, { max: 1, onnotice: () => undefined });
+    let done!: () => void;
+    const kept = new Promise<void>((r) => (done = r));
+    await new Promise<void>((keeping) => {
+      void creation.begin(async (tx) => {
+        await tx`SELECT 1 FROM integrations WHERE name = 'idle' FOR KEY SHARE`;
+        keeping();
+        await kept;
+      });
+    });
+    const stop = setTimeout(done, 6_000);
+    try {
+      const started = Date.now();
+      const removal = await t.api("DELETE", "/api/integrations/idle");
+      expect(removal.status, removal.text).toBe(409);
+      expect(removal.json.detail).toMatch(/Integration "idle" is being used to create a flow on another instance just now/);
+      expect(Date.now() - started).toBeLessThan(4_500);
+    } finally {
+      clearTimeout(stop);
+      done();
+      await creation.end({ timeout: 1 });
+    }
+    expect((await t.api("DELETE", "/api/integrations/idle")).status, "once the row is let go").toBe(204);
+  }, 60_000);
+
   it("serves the stored integration, and a flow on it, after a restart", async () => {
     await t.control("POST", "/clients", { clientId: "acme-client", clientSecret: SECRET, redirectUris: [`${t.url}/callback`] });
     const flow = await t.api("POST", "/api/flows", { legalEntity: "999999999", integration: "acme" });
