@@ -195,6 +195,8 @@ export class FlowEngine {
   /** Listeners that want other instances' changes: each such change costs a read of the flow's row. */
   #remoteListeners = new Set<Listener>();
   #stopped = false;
+  /** Set when stop() begins: no call leaves from then on (one out is waited for, and its outcome written). */
+  #stopping = false;
   #ticker: ReturnType<typeof setInterval> | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
   #ticking: Promise<number> | undefined;
@@ -547,6 +549,14 @@ export class FlowEngine {
       leave();
       throw error;
     }
+    // Stopping: the call does not leave, and does not fail either (a failure would be written as the
+    // provider's). Its flow stays written in the state that starts it, which the next start resumes.
+    // Before, calls kept leaving from the gate after SIGTERM, and their answers were dropped with the
+    // actors: each a rotated refresh token lost, the authorization ended at the next start (review).
+    if (this.#stopping) {
+      leave();
+      return new Promise<never>(() => {});
+    }
     const flight = (async (): Promise<HeldAnswer> => {
       let answer: HeldAnswer;
       // The sequence number is taken when the answer is here, not when the call left: a write whose
@@ -612,15 +622,27 @@ export class FlowEngine {
    */
   async stop(graceMs = 3000): Promise<void> {
     clearInterval(this.#ticker);
+    this.#stopping = true;
     await this.#unsubscribe?.().catch(() => undefined);
     await this.#ticking?.catch(() => undefined);
     const deadline = sleep(graceMs).then(() => "late" as const);
-    await Promise.race([Promise.all([...this.#flows.values()].map((f) => f.writes)), deadline]);
+    // The calls out are waited for, and the writes of their outcomes: a refresh's answer holds the
+    // only refresh token that still works. Their outcomes may start other calls; those do not leave.
+    const quiet = async () => {
+      for (let round = 0; round < 100; round++) {
+        await Promise.all([...this.#inFlight.values()].flatMap((flights) => [...flights.values()]));
+        await this.settled();
+        if (this.#inFlight.size === 0) return;
+      }
+    };
+    await Promise.race([quiet(), deadline]);
     this.#stopped = true;
     // Every actor, also one hydrated during the grace: none may leave a timer armed.
     const flows = [...this.#flows.values()];
     this.#flows.clear();
     for (const live of flows) {
+      const out = [...(this.#inFlight.get(live.id)?.keys() ?? [])].map((key) => key.slice(0, key.indexOf(":")));
+      if (out.length > 0) this.#log(`flow ${live.id}: stopping with its call ${out.join(", ")} still out after ${graceMs / 1000} s; its answer is lost with the process`);
       if (live.heldError !== undefined || live.pendingAudit.length > 0) {
         this.#log(`flow ${live.id}: stopping with a change the store did not take (${(live.heldError as Error)?.message ?? "write in progress"}); it is lost`);
       }

@@ -81,6 +81,9 @@ function newAuthorization(tokens: TokenSet, settings: Authorization["settings"])
 /** A revocation whose backoff would pass its token's end is tried once more this long before the end. */
 export const REVOCATION_LAST_TRY_MS = 30_000;
 
+/** How the hints of a refused client secret end (machines/flow-error.ts, flows/authorization-flow.ts), taken off where no authorization is left. */
+const STILL_GOOD = /[;.]? [Tt]he authorization itself is still good\.?$/;
+
 const clientRefusal = (error: { error: string } | null) => error !== null && ["invalid_client", "unauthorized_client"].includes(error.error);
 
 export function renewalBackoffMs(failures: number): number {
@@ -421,12 +424,17 @@ export const authorizationMachine = setup({
       const revocations = nextAt === null ? rest : [...rest, { ...first, failures, nextAt, lastError }];
       // ID-porten refusing the client's secret is for a person to mend, here as for a renewal: the
       // flow needs attention (it was listed nowhere, and retried hourly for a year; review). Another
-      // reason a person is already asked to look at stays.
-      if (!clientRefusal(lastError) || (context.attention !== null && context.attention.error !== lastError.error)) return { revocations };
+      // reason a person is already asked to look at stays. A revocation given up (its token can no
+      // longer be used) is owed nothing more: the attention it set goes with it, unless another
+      // revocation is still owed (review: it stayed for good, saying the token "is tried again").
+      const owed = revocations.length > 0;
+      if (!clientRefusal(lastError) || !owed) return { revocations, attention: owed || context.authorization !== null || !clientRefusal(context.attention) ? context.attention : null };
+      if (context.attention !== null && context.attention.error !== lastError.error) return { revocations };
       const attention = {
         error: lastError.error,
         error_description: `ID-porten refused the revocation of an ended authorization's refresh token (${lastError.error_description}). It is tried again while that token could still be used, and the flow cannot be deleted until then.`,
-        ...(lastError.hint ? { hint: lastError.hint } : {}),
+        // The hint of a refused renewal ends "the authorization itself is still good": not here, where it was ended.
+        ...(lastError.hint ? { hint: lastError.hint.replace(STILL_GOOD, ".") } : {}),
         since: context.attention?.since ?? triedAt,
       };
       return { revocations, attention };

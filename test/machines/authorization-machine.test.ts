@@ -577,6 +577,29 @@ describe("re-authorization never costs the bound user (issue 8)", () => {
     expect(actor.getSnapshot().context.attention).toBeNull();
   });
 
+  it("a revocation refused for the client's secret until its token can no longer be used is given up, and its attention with it", async () => {
+    const h = harness(undefined, { revoke: async () => Promise.reject({ error: "invalid_client", error_description: "client authentication failed", hint: "Renew it; the authorization itself is still good." }) });
+    const actor = h.start();
+    actor.send(h.authorize("alice", {}, { keepAliveSeconds: 600 }));
+    callback(actor);
+    await flush();
+    await flush();
+    actor.send({ type: "REVOKE", at: h.clock.now(), user: "alice" });
+    await flush();
+    const attention = actor.getSnapshot().context.attention!;
+    expect(attention.error).toBe("invalid_client");
+    // Not "still good": REVOKE ended it.
+    expect(attention.hint).toBe("Renew it.");
+    for (let minute = 0; minute < 12 && actor.getSnapshot().context.revocations.length > 0; minute++) {
+      h.clock.advance(60_000);
+      await flush();
+      await flush();
+    }
+    // Review: the attention stayed for good, saying the token "is tried again" when nothing was owed.
+    expect(actor.getSnapshot().context.revocations).toEqual([]);
+    expect(actor.getSnapshot().context.attention).toBeNull();
+  });
+
   it("REVOKE is not taken while a refresh is in flight (its one-time token is spent; the live one is the one to revoke)", async () => {
     let release!: () => void;
     const h = harness(undefined, { refresh: () => new Promise((r) => (release = () => r({}))) });
