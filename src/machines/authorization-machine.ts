@@ -81,6 +81,16 @@ function newAuthorization(tokens: TokenSet, settings: Authorization["settings"])
 /** A revocation whose backoff would pass its token's end is tried once more this long before the end. */
 export const REVOCATION_LAST_TRY_MS = 30_000;
 
+/**
+ * The revocations owed, the one due first at the head: the revocation region tries the head (review:
+ * a REVOKE's own, due at once, was queued behind a replaced grant's on its backoff, up to an hour,
+ * while the grant just revoked stayed usable). A stable sort: among equals the order they came in,
+ * so the one being tried stays at the head when another is added.
+ */
+function earliestFirst(revocations: PendingRevocation[]): PendingRevocation[] {
+  return [...revocations].sort((a, b) => a.nextAt - b.nextAt);
+}
+
 /** How the hints of a refused client secret end (machines/flow-error.ts, flows/authorization-flow.ts), taken off where no authorization is left. */
 const STILL_GOOD = /[;.]? [Tt]he authorization itself is still good\.?$/;
 
@@ -334,7 +344,7 @@ export const authorizationMachine = setup({
         replacement: null,
         authorization: newAuthorization(replacement.tokens, replacement.settings),
         // The authorization it replaces is ended at ID-porten too: a live one-year grant nobody uses is a liability.
-        revocations: [...context.revocations, ...revocationOf(context.authorization, "replaced", event.at ?? replacement.tokens.receivedAt)],
+        revocations: earliestFirst([...context.revocations, ...revocationOf(context.authorization, "replaced", event.at ?? replacement.tokens.receivedAt)]),
         attention: null,
         lastError: null,
       };
@@ -392,9 +402,12 @@ export const authorizationMachine = setup({
       attempt: null,
       replacement: null,
       authorization: null,
-      attention: null,
+      // A revocation still owed that ID-porten refused for the client secret keeps the flow's
+      // attention (review: REVOKE cleared it, and the flow was listed nowhere until that one's next
+      // try, up to an hour on).
+      attention: clientRefusal(context.attention) && context.revocations.some((owed) => clientRefusal(owed.lastError)) ? context.attention : null,
       lastError: null,
-      revocations: [...context.revocations, ...revocationOf(context.authorization, "revoked", event.at)],
+      revocations: earliestFirst([...context.revocations, ...revocationOf(context.authorization, "revoked", event.at)]),
     })),
     // A revocation ID-porten took proves the client's secret works again: the attention its refusal
     // set (no authorization is left to have set it otherwise) is over.
@@ -421,7 +434,7 @@ export const authorizationMachine = setup({
       const due = triedAt + renewalBackoffMs(failures);
       const lastChance = first.until - REVOCATION_LAST_TRY_MS;
       const nextAt = due < first.until ? due : lastChance > triedAt ? lastChance : null;
-      const revocations = nextAt === null ? rest : [...rest, { ...first, failures, nextAt, lastError }];
+      const revocations = nextAt === null ? rest : earliestFirst([...rest, { ...first, failures, nextAt, lastError }]);
       // ID-porten refusing the client's secret is for a person to mend, here as for a renewal: the
       // flow needs attention (it was listed nowhere, and retried hourly for a year; review). Another
       // reason a person is already asked to look at stays. A revocation given up (its token can no

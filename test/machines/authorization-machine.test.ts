@@ -600,6 +600,35 @@ describe("re-authorization never costs the bound user (issue 8)", () => {
     expect(actor.getSnapshot().context.attention).toBeNull();
   });
 
+  it("REVOKE of a grant while a replaced grant's revocation is owed on a backoff: its own is tried at once, and a refusal for the secret stays a matter for a person", async () => {
+    // Review: REVOKE's revocation was queued behind the other's backoff (up to an hour, the grant just
+    // revoked usable meanwhile), and REVOKE cleared the attention the other's refusal had set.
+    const h = harness(undefined, { revoke: async () => Promise.reject({ error: "invalid_client", error_description: "client authentication failed" }) });
+    const actor = h.start();
+    actor.send(h.authorize("alice"));
+    callback(actor);
+    await flush();
+    await flush();
+    // A second login replaces the first grant, whose revocation ID-porten refuses: attention.
+    actor.send(h.authorize("alice"));
+    callback(actor);
+    await flush();
+    await flush();
+    expect(h.calls.revoked).toEqual(["rt-1"]);
+    // rt-1's next try is on its backoff (30 s here; up to an hour after many refusals).
+    expect(actor.getSnapshot().context.revocations[0]!.nextAt - h.clock.now()).toBe(30_000);
+    expect(actor.getSnapshot().context.attention?.error).toBe("invalid_client");
+    actor.send({ type: "REVOKE", at: h.clock.now(), user: "alice" });
+    // rt-1's refusal is still owed: REVOKE leaves the flow needing a person.
+    expect(actor.getSnapshot().context.attention?.error).toBe("invalid_client");
+    await flush();
+    await flush();
+    // The grant just revoked is tried now, not after rt-1's backoff.
+    expect(h.calls.revoked).toEqual(["rt-1", "rt-2"]);
+    expect(actor.getSnapshot().context.revocations.map((r) => r.refreshToken).sort()).toEqual(["rt-1", "rt-2"]);
+    expect(actor.getSnapshot().context.attention?.error).toBe("invalid_client");
+  });
+
   it("REVOKE is not taken while a refresh is in flight (its one-time token is spent; the live one is the one to revoke)", async () => {
     let release!: () => void;
     const h = harness(undefined, { refresh: () => new Promise((r) => (release = () => r({}))) });
