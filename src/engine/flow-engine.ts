@@ -636,6 +636,7 @@ export class FlowEngine {
       }
     };
     await Promise.race([quiet(), deadline]);
+    if (this.#opts.shared) await Promise.race([this.#letGoOfUnmadeCalls(), deadline]);
     this.#stopped = true;
     // Every actor, also one hydrated during the grace: none may leave a timer armed.
     const flows = [...this.#flows.values()];
@@ -648,6 +649,38 @@ export class FlowEngine {
       }
       live.actor.stop();
     }
+  }
+
+  /**
+   * With a shared store, a flow whose call never left (it waited for a place, or never reached the
+   * gate) holds this instance's call lease in the store, written with the state that starts the call:
+   * another instance, or this one started again, would wait the lease out (45 s with the default
+   * timeouts) as if this instance had died mid-call — and a refresh token with less life left than
+   * that ended its authorization (review). Its lease is ended now, and the flow made due at once: a
+   * compare-and-swap write, like a takeover, queued behind the flow's own writes.
+   */
+  async #letGoOfUnmadeCalls(): Promise<void> {
+    const unmade = [...this.#flows.values()].filter((live) => {
+      const snapshot = live.actor.getSnapshot() as AnyMachineSnapshot;
+      return live.record.lease?.owner === this.#me && (live.def.busy?.(snapshot) ?? false) && !this.#inFlight.has(live.id) && !this.#held.has(live.id);
+    });
+    if (unmade.length === 0) return;
+    let letGo = 0;
+    await Promise.all(
+      unmade.map((live) => {
+        const release = async () => {
+          const next = { ...live.record, revision: live.record.revision + 1, lease: { owner: this.#me, until: Date.now() }, nextDeadlineAt: this.#opts.clock.now() };
+          await this.#opts.store.save(await this.#storable(live, next), live.record.revision);
+          live.record = next;
+          letGo++;
+        };
+        // A flow another instance moved meanwhile is theirs to go on with; a store out of reach leaves the lease to run out.
+        const done = live.writes.then(release).catch(() => undefined);
+        live.writes = done;
+        return done;
+      }),
+    );
+    this.#log(`stopping: ${unmade.length} call(s) had not left; ${letGo} of their flows let go of this instance's call lease and are due again at once (for another instance, or the next start)`);
   }
 
   // --- internals

@@ -906,6 +906,46 @@ describe("flow engine on lowdb", () => {
     await second.engine.stop();
   });
 
+  it("with a shared store, a stop lets go of the call leases of calls that never left: another instance makes them at once, not after the lease", async () => {
+    // Review finding: parked at a stop, such flows kept the stopped instance's lease (45 s by
+    // default); the next instance waited it out as if that one had died mid-call, and refresh tokens
+    // with less life left than that ended their authorizations.
+    const store = await LowdbFlowStore.open(dir);
+    const clock = new SimulatedClock();
+    const a = await boot(clock, store, { shared: true, instanceId: "a", outboundConcurrency: 1, leaseMs: 30_000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await authorizedFlow(a.engine, `code-${i}`));
+    let release!: () => void;
+    refreshes.gate = new Promise((r) => (release = r));
+    for (const id of ids) await a.engine.send(id, { type: "RENEW", user: "alice" });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.engine.outbound).toEqual({ out: 1, waiting: 2 });
+    const stopping = a.engine.stop();
+    release();
+    await stopping;
+    expect(refreshes.count, "only the call that was out was made").toBe(1);
+    const parked = [];
+    for (const id of ids) {
+      const record = (await store.get(id))!;
+      if (record.lease) parked.push(record);
+    }
+    // All three: the two that waited for a place, and the one whose refresh came back — its answer
+    // written, its Altinn exchange the next call, which did not leave either.
+    expect(parked).toHaveLength(3);
+    for (const record of parked) {
+      expect(record.lease!.until, "the lease has ended").toBeLessThanOrEqual(Date.now());
+      expect(record.nextDeadlineAt, "due at once").toBeLessThanOrEqual(clock.now());
+    }
+    expect(logLines.some((l) => l.startsWith("stopping: 3 call(s) had not left; 3 of their flows let go"))).toBe(true);
+    // Another instance makes them now (after its own short grace), each once.
+    const b = await boot(clock, store, { shared: true, instanceId: "b", takeOverGraceMs: 200 });
+    await new Promise((r) => setTimeout(r, 250));
+    for (const record of parked) await b.engine.current(record.id);
+    for (const record of parked) await b.engine.waitFor(record.id, (s) => s.matches({ grant: { altinnAuthorized: "ready" } }) && !s.context.authorization.idporten.refreshToken.includes("-of-"), 3000);
+    expect(refreshes.count).toBe(3);
+    await b.engine.stop();
+  });
+
   it("start does not wait for the first tick: the service listens while that tick hydrates what fell due", async () => {
     // Review finding: with 2,000 renewals due after a stop, start-up hydrated 500 and wrote their first
     // steps before the service listened — 7–12 s without answering requests or health checks.
