@@ -165,6 +165,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A write lost a compare-and-swap race: the flow was reloaded; the caller applies its event again. */
 class LostRace extends Error {}
 
+/** A call lease's `until` when its owner let go of it at a stop, its call never made: free to take at once. */
+const LET_GO = 0;
+
 export class FlowEngine {
   #opts: FlowEngineOptions;
   #me: string;
@@ -636,7 +639,11 @@ export class FlowEngine {
       }
     };
     await Promise.race([quiet(), deadline]);
-    if (this.#opts.shared) await Promise.race([this.#letGoOfUnmadeCalls(), deadline]);
+    if (this.#opts.shared) {
+      await Promise.race([this.#letGoOfUnmadeCalls(), deadline]);
+      // Its claims too: another instance's next tick takes its due flows, not once its heartbeat ran out.
+      await Promise.race([this.#opts.store.retire?.(this.#me, Date.now()).catch((error) => this.#log(`stopping: claims not let go (${(error as Error).message}); other instances take them once this one's heartbeat has run out`)), deadline]);
+    }
     this.#stopped = true;
     // Every actor, also one hydrated during the grace: none may leave a timer armed.
     const flows = [...this.#flows.values()];
@@ -669,7 +676,9 @@ export class FlowEngine {
     await Promise.all(
       unmade.map((live) => {
         const release = async () => {
-          const next = { ...live.record, revision: live.record.revision + 1, lease: { owner: this.#me, until: Date.now() }, nextDeadlineAt: this.#opts.clock.now() };
+          // `until` 0 says "let go of by its owner": taken over at once (#takeLease), where a lease
+          // that merely ended is first given the grace an owner that may still answer is owed.
+          const next = { ...live.record, revision: live.record.revision + 1, lease: { owner: this.#me, until: LET_GO }, nextDeadlineAt: this.#opts.clock.now() };
           await this.#opts.store.save(await this.#storable(live, next), live.record.revision);
           live.record = next;
           letGo++;
@@ -985,7 +994,7 @@ export class FlowEngine {
       const callMs = this.#opts.callMs ?? ((this.#opts.leaseMs ?? 30_000) * 2) / 3;
       if (lease.owner === this.#me && lease.until - Date.now() >= callMs) return;
       // (A store out of reach is a reason to wait, like a lease that holds: not a failed call.)
-      if (lease.owner !== this.#me && (lease.until > Date.now() || !(await this.#mayTakeOver(lease).catch(() => false)))) {
+      if (lease.owner !== this.#me && lease.until !== LET_GO && (lease.until > Date.now() || !(await this.#mayTakeOver(lease).catch(() => false)))) {
         await sleep(Math.max(0, Math.min(lease.until - Date.now(), 250)) || 250);
         // The other instance's answer has landed when the stored revision moved (a notification may come later, or never).
         const stored = await this.#opts.store.get(live.id).catch(() => undefined);
@@ -1020,7 +1029,7 @@ export class FlowEngine {
         throw error;
       }
       stillOurs();
-      if (lease.owner !== this.#me) this.#log(`flow ${live.id}: took over the call lease of ${lease.owner} (ended ${Date.now() - lease.until} ms ago)`);
+      if (lease.owner !== this.#me) this.#log(`flow ${live.id}: took over the call lease of ${lease.owner} (${lease.until === LET_GO ? "let go of when it stopped, its call not made" : `ended ${Date.now() - lease.until} ms ago`})`);
       else this.#log(`flow ${live.id}: took its call lease again (${Math.max(0, lease.until - Date.now())} ms were left, a call may take ${callMs} ms)`);
       // Looked at again: the write that took it may itself have taken long.
     }

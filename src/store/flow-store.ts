@@ -164,6 +164,12 @@ export interface FlowStore {
    * release, or cleared a day after it ended).
    */
   claimant(owner: string): Promise<Claimant | null>;
+  /**
+   * An owner that stops: its heartbeat ends now and its claims are let go, so other instances claim
+   * its due flows at their next tick rather than once the heartbeat would have run out. Stores
+   * without claims (lowdb: one process) leave it out.
+   */
+  retire?(owner: string, now: number): Promise<void>;
   /** Changes made by other processes sharing this store; lowdb has none (returns a no-op). */
   subscribe(listener: (change: FlowChange) => void): Promise<() => Promise<void>>;
   /** The store's encryption-key check value (store/key-check.ts), or undefined while none is recorded. */

@@ -378,6 +378,19 @@ for (const backend of backends) {
           expect(await a.claimDue(NOW, "a", NOW + 5000, 10, NOW + 1000)).toEqual([]);
         });
 
+        it("an owner that retires (a graceful stop) lets go of its claims and its heartbeat at once: another claims its due flows and may take over its leases", async () => {
+          // Review finding: a stopped instance's claims held until its heartbeat ran out, and its
+          // parked calls' flows waited for that before the next instance could make them.
+          await seedDeadlines();
+          const a = store;
+          const b = await backend.peer();
+          expect((await a.claimDue(NOW, "a", NOW + 60_000, 10, NOW)).map((r) => r.id)).toEqual(["flow-first", "flow-second", "flow-third", "flow-edge"]);
+          expect(await b.claimDue(NOW, "b", NOW + 60_000, 10, NOW + 10)).toEqual([]);
+          await a.retire!("a", NOW + 20);
+          expect((await b.claimDue(NOW, "b", NOW + 60_000, 10, NOW + 30)).map((r) => r.id)).toEqual(["flow-first", "flow-second", "flow-third", "flow-edge"]);
+          expect((await b.claimant("a"))!.aliveUntil).toBe(NOW + 20);
+        });
+
         it("two instances claiming at once never take the same flow, and between them take every due one", async () => {
           for (let i = 0; i < 120; i++) await store.save(record(`flow-${pad(i)}`, { nextDeadlineAt: NOW - 120 + i }), null);
           const b = await backend.peer();

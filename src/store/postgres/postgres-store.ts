@@ -54,7 +54,7 @@ export interface PostgresStoreOptions {
 }
 
 /** The store's calls that wait for the database, each bounded by answerWithin. */
-const BOUNDED = ["ping", "revisionOf", "get", "list", "count", "save", "claimDue", "claimant", "appendAudit", "readAudit", "damaged", "quarantine", "readKeyCheck", "recordKeyCheck", "delete"] as const satisfies ReadonlyArray<keyof FlowStore>;
+const BOUNDED = ["ping", "revisionOf", "get", "list", "count", "save", "claimDue", "claimant", "retire", "appendAudit", "readAudit", "damaged", "quarantine", "readKeyCheck", "recordKeyCheck", "delete"] as const satisfies ReadonlyArray<keyof FlowStore>;
 
 type Row = Record<string, unknown>;
 
@@ -300,6 +300,11 @@ export class PostgresFlowStore implements FlowStore {
       SELECT id, revision, next_deadline_at FROM claimed`;
     // No order of its own. Never the sealed snapshot: the engine reads only what it does not hold.
     return rows.map((row) => ({ id: row.id as string, revision: Number(row.revision), nextDeadlineAt: Number(row.next_deadline_at) })).sort((a, b) => a.nextDeadlineAt! - b.nextDeadlineAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Its heartbeat ends now: the next claimDue of any instance lets go of its claims (as of an owner that died). */
+  async retire(owner: string, now: number): Promise<void> {
+    await this.#sql`UPDATE flow_claimants SET alive_until = LEAST(alive_until, ${now}) WHERE owner = ${owner}`;
   }
 
   async claimant(owner: string): Promise<Claimant | null> {
