@@ -20,7 +20,7 @@
 // invoked `deadline` actor, which restarts with the remaining time whenever a snapshot is restored
 // (xstate does not persist `after` timers, statelyai/xstate#5331) and chunks waits beyond
 // setTimeout's 24.8-day limit (see clock.ts).
-import { and, assign, fromCallback, fromPromise, not, setup, stateIn } from "xstate";
+import { and, assign, fromCallback, fromPromise, not, raise, setup, stateIn } from "xstate";
 import type {
   AltinnExchangeInput,
   AltinnToken,
@@ -88,7 +88,14 @@ export const REVOCATION_LAST_TRY_MS = 30_000;
  * so the one being tried stays at the head when another is added.
  */
 function earliestFirst(revocations: PendingRevocation[]): PendingRevocation[] {
-  return [...revocations].sort((a, b) => a.nextAt - b.nextAt);
+  // The one whose call is out stays at the head (its invoke was made for it; review: a replaced
+  // grant's revocation added meanwhile took the head, and the answer was recorded on it — dropped unrevoked).
+  return [...revocations].sort((a, b) => Number(b.trying === true) - Number(a.trying === true) || a.nextAt - b.nextAt);
+}
+
+/** The entry whose call is out (the head when none is marked: a snapshot written before the mark). */
+function tried(revocations: PendingRevocation[]): number {
+  return Math.max(0, revocations.findIndex((r) => r.trying === true));
 }
 
 /** How the hints of a refused client secret end (machines/flow-error.ts, flows/authorization-flow.ts), taken off where no authorization is left. */
@@ -194,7 +201,7 @@ const altinnFailed = [
 ] as const;
 
 /** While the grant is ready, a login that succeeded meanwhile takes over (re-entering the state re-arms its deadlines). */
-const takeOverReplacement = { guard: "replacementHeld", target: "#authorization.grant.idportenAuthorized", reenter: true, actions: "bindReplacement" } as const;
+const takeOverReplacement = { guard: "replacementHeld", target: "#authorization.grant.idportenAuthorized", reenter: true, actions: ["bindReplacement", "requeueRevocations"] } as const;
 
 /**
  * The keep-alive and renewal states of an authorized state; `renewed` is where a successful refresh
@@ -411,17 +418,22 @@ export const authorizationMachine = setup({
     })),
     // A revocation ID-porten took proves the client's secret works again: the attention its refusal
     // set (no authorization is left to have set it otherwise) is over.
+    // The replaced grant's revocation may be due before the one the retry timer waits for (review:
+    // it waited out the other's backoff, up to an hour, the grant it replaced usable meanwhile).
+    requeueRevocations: raise(({ context }) => ({ type: "REVOCATIONS_CHANGED" as const, at: context.revocations[0]?.nextAt ?? 0 })),
     dropRevocation: assign(({ context }) => ({
-      revocations: context.revocations.slice(1),
+      revocations: context.revocations.filter((_, i) => i !== tried(context.revocations)),
       attention: context.authorization === null && clientRefusal(context.attention) ? null : context.attention,
     })),
     stampRevocationTry: assign(({ context, event }) => {
       const [first, ...rest] = context.revocations;
-      return first ? { revocations: [{ ...first, triedAt: event.at }, ...rest] } : {};
+      return first ? { revocations: [{ ...first, triedAt: event.at, trying: true }, ...rest.map(({ trying: _, ...r }) => r)] } : {};
     }),
     deferRevocation: assign(({ context, event }) => {
-      const [first, ...rest] = context.revocations;
-      if (!first) return {};
+      const at = tried(context.revocations);
+      const { trying: _, ...first } = context.revocations[at] ?? ({} as PendingRevocation);
+      const rest = context.revocations.filter((_, i) => i !== at);
+      if (!context.revocations[at]) return {};
       // The backoff counts from when the failed try was made (stamped on entering revoking): after a
       // long downtime the tries must not bunch up at the due time long past.
       const failures = first.failures + 1;
@@ -584,7 +596,7 @@ export const authorizationMachine = setup({
         waiting: {
           always: { guard: not("revocationDue"), target: "inactive" },
           invoke: { id: "revocationRetry", src: "deadline", input: ({ context }) => ({ at: context.revocations[0]?.nextAt ?? null, event: "REVOCATION_RETRY" }) },
-          on: { REVOCATION_RETRY: { target: "revoking", actions: "stampRevocationTry" } },
+          on: { REVOCATION_RETRY: { target: "revoking", actions: "stampRevocationTry" }, REVOCATIONS_CHANGED: { target: "waiting", reenter: true } },
         },
         revoking: {
           invoke: {

@@ -112,6 +112,8 @@ export interface PendingRevocation {
   nextAt: number;
   /** When the last try was made (its backoff counts from then, also after a late start). */
   triedAt?: number;
+  /** Its revocation call is out now: its answer is recorded on this entry, whatever was added meanwhile. */
+  trying?: boolean;
   /** After this the grant has ended by itself and revoking it is moot. */
   until: number;
   lastError: FlowError | null;
@@ -170,7 +172,10 @@ export type AuthorizationEvent =
   | { type: "LOGIN_TIMEOUT"; at: number }
   | { type: "AUTHORIZATION_EXPIRED"; at: number }
   | { type: "KEEP_ALIVE"; at: number }
-  | { type: "REVOCATION_RETRY"; at: number };
+  | { type: "REVOCATION_RETRY"; at: number }
+  // Raised by the machine itself when a login's replacement adds a revocation: a retry timer armed
+  // for the old head is armed again for the new one.
+  | { type: "REVOCATIONS_CHANGED"; at: number };
 
 export type AuthorizationEventType = AuthorizationEvent["type"];
 

@@ -170,7 +170,7 @@ describe("the Stately Studio export", () => {
 
   it("keeps the eventless transitions that xstate's own definition leaves out, guards by name", () => {
     expect(grant.idle.always).toEqual([
-      expect.objectContaining({ target: ["#authorization.grant.idportenAuthorized"], guard: "replacementHeld", actions: ["bindReplacement"], reenter: true }),
+      expect.objectContaining({ target: ["#authorization.grant.idportenAuthorized"], guard: "replacementHeld", actions: ["bindReplacement", "requeueRevocations"], reenter: true }),
     ]);
     expect(grant.altinnAuthorized.states.ready.always[0]).toMatchObject({ guard: "replacementHeld", target: ["#authorization.grant.idportenAuthorized"] });
     expect(grant.idportenAuthorized.states.deciding.always.map((t: { guard?: string }) => t.guard ?? null)).toEqual(["replacementHeld", "autoAltinn && altinnMayBeAsked", null]);
