@@ -205,7 +205,7 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
         );
       }
       if (ctx.revocations.length > 0) {
-        const last = ctx.revocations[0]!.lastError;
+        const last = ctx.revocations.find((r) => r.lastError !== null)?.lastError ?? null;
         return new AuthflowError(
           "flow_in_use",
           409,
@@ -260,7 +260,8 @@ function repeatedFailure(event: { type: string }, before: AnyMachineSnapshot, af
     return was.attention !== null && attention !== null && (attention.tries ?? 1) > 1 && attention.error === was.attention.error && whatAPersonSees(before, "code only") === whatAPersonSees(after, "code only");
   }
   if (event.type === "xstate.error.actor.revokeToken") {
-    const tried = was.revocations[0];
+    // The entry whose call was out (marked `trying`; the head in a snapshot written before the mark).
+    const tried = was.revocations.find((r) => r.trying === true) ?? was.revocations[0];
     const now = tried && (after.context as AuthorizationContext).revocations.find((r) => r.refreshToken === tried.refreshToken);
     // The same revocation failed before, and fails again as it did (its token, if still owed, with the same error).
     return !!tried && tried.failures > 0 && (now === undefined || now.lastError?.error === tried.lastError?.error) && whatAPersonSees(before) === whatAPersonSees(after);
