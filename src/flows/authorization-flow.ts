@@ -148,35 +148,24 @@ export function authorizationFlowMachine(deps: AuthorizationFlowDeps): Registere
       throw integrationUnavailable(error, integration);
     }
   };
+  // Every call to ID-porten names a stored integration in a refusal of its secret (review: the
+  // revocation's and the code exchange's said to set IDPORTEN_CLIENT_SECRET, as only the refresh's did not).
+  const naming = <T>(integration: string | undefined, call: Promise<T>): Promise<T> =>
+    call.catch((error: unknown) => Promise.reject(nameIntegrationInRefusal(error, integration)));
   const logic = authorizationMachine.provide({
     actors: {
       deadline: createDeadlineActor(deps.clock),
-      // Every call to ID-porten names a stored integration in a refusal of its secret (not only the
-      // refresh: a revocation's and a code exchange's said to set IDPORTEN_CLIENT_SECRET; review).
       exchangeCode: fromPromise<TokenSet, CodeExchangeInput>(({ input, system, self }) =>
-        run(system, self.id, input, async () => {
-          const { idporten } = await clients(input.integration);
-          return idporten.exchangeCode(input).catch((error: unknown) => Promise.reject(nameIntegrationInRefusal(error, input.integration)));
-        }),
+        run(system, self.id, input, async () => naming(input.integration, (await clients(input.integration)).idporten.exchangeCode(input))),
       ),
       refreshIdporten: fromPromise<TokenSet, RefreshInput>(({ input, system, self }) =>
-        run(system, self.id, input, async () => {
-          const { idporten } = await clients(input.integration);
-          try {
-            return await idporten.refresh(input.refreshToken);
-          } catch (error) {
-            throw nameIntegrationInRefusal(error, input.integration);
-          }
-        }),
+        run(system, self.id, input, async () => naming(input.integration, (await clients(input.integration)).idporten.refresh(input.refreshToken))),
       ),
       exchangeAltinn: fromPromise<AltinnToken, AltinnExchangeInput>(({ input, system, self }) =>
         run(system, self.id, input, async () => (await clients(input.integration)).altinn.exchange(input)),
       ),
       revokeToken: fromPromise<unknown, RevocationInput>(({ input, system, self }) =>
-        run(system, self.id, input, async () => {
-          const { idporten } = await clients(input.integration);
-          return idporten.revoke(input.refreshToken).catch((error: unknown) => Promise.reject(nameIntegrationInRefusal(error, input.integration)));
-        }),
+        run(system, self.id, input, async () => naming(input.integration, (await clients(input.integration)).idporten.revoke(input.refreshToken))),
       ),
     },
   });

@@ -98,6 +98,15 @@ function tried(revocations: PendingRevocation[]): number {
   return Math.max(0, revocations.findIndex((r) => r.trying === true));
 }
 
+/**
+ * The flow's attention once no revocation is owed on account of a refused client secret (one went
+ * through, or was given up): a client refusal with no authorization left can only have come from a
+ * revocation, and is over; any other attention stays.
+ */
+function revocationAttentionOver(context: AuthorizationContext): AuthorizationContext["attention"] {
+  return context.authorization === null && clientRefusal(context.attention) ? null : context.attention;
+}
+
 /** How the hints of a refused client secret end (machines/flow-error.ts, flows/authorization-flow.ts), taken off where no authorization is left. */
 const STILL_GOOD = /[;.]? [Tt]he authorization itself is still good\.?$/;
 
@@ -423,7 +432,7 @@ export const authorizationMachine = setup({
     requeueRevocations: raise(({ context }) => ({ type: "REVOCATIONS_CHANGED" as const, at: context.revocations[0]?.nextAt ?? 0 })),
     dropRevocation: assign(({ context }) => ({
       revocations: context.revocations.filter((_, i) => i !== tried(context.revocations)),
-      attention: context.authorization === null && clientRefusal(context.attention) ? null : context.attention,
+      attention: revocationAttentionOver(context),
     })),
     stampRevocationTry: assign(({ context, event }) => {
       const [first, ...rest] = context.revocations;
@@ -431,9 +440,9 @@ export const authorizationMachine = setup({
     }),
     deferRevocation: assign(({ context, event }) => {
       const at = tried(context.revocations);
-      const { trying: _, ...first } = context.revocations[at] ?? ({} as PendingRevocation);
-      const rest = context.revocations.filter((_, i) => i !== at);
       if (!context.revocations[at]) return {};
+      const { trying: _, ...first } = context.revocations[at];
+      const rest = context.revocations.filter((_, i) => i !== at);
       // The backoff counts from when the failed try was made (stamped on entering revoking): after a
       // long downtime the tries must not bunch up at the due time long past.
       const failures = first.failures + 1;
@@ -453,7 +462,7 @@ export const authorizationMachine = setup({
       // longer be used) is owed nothing more: the attention it set goes with it, unless another
       // revocation is still owed (review: it stayed for good, saying the token "is tried again").
       const owed = revocations.length > 0;
-      if (!clientRefusal(lastError) || !owed) return { revocations, attention: owed || context.authorization !== null || !clientRefusal(context.attention) ? context.attention : null };
+      if (!clientRefusal(lastError) || !owed) return { revocations, attention: owed ? context.attention : revocationAttentionOver(context) };
       if (context.attention !== null && context.attention.error !== lastError.error) return { revocations };
       const attention = {
         error: lastError.error,
